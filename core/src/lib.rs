@@ -1,0 +1,38 @@
+//! BEM credential core: the credential model, proofs, status lists and the one
+//! verification pipeline that the issuer, the verifier and the wallet all share.
+//!
+//! Pure logic only: no file, network or clock access happens here. Whatever needs the
+//! outside (the time, status-list fetching, did:web resolution, the trust list) is passed
+//! in by the caller. Nothing here panics on bad input; every failure is an [`Error`]
+//! carrying a stable [`ProblemCode`].
+#![cfg_attr(
+    test,
+    allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)
+)]
+
+pub mod error;
+pub mod json;
+pub mod jcs;
+pub mod multibase;
+pub mod multikey;
+pub mod did_key;
+pub mod status_list;
+pub mod rdf;
+pub mod rdfc;
+pub mod datetime;
+pub mod model;
+pub mod jose;
+
+pub use error::{Error, ProblemCode, Result};
+
+#[cfg(test)]
+pub(crate) mod testdata {
+    //! Paths to the test vectors copied into `testdata/` (origins in testdata/SOURCES.md).
+    use std::path::PathBuf;
+    pub fn path(rel: &str) -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../testdata").join(rel)
+    }
+    pub fn read(rel: &str) -> String {
+        std::fs::read_to_string(path(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
+    }
+}
