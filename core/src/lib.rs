@@ -22,6 +22,12 @@ pub mod rdfc;
 pub mod datetime;
 pub mod model;
 pub mod jose;
+pub mod contexts;
+pub mod data_integrity;
+pub mod resolver;
+pub mod trust;
+pub mod verification_method;
+pub mod verify;
 
 pub use error::{Error, ProblemCode, Result};
 

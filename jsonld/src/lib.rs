@@ -48,6 +48,9 @@ pub enum Error {
     /// A term or type that no context defines: it would be dropped from the signed data.
     #[error("term `{0}` is not defined by any context (it would be dropped from the signed data)")]
     UndefinedTerm(String),
+    /// A `type` value that no context defines (or that is not an IRI).
+    #[error("a `type` value is not defined by any context (it would be dropped from the signed data)")]
+    UndefinedType,
     /// A protected term was redefined.
     #[error("JSON-LD protected term redefinition")]
     ProtectedTermRedefinition,
@@ -145,6 +148,9 @@ fn classify(error: json_ld::expansion::Error, unknown: Option<String>) -> Error 
     }
     match error {
         E::KeyExpansionFailed(key) => Error::UndefinedTerm(key),
+        // With undefined terms refused, an `@type` value that no context maps to an IRI
+        // is an undefined term too.
+        E::InvalidTypeValue => Error::UndefinedType,
         E::ContextProcessing(json_ld::context_processing::Error::ProtectedTermRedefinition) => {
             Error::ProtectedTermRedefinition
         }

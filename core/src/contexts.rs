@@ -1,0 +1,267 @@
+//! The pinned JSON-LD contexts: embedded copies, their digests, and the context policy.
+//!
+//! Every context the core can process is compiled into the binary (`core/contexts/`,
+//! origins in `core/contexts/SOURCES.md`) together with the sha256 published for it. The
+//! digests are checked once, when the loader is first built; a mismatch makes every
+//! JSON-LD operation fail with an error, never a silent use of altered bytes. No context
+//! is ever fetched: a URL outside the set is an error.
+//!
+//! Invariant: a document's `@context` passes [`validate`] only if every entry is a URL of
+//! the policy's set (and, unless the policy allows it, no entry is an embedded object).
+//! This is the context validation of VC Data Integrity §4.6, run after a proof verifies.
+
+use std::sync::OnceLock;
+
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use crate::{Error, ProblemCode, Result};
+
+pub const CREDENTIALS_V2: &str = "https://www.w3.org/ns/credentials/v2";
+pub const CREDENTIALS_V1: &str = "https://www.w3.org/2018/credentials/v1";
+pub const DATA_INTEGRITY_V2: &str = "https://w3id.org/security/data-integrity/v2";
+pub const DATA_INTEGRITY_V1: &str = "https://w3id.org/security/data-integrity/v1";
+pub const MULTIKEY_V1: &str = "https://w3id.org/security/multikey/v1";
+pub const JWK_V1: &str = "https://w3id.org/security/jwk/v1";
+pub const CID_V1: &str = "https://www.w3.org/ns/cid/v1";
+pub const STATUS_V1: &str = "https://www.w3.org/ns/credentials/status/v1";
+pub const OPEN_BADGES_V3: &str = "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json";
+pub const ELM_EDC_AP: &str = "http://data.europa.eu/snb/model/context/edc-ap";
+pub const EXAMPLES_V2: &str = "https://www.w3.org/ns/credentials/examples/v2";
+
+/// One embedded context: its URL, bytes and pinned digest.
+pub struct PinnedContext {
+    pub url: &'static str,
+    pub text: &'static str,
+    pub sha256: &'static str,
+    /// Only for test fixtures (the W3C examples context is a bare `@vocab`).
+    pub example_only: bool,
+}
+
+macro_rules! pinned {
+    ($url:expr, $file:literal, $sha:literal, $example:literal) => {
+        PinnedContext {
+            url: $url,
+            text: include_str!(concat!("../contexts/", $file)),
+            sha256: $sha,
+            example_only: $example,
+        }
+    };
+}
+
+/// Every embedded context. The digests are those of `shared/reference/SOURCES.md`.
+pub static PINNED: &[PinnedContext] = &[
+    pinned!(CREDENTIALS_V2, "credentials_v2.jsonld", "59955ced6697d61e03f2b2556febe5308ab16842846f5b586d7f1f7adec92734", false),
+    pinned!(CREDENTIALS_V1, "credentials_v1.jsonld", "ab4ddd9a531758807a79a5b450510d61ae8d147eab966cc9a200c07095b0cdcc", false),
+    pinned!(DATA_INTEGRITY_V2, "data-integrity_v2.jsonld", "67f21e6e33a6c14e5ccfd2fc7865f7474fb71a04af7e94136cb399dfac8ae8f4", false),
+    pinned!(DATA_INTEGRITY_V1, "data-integrity_v1.jsonld", "b5d829bd09aa7c42abc6efa0c8ed7635313b5487f37ccfce3ecd149ca9418554", false),
+    pinned!(MULTIKEY_V1, "multikey_v1.jsonld", "ba2c182de2d92f7e47184bcca8fcf0beaee6d3986c527bf664c195bbc7c58597", false),
+    pinned!(JWK_V1, "jwk_v1.jsonld", "0f14b62f6071aafe00df265770ea0c7508e118247d79b7d861a406d2aa00bece", false),
+    pinned!(CID_V1, "cid_v1.jsonld", "ea216ecc1cb02cd39b693dba2250141e270ba0bf95890be107dd9a9e8e43de85", false),
+    pinned!(STATUS_V1, "credentials_status_v1.jsonld", "fda5add353231e6a6884a46b12e6c75464281900cb348284d9c360f62381d9f7", false),
+    pinned!(OPEN_BADGES_V3, "ob_v3p0_context-3.0.3.json", "ef2fa9c7846dce233cc166b43639027278be4ee44f00bb1d45c75de2dd0cd761", false),
+    pinned!(ELM_EDC_AP, "elm-3.2-lts_edc-ap.jsonld", "fde0b3fd92e98a8870c173fb98baff361be6dd07e44653a9a5ac6c0fe626b411", false),
+    pinned!(EXAMPLES_V2, "credentials_examples_v2.jsonld", "57393fbc69d6efb9b9b5dc9cb6b9880b0944360abfe2eaf459c9e58cf2279d7c", true),
+];
+
+/// Which contexts a caller accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct ContextPolicy {
+    /// Accept the W3C examples context (`@vocab` only: hides undefined terms). For the W3C
+    /// test suites and vectors; never for production certificates.
+    pub allow_examples: bool,
+    /// Accept embedded context objects in `@context` (the W3C suites use them). Off in
+    /// production: an embedded context can remap terms after signing (attack case AC-23).
+    pub allow_inline: bool,
+}
+
+impl ContextPolicy {
+    /// What production certificates use: pinned URLs only.
+    pub const STRICT: Self = Self { allow_examples: false, allow_inline: false };
+    /// What the W3C test suites and vectors need.
+    pub const CONFORMANCE: Self = Self { allow_examples: true, allow_inline: true };
+
+    fn accepts_url(&self, url: &str) -> bool {
+        PINNED.iter().any(|c| c.url == url && (self.allow_examples || !c.example_only))
+    }
+}
+
+/// Checks each embedded context against its pinned digest.
+pub fn verify_digests() -> Result<()> {
+    for ctx in PINNED {
+        let digest = Sha256::digest(ctx.text.as_bytes());
+        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+        if hex != ctx.sha256 {
+            return Err(Error::new(
+                ProblemCode::InvalidContextError,
+                format!("embedded context {} does not match its pinned sha256", ctx.url),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The JSON-LD loader for a policy, built once (digests checked then).
+pub fn loader(policy: ContextPolicy) -> Result<&'static bem_jsonld::PinnedLoader> {
+    static STRICT: OnceLock<std::result::Result<bem_jsonld::PinnedLoader, Error>> = OnceLock::new();
+    static WITH_EXAMPLES: OnceLock<std::result::Result<bem_jsonld::PinnedLoader, Error>> =
+        OnceLock::new();
+    let cell = if policy.allow_examples { &WITH_EXAMPLES } else { &STRICT };
+    cell.get_or_init(|| {
+        verify_digests()?;
+        bem_jsonld::PinnedLoader::new(
+            PINNED
+                .iter()
+                .filter(|c| policy.allow_examples || !c.example_only)
+                .map(|c| (c.url, c.text)),
+        )
+        .map_err(|e| Error::new(ProblemCode::InvalidContextError, e.to_string()))
+    })
+    .as_ref()
+    .map_err(Clone::clone)
+}
+
+/// Context validation (VC Data Integrity §4.6): every `@context` entry is a known URL,
+/// or an embedded object where the policy allows it.
+pub fn validate(context: &Value, policy: ContextPolicy) -> Result<()> {
+    let entries: &[Value] = match context {
+        Value::Array(items) => items,
+        single => std::slice::from_ref(single),
+    };
+    if entries.is_empty() {
+        return Err(invalid("`@context` is empty".into()));
+    }
+    for entry in entries {
+        match entry {
+            Value::String(url) if policy.accepts_url(url) => {}
+            Value::String(url) => {
+                return Err(invalid(format!("context {url} is not one of the known, pinned contexts")))
+            }
+            Value::Object(_) if policy.allow_inline => {}
+            Value::Object(_) => {
+                return Err(invalid(
+                    "embedded context objects are not accepted (only pinned context URLs)".into(),
+                ))
+            }
+            other => return Err(invalid(format!("`@context` entry {other} is not a URL"))),
+        }
+    }
+    Ok(())
+}
+
+fn invalid(message: String) -> Error {
+    Error::new(ProblemCode::InvalidContextError, message)
+}
+
+/// Expands `document` with the policy's pinned contexts and returns its RDF quads.
+///
+/// Undefined terms are a [`ProblemCode::DataLossDetectionError`]; an unknown context is
+/// an [`ProblemCode::InvalidContextError`]; other JSON-LD errors are malformed values.
+pub fn to_rdf(document: &Value, policy: ContextPolicy) -> Result<Vec<crate::rdf::Quad>> {
+    let loader = loader(policy)?;
+    let unwrapped;
+    let document = match unwrap_wrapped_contexts(document, policy) {
+        Some(doc) => {
+            unwrapped = doc;
+            &unwrapped
+        }
+        None => document,
+    };
+    let quads = bem_jsonld::to_rdf(document, loader).map_err(|e| {
+        use bem_jsonld::Error as J;
+        let code = match &e {
+            J::UnknownContext(_) => ProblemCode::InvalidContextError,
+            J::UndefinedTerm(_) | J::UndefinedType => ProblemCode::DataLossDetectionError,
+            J::ProtectedTermRedefinition | J::Invalid(_) | J::NotJson(_) => {
+                ProblemCode::MalformedValueError
+            }
+        };
+        Error::new(code, e.to_string())
+    })?;
+    Ok(quads.into_iter().map(crate::rdf::Quad::from).collect())
+}
+
+/// Embedded contexts written as `{"@context": {...}}`, as the W3C Data Integrity test
+/// suite's fixtures do, are read the way jsonld.js reads them: as the inner context. Only
+/// where the policy allows embedded contexts at all; returns `None` when nothing changes.
+fn unwrap_wrapped_contexts(document: &Value, policy: ContextPolicy) -> Option<Value> {
+    if !policy.allow_inline {
+        return None;
+    }
+    let entries = document.get("@context")?.as_array()?;
+    let wrapped = |e: &Value| e.as_object().is_some_and(|o| o.len() == 1 && o.contains_key("@context"));
+    if !entries.iter().any(wrapped) {
+        return None;
+    }
+    let mut doc = document.clone();
+    if let Some(Value::Array(items)) = doc.get_mut("@context") {
+        for item in items.iter_mut() {
+            if wrapped(item) {
+                if let Some(inner) = item.get("@context").cloned() {
+                    *item = inner;
+                }
+            }
+        }
+    }
+    Some(doc)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_contexts_match_their_pinned_digests() {
+        verify_digests().unwrap();
+        assert!(loader(ContextPolicy::STRICT).is_ok());
+    }
+
+    #[test]
+    fn validation_accepts_pinned_urls_only() {
+        let ok = serde_json::json!([CREDENTIALS_V2, ELM_EDC_AP]);
+        validate(&ok, ContextPolicy::STRICT).unwrap();
+        let examples = serde_json::json!([CREDENTIALS_V2, EXAMPLES_V2]);
+        assert_eq!(
+            validate(&examples, ContextPolicy::STRICT).unwrap_err().code,
+            ProblemCode::InvalidContextError
+        );
+        validate(&examples, ContextPolicy::CONFORMANCE).unwrap();
+        let inline = serde_json::json!([CREDENTIALS_V2, {"x": "https://example.org/x"}]);
+        assert!(validate(&inline, ContextPolicy::STRICT).is_err());
+        let remote = serde_json::json!([CREDENTIALS_V2, "https://evil.example/ctx"]);
+        assert!(validate(&remote, ContextPolicy::CONFORMANCE).is_err());
+    }
+
+    #[test]
+    fn unknown_context_is_an_error_not_a_fetch() {
+        let doc = serde_json::json!({
+            "@context": ["https://www.w3.org/ns/credentials/v2", "https://evil.example/ctx"],
+            "type": "VerifiableCredential"
+        });
+        let err = to_rdf(&doc, ContextPolicy::CONFORMANCE).unwrap_err();
+        assert_eq!(err.code, ProblemCode::InvalidContextError, "{err}");
+        assert!(err.message.contains("evil.example"), "{err}");
+    }
+
+    #[test]
+    fn undefined_term_is_data_loss() {
+        let doc = serde_json::json!({
+            "@context": ["https://www.w3.org/ns/credentials/v2"],
+            "type": "VerifiableCredential",
+            "notDefinedAnywhere": "x"
+        });
+        let err = to_rdf(&doc, ContextPolicy::STRICT).unwrap_err();
+        assert_eq!(err.code, ProblemCode::DataLossDetectionError, "{err}");
+        assert!(err.message.contains("notDefinedAnywhere"), "{err}");
+    }
+
+    #[test]
+    fn protected_term_redefinition_is_rejected() {
+        let doc = serde_json::json!({
+            "@context": ["https://www.w3.org/ns/credentials/v2",
+                {"VerifiableCredential": "https://example.org/#Bad"}],
+            "type": "VerifiableCredential"
+        });
+        assert!(to_rdf(&doc, ContextPolicy::CONFORMANCE).is_err());
+    }
+}

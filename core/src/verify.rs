@@ -1,0 +1,740 @@
+//! The one verification pipeline: every credential and presentation, wherever it comes
+//! from, is checked here and nowhere else.
+//!
+//! Credential: parse (strict) → data model → proof(s) → verification method and the
+//! issuer as its controller → context validation → validity period → status (Bitstring
+//! Status List) → schema → issuer trust.
+//! Presentation: parse → data model → holder's `authentication` proof with challenge and
+//! domain → every credential inside through the whole credential pipeline.
+//!
+//! The result is a [`Report`]: one [`Check`] per step with its status, problem code and
+//! a message for people. Invariants:
+//! - a check that could not run because an earlier one failed is `Skipped`, never `Ok`;
+//! - `verified` is true only when no check failed and at least one proof verified;
+//! - issuer trust is reported apart from `verified`: an unknown issuer is a warning and
+//!   the [`Verdict`] says "unknown issuer", never plainly "valid";
+//! - every decision is made from the document whose proof verified (attack case AC-31).
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::contexts::{self, ContextPolicy};
+use crate::data_integrity::{self, ProofPurpose, ProofView};
+use crate::datetime::Timestamp;
+use crate::json::JsonLimits;
+use crate::resolver::{Fetched, Resolver};
+use crate::status_list::{self, Bitstring, StatusListIndex};
+use crate::trust::{Trust, TrustList};
+use crate::verification_method::{self, ResolvedMethod};
+use crate::{model, Error, ProblemCode};
+
+/// What the caller supplies to a verification.
+#[derive(Clone, Copy)]
+pub struct VerifyOptions<'a> {
+    /// The time to check validity periods and proof expiry against.
+    pub now: Timestamp,
+    pub policy: ContextPolicy,
+    pub trust: &'a TrustList,
+    pub resolver: &'a dyn Resolver,
+    /// Expected challenge of a presentation's proof.
+    pub challenge: Option<&'a str>,
+    /// Expected domain of a presentation's proof.
+    pub domain: Option<&'a str>,
+    /// Check `credentialStatus` (off only for status list credentials themselves).
+    pub check_status: bool,
+    /// Refuse presentations that carry no holder proof.
+    pub require_holder_proof: bool,
+    pub json_limits: JsonLimits,
+}
+
+impl<'a> VerifyOptions<'a> {
+    pub fn new(now: Timestamp, trust: &'a TrustList, resolver: &'a dyn Resolver) -> Self {
+        Self {
+            now,
+            policy: ContextPolicy::STRICT,
+            trust,
+            resolver,
+            challenge: None,
+            domain: None,
+            check_status: true,
+            require_holder_proof: true,
+            json_limits: JsonLimits::default(),
+        }
+    }
+}
+
+/// The outcome of one check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Ok,
+    Failed,
+    Skipped,
+    Warning,
+}
+
+/// One step of the pipeline and what it found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Check {
+    /// Stable name: `parse`, `model`, `proof`, `issuer`, `context`, `validity`, `status`,
+    /// `schema`, `trust`, `holder`, `credential`.
+    pub name: &'static str,
+    pub status: Status,
+    /// The specification's problem code when the check failed or warns.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<&'static str>,
+    pub message: String,
+}
+
+impl Check {
+    fn ok(name: &'static str, message: impl Into<String>) -> Self {
+        Self { name, status: Status::Ok, code: None, message: message.into() }
+    }
+    fn failed(name: &'static str, error: &Error) -> Self {
+        Self { name, status: Status::Failed, code: Some(error.code.as_str()), message: error.message.clone() }
+    }
+    fn skipped(name: &'static str, message: impl Into<String>) -> Self {
+        Self { name, status: Status::Skipped, code: None, message: message.into() }
+    }
+    fn warning(name: &'static str, code: ProblemCode, message: impl Into<String>) -> Self {
+        Self { name, status: Status::Warning, code: Some(code.as_str()), message: message.into() }
+    }
+}
+
+/// The verdict a person reads first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verdict {
+    /// Genuine, current, not revoked, from a trusted issuer.
+    Valid,
+    /// Genuine and current, but the issuer is not on the trust list.
+    UnknownIssuer,
+    Revoked,
+    Suspended,
+    Expired,
+    NotYetValid,
+    /// The status could not be checked (list unavailable or offline).
+    StatusUnknown,
+    /// Forged, tampered, malformed or signed by someone other than the issuer.
+    NotGenuine,
+}
+
+/// What a verification found.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// `credential` or `presentation`.
+    pub kind: &'static str,
+    pub checks: Vec<Check>,
+    /// The issuer (credentials) or holder (presentations), when it could be read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subject_of_trust: Option<String>,
+    /// The trusted issuer's name from the trust list.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trusted_name: Option<String>,
+    /// Reports of the credentials inside a presentation.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub credentials: Vec<Report>,
+    /// Which processing path canonicalized the document.
+    pub path: &'static str,
+}
+
+impl Report {
+    fn new(kind: &'static str) -> Self {
+        Self { kind, checks: Vec::new(), subject_of_trust: None, trusted_name: None, credentials: Vec::new(), path: "general" }
+    }
+
+    /// No check failed and at least one proof verified (or, for a presentation that may be
+    /// unsigned, every credential inside verified).
+    pub fn verified(&self) -> bool {
+        !self.checks.iter().any(|c| c.status == Status::Failed)
+            && (self.checks.iter().any(|c| c.name == "proof" && c.status == Status::Ok)
+                || (self.kind == "presentation" && !self.credentials.is_empty()))
+    }
+
+    /// Whether the issuer is on the trust list (and allowed to issue this type).
+    pub fn trusted(&self) -> bool {
+        self.checks.iter().any(|c| c.name == "trust" && c.status == Status::Ok)
+    }
+
+    pub fn failures(&self) -> impl Iterator<Item = &Check> {
+        self.checks.iter().filter(|c| c.status == Status::Failed)
+    }
+
+    /// The one-word verdict, most serious first.
+    pub fn verdict(&self) -> Verdict {
+        let failed = |name: &str| self.checks.iter().any(|c| c.name == name && c.status == Status::Failed);
+        let status_says = |word: &str| {
+            self.checks.iter().any(|c| c.name == "status" && c.status == Status::Failed && c.message.contains(word))
+        };
+        let genuine_steps = ["parse", "model", "proof", "issuer", "context", "holder", "credential", "schema"];
+        if genuine_steps.iter().any(|n| failed(n)) || !self.verified() && !failed("status") && !failed("validity") {
+            return Verdict::NotGenuine;
+        }
+        if status_says("revoked") {
+            return Verdict::Revoked;
+        }
+        if status_says("suspended") {
+            return Verdict::Suspended;
+        }
+        if failed("validity") {
+            let not_yet = self.checks.iter().any(|c| c.name == "validity" && c.message.contains("not valid before"));
+            return if not_yet { Verdict::NotYetValid } else { Verdict::Expired };
+        }
+        if failed("status") || self.checks.iter().any(|c| c.name == "status" && c.status == Status::Skipped) {
+            return Verdict::StatusUnknown;
+        }
+        if !self.trusted() {
+            return Verdict::UnknownIssuer;
+        }
+        Verdict::Valid
+    }
+}
+
+/// Parses `bytes` strictly, then verifies the credential.
+pub fn verify_credential_bytes(bytes: &[u8], options: &VerifyOptions<'_>) -> Report {
+    match crate::json::parse(bytes, &options.json_limits) {
+        Ok(doc) => verify_credential(&doc, options),
+        Err(e) => {
+            let mut report = Report::new("credential");
+            report.checks.push(Check::failed("parse", &e));
+            report
+        }
+    }
+}
+
+/// Parses `bytes` strictly, then verifies the presentation.
+pub fn verify_presentation_bytes(bytes: &[u8], options: &VerifyOptions<'_>) -> Report {
+    match crate::json::parse(bytes, &options.json_limits) {
+        Ok(doc) => verify_presentation(&doc, options),
+        Err(e) => {
+            let mut report = Report::new("presentation");
+            report.checks.push(Check::failed("parse", &e));
+            report
+        }
+    }
+}
+
+/// Runs the credential pipeline over a parsed document.
+pub fn verify_credential(document: &Value, options: &VerifyOptions<'_>) -> Report {
+    let mut report = Report::new("credential");
+    let Some(doc) = document.as_object() else {
+        report.checks.push(Check::failed("parse", &Error::parsing("the credential is not a JSON object")));
+        return report;
+    };
+    if is_enveloped(doc) {
+        return verify_enveloped_credential(doc, options);
+    }
+
+    let model_errors = model::check_credential(document);
+    if model_errors.is_empty() {
+        report.checks.push(Check::ok("model", "the credential has every required property, well formed"));
+    } else {
+        report.checks.extend(model_errors.iter().map(|e| Check::failed("model", e)));
+    }
+    let issuer = model::issuer_id(document).ok().map(str::to_owned);
+    report.subject_of_trust.clone_from(&issuer);
+
+    let controllers = check_proofs(doc, ProofPurpose::AssertionMethod, options, &mut report);
+    let proof_ok = !controllers.is_empty();
+    match (&issuer, proof_ok) {
+        (Some(issuer), true) => {
+            if controllers.iter().any(|c| c == issuer) {
+                report.checks.push(Check::ok("issuer", format!("the issuer {issuer} controls the signing key")));
+            } else {
+                report.checks.push(Check::failed(
+                    "issuer",
+                    &Error::new(
+                        ProblemCode::InvalidVerificationMethod,
+                        format!(
+                            "the credential names {issuer} as issuer, but it was signed by {}",
+                            controllers.join(", ")
+                        ),
+                    ),
+                ));
+            }
+        }
+        _ => report.checks.push(Check::skipped("issuer", "no verified proof to compare the issuer with")),
+    }
+
+    finish_document_checks(doc, proof_ok, options, &mut report);
+    if proof_ok {
+        check_validity(document, options, &mut report);
+        check_status(doc, issuer.as_deref(), options, &mut report);
+        check_schema(doc, &mut report);
+    }
+    check_trust(issuer.as_deref(), document, options, &mut report);
+    report
+}
+
+/// Runs the presentation pipeline over a parsed document.
+pub fn verify_presentation(document: &Value, options: &VerifyOptions<'_>) -> Report {
+    let mut report = Report::new("presentation");
+    let Some(doc) = document.as_object() else {
+        report.checks.push(Check::failed("parse", &Error::parsing("the presentation is not a JSON object")));
+        return report;
+    };
+    let model_errors = model::check_presentation(document);
+    if model_errors.is_empty() {
+        report.checks.push(Check::ok("model", "the presentation is well formed"));
+    } else {
+        report.checks.extend(model_errors.iter().map(|e| Check::failed("model", e)));
+    }
+    let holder = match doc.get("holder") {
+        Some(Value::String(h)) => Some(h.clone()),
+        Some(Value::Object(h)) => h.get("id").and_then(Value::as_str).map(str::to_owned),
+        _ => None,
+    };
+    report.subject_of_trust.clone_from(&holder);
+
+    let has_proof = doc.contains_key("proof");
+    if has_proof {
+        let controllers = check_proofs(doc, ProofPurpose::Authentication, options, &mut report);
+        if !controllers.is_empty() {
+            match &holder {
+                Some(h) if controllers.iter().any(|c| c == h) => {
+                    report.checks.push(Check::ok("holder", format!("the holder {h} signed the presentation")));
+                }
+                Some(h) => report.checks.push(Check::failed(
+                    "holder",
+                    &Error::new(
+                        ProblemCode::InvalidVerificationMethod,
+                        format!("the presentation names {h} as holder, but was signed by {}", controllers.join(", ")),
+                    ),
+                )),
+                None => report.checks.push(Check::warning(
+                    "holder",
+                    ProblemCode::MalformedValueError,
+                    format!("no holder named; signed by {}", controllers.join(", ")),
+                )),
+            }
+        }
+        finish_document_checks(doc, !controllers.is_empty(), options, &mut report);
+    } else if options.require_holder_proof || options.challenge.is_some() && !options.policy.allow_inline {
+        report.checks.push(Check::failed(
+            "proof",
+            &Error::new(ProblemCode::ProofVerificationError, "the presentation is not signed by its holder"),
+        ));
+    } else {
+        report.checks.push(Check::warning(
+            "proof",
+            ProblemCode::ProofVerificationError,
+            "the presentation is not signed: nothing binds it to a holder, challenge or domain",
+        ));
+        if let Some(ctx) = doc.get("@context") {
+            match contexts::validate(ctx, options.policy).and_then(|()| contexts::to_rdf(document, options.policy)) {
+                Ok(_) => report.checks.push(Check::ok("context", "every context is known and every term defined")),
+                Err(e) => report.checks.push(Check::failed("context", &e)),
+            }
+        }
+    }
+
+    let inner_options = VerifyOptions { challenge: None, domain: None, ..*options };
+    let credentials: Vec<&Value> = match doc.get("verifiableCredential") {
+        None => Vec::new(),
+        Some(Value::Array(items)) => items.iter().collect(),
+        Some(single) => vec![single],
+    };
+    for (i, credential) in credentials.into_iter().enumerate() {
+        let inner = verify_credential(credential, &inner_options);
+        if inner.verified() {
+            report.checks.push(Check::ok("credential", format!("credential {i} verified")));
+        } else {
+            let reasons: Vec<&str> = inner.failures().map(|c| c.message.as_str()).collect();
+            report.checks.push(Check::failed(
+                "credential",
+                &Error::new(
+                    ProblemCode::ProofVerificationError,
+                    format!("credential {i} does not verify: {}", reasons.join("; ")),
+                ),
+            ));
+        }
+        report.credentials.push(inner);
+    }
+    report
+}
+
+/// Verifies every proof of `doc` for `purpose`; returns the controllers of the verified
+/// proofs (empty when none verified). Pushes one `proof` check per proof.
+fn check_proofs(
+    doc: &Map<String, Value>,
+    purpose: ProofPurpose,
+    options: &VerifyOptions<'_>,
+    report: &mut Report,
+) -> Vec<String> {
+    let all = match data_integrity::proofs_of(doc) {
+        Ok(all) if all.is_empty() => {
+            report.checks.push(Check::failed(
+                "proof",
+                &Error::new(ProblemCode::ProofVerificationError, "the document has no proof"),
+            ));
+            return Vec::new();
+        }
+        Ok(all) => all,
+        Err(e) => {
+            report.checks.push(Check::failed("proof", &e));
+            return Vec::new();
+        }
+    };
+    let mut controllers = Vec::new();
+    let mut all_ok = true;
+    for (i, proof) in all.iter().enumerate() {
+        match verify_one_proof(doc, i, proof, &all, purpose, options) {
+            Ok((view, method)) => {
+                report.checks.push(Check::ok(
+                    "proof",
+                    format!("{} proof by {} verified", view.cryptosuite.as_str(), method.id),
+                ));
+                controllers.push(method.controller);
+            }
+            Err(e) => {
+                all_ok = false;
+                report.checks.push(Check::failed("proof", &e));
+            }
+        }
+    }
+    if all_ok { controllers } else { Vec::new() }
+}
+
+fn verify_one_proof<'a>(
+    doc: &Map<String, Value>,
+    index: usize,
+    proof: &'a Map<String, Value>,
+    all: &[&Map<String, Value>],
+    purpose: ProofPurpose,
+    options: &VerifyOptions<'_>,
+) -> Result<(ProofView<'a>, ResolvedMethod), Error> {
+    let view = data_integrity::parse_proof(index, proof)?;
+    if view.proof_purpose != purpose.as_str() {
+        return Err(Error::new(
+            ProblemCode::ProofVerificationError,
+            format!("proof purpose is {:?}, expected {:?}", view.proof_purpose, purpose.as_str()),
+        ));
+    }
+    if let Some(expires) = view.expires {
+        if expires <= options.now {
+            return Err(Error::new(
+                ProblemCode::ProofVerificationError,
+                format!("the proof expired at {}", expires.to_rfc3339()),
+            ));
+        }
+    }
+    if let Some(expected) = options.challenge {
+        if view.challenge() != Some(expected) {
+            return Err(Error::new(
+                ProblemCode::InvalidChallengeError,
+                "the proof's challenge does not match the challenge of this verification",
+            ));
+        }
+    }
+    if let Some(expected) = options.domain {
+        if !view.domains().contains(&expected) {
+            return Err(Error::new(
+                ProblemCode::InvalidDomainError,
+                "the proof's domain does not match the domain of this verification",
+            ));
+        }
+    }
+    let at = view.created.unwrap_or(options.now);
+    let method = verification_method::resolve(view.verification_method, purpose, at, options.resolver)?;
+    data_integrity::verify_proof(doc, &view, all, &method.key, options.policy)?;
+    Ok((view, method))
+}
+
+/// Context validation (VC-DI §4.6), after the proof verified.
+fn finish_document_checks(doc: &Map<String, Value>, proof_ok: bool, options: &VerifyOptions<'_>, report: &mut Report) {
+    if !proof_ok {
+        report.checks.push(Check::skipped("context", "not checked: no proof verified"));
+        return;
+    }
+    match doc.get("@context").map(|c| contexts::validate(c, options.policy)) {
+        Some(Ok(())) => report.checks.push(Check::ok("context", "every context is a known, pinned context")),
+        Some(Err(e)) => report.checks.push(Check::failed("context", &e)),
+        None => report.checks.push(Check::failed(
+            "context",
+            &Error::new(ProblemCode::InvalidContextError, "no `@context`"),
+        )),
+    }
+}
+
+fn check_validity(document: &Value, options: &VerifyOptions<'_>, report: &mut Report) {
+    let period = match model::validity_period(document) {
+        Ok(p) => p,
+        Err(e) => return report.checks.push(Check::failed("validity", &e)),
+    };
+    let now = options.now;
+    let error = |m: String| Error::new(ProblemCode::ValidityPeriodError, m);
+    if let Some(from) = period.valid_from.filter(|f| now < *f) {
+        report.checks.push(Check::failed("validity", &error(format!("not valid before {}", from.to_rfc3339()))));
+    } else if let Some(until) = period.valid_until.filter(|u| now > *u) {
+        report.checks.push(Check::failed("validity", &error(format!("expired on {}", until.to_rfc3339()))));
+    } else {
+        let until = period.valid_until.map(|u| format!(" until {}", u.to_rfc3339())).unwrap_or_default();
+        report.checks.push(Check::ok("validity", format!("valid now{until}")));
+    }
+}
+
+fn check_schema(doc: &Map<String, Value>, report: &mut Report) {
+    match doc.get("credentialSchema") {
+        None => {}
+        Some(_) => report.checks.push(Check::skipped(
+            "schema",
+            "credentialSchema is not validated by this verifier yet",
+        )),
+    }
+}
+
+fn check_trust(issuer: Option<&str>, document: &Value, options: &VerifyOptions<'_>, report: &mut Report) {
+    let Some(issuer) = issuer else { return };
+    let types = model::types(document);
+    match options.trust.evaluate(issuer, &types) {
+        Trust::Trusted { name } => {
+            let who = name.clone().unwrap_or_else(|| issuer.to_owned());
+            report.trusted_name = name;
+            report.checks.push(Check::ok("trust", format!("{who} is a trusted issuer")));
+        }
+        Trust::NotAllowed { name, credential_type } => report.checks.push(Check::warning(
+            "trust",
+            ProblemCode::UntrustedIssuer,
+            format!(
+                "{} is trusted, but not to issue {credential_type}",
+                name.unwrap_or_else(|| issuer.to_owned())
+            ),
+        )),
+        Trust::Unknown => report.checks.push(Check::warning(
+            "trust",
+            ProblemCode::UntrustedIssuer,
+            format!("{issuer} is not on the trust list: the signature is valid, but nobody vouches for this issuer"),
+        )),
+    }
+}
+
+/// Bitstring Status List validation (BSL §3.2) for each `BitstringStatusListEntry`.
+fn check_status(doc: &Map<String, Value>, issuer: Option<&str>, options: &VerifyOptions<'_>, report: &mut Report) {
+    if !options.check_status {
+        return;
+    }
+    let entries: Vec<&Value> = match doc.get("credentialStatus") {
+        None => return,
+        Some(Value::Array(items)) => items.iter().collect(),
+        Some(one) => vec![one],
+    };
+    for entry in entries {
+        let check = match status_of_entry(entry, issuer, options) {
+            Ok(check) => check,
+            Err(e) => Check::failed("status", &e),
+        };
+        report.checks.push(check);
+    }
+}
+
+fn status_of_entry(entry: &Value, issuer: Option<&str>, options: &VerifyOptions<'_>) -> Result<Check, Error> {
+    let entry = entry.as_object().ok_or_else(|| Error::malformed("a credentialStatus entry is not an object"))?;
+    let kind = entry.get("type").and_then(Value::as_str).unwrap_or_default();
+    if kind != "BitstringStatusListEntry" {
+        return Ok(Check::warning(
+            "status",
+            ProblemCode::StatusVerificationError,
+            format!("status entry of type {kind:?} is not checked (only BitstringStatusListEntry)"),
+        ));
+    }
+    let purpose = entry
+        .get("statusPurpose")
+        .and_then(Value::as_str)
+        .ok_or_else(|| Error::malformed("status entry has no statusPurpose"))?;
+    let url = entry
+        .get("statusListCredential")
+        .and_then(Value::as_str)
+        .ok_or_else(|| Error::malformed("status entry has no statusListCredential URL"))?;
+    let index = StatusListIndex::parse(entry.get("statusListIndex").unwrap_or(&Value::Null))?;
+    let status_size = match entry.get("statusSize") {
+        None => 1,
+        Some(v) => v
+            .as_u64()
+            .filter(|s| (1..=8).contains(s))
+            .and_then(|s| u32::try_from(s).ok())
+            .ok_or_else(|| Error::malformed("statusSize is not an integer from 1 to 8"))?,
+    };
+    let list = match options.resolver.status_list_credential(url) {
+        Fetched::Document(list) => list,
+        Fetched::Offline => {
+            return Ok(Check::skipped("status", format!("{purpose} status not checked (offline)")));
+        }
+        Fetched::Failed(e) => {
+            return Err(Error::new(
+                ProblemCode::StatusRetrievalError,
+                format!("status list {url} could not be retrieved: {}", e.message),
+            ))
+        }
+    };
+    // The status list credential goes through the whole pipeline (bar status itself).
+    let list_options = VerifyOptions { check_status: false, challenge: None, domain: None, ..*options };
+    let list_report = verify_credential(&list, &list_options);
+    if !list_report.verified() {
+        let reasons: Vec<&str> = list_report.failures().map(|c| c.message.as_str()).collect();
+        return Err(Error::new(
+            ProblemCode::StatusVerificationError,
+            format!("status list {url} does not verify: {}", reasons.join("; ")),
+        ));
+    }
+    let list_issuer = model::issuer_id(&list).unwrap_or_default();
+    if Some(list_issuer) != issuer && !list_report.trusted() {
+        return Err(Error::new(
+            ProblemCode::StatusVerificationError,
+            format!("status list {url} is issued by {list_issuer}, who is neither the credential's issuer nor trusted"),
+        ));
+    }
+    let subject = list
+        .get("credentialSubject")
+        .and_then(Value::as_object)
+        .ok_or_else(|| Error::new(ProblemCode::StatusVerificationError, "status list has no credentialSubject"))?;
+    if subject.get("type").and_then(Value::as_str) != Some("BitstringStatusList") {
+        return Err(Error::new(ProblemCode::StatusVerificationError, "status list subject is not a BitstringStatusList"));
+    }
+    let list_purposes: Vec<&str> = match subject.get("statusPurpose") {
+        Some(Value::String(p)) => vec![p.as_str()],
+        Some(Value::Array(ps)) => ps.iter().filter_map(Value::as_str).collect(),
+        _ => Vec::new(),
+    };
+    if !list_purposes.contains(&purpose) {
+        return Err(Error::new(
+            ProblemCode::StatusVerificationError,
+            format!("status list {url} is not a {purpose} list (it is {list_purposes:?})"),
+        ));
+    }
+    let encoded = subject
+        .get("encodedList")
+        .and_then(Value::as_str)
+        .ok_or_else(|| Error::malformed("status list has no encodedList"))?;
+    let bits = Bitstring::decode(encoded, &status_list::DecodeLimits::default())?;
+    status_list::check_length(&bits, status_size)?;
+    index.check_range(&bits, status_size)?;
+    let value = bits.get_status(index.value(), status_size)?;
+    Ok(match (purpose, value) {
+        (_, 0) => Check::ok("status", format!("not {}", past_tense(purpose))),
+        ("revocation", _) => Check::failed(
+            "status",
+            &Error::new(ProblemCode::StatusError, "the credential has been revoked by its issuer"),
+        ),
+        ("suspension", _) => Check::failed(
+            "status",
+            &Error::new(ProblemCode::StatusError, "the credential is suspended by its issuer"),
+        ),
+        (other, v) => Check::warning("status", ProblemCode::StatusError, format!("{other} status is {v}")),
+    })
+}
+
+fn past_tense(purpose: &str) -> &str {
+    match purpose {
+        "revocation" => "revoked",
+        "suspension" => "suspended",
+        other => other,
+    }
+}
+
+fn is_enveloped(doc: &Map<String, Value>) -> bool {
+    let has_type = |t: &str| match doc.get("type") {
+        Some(Value::String(s)) => s == t,
+        Some(Value::Array(a)) => a.iter().any(|v| v.as_str() == Some(t)),
+        _ => false,
+    };
+    has_type("EnvelopedVerifiableCredential")
+}
+
+/// An `EnvelopedVerifiableCredential` whose `id` is a `data:application/vc+jwt,` URL.
+fn verify_enveloped_credential(doc: &Map<String, Value>, options: &VerifyOptions<'_>) -> Report {
+    let id = doc.get("id").and_then(Value::as_str).unwrap_or_default();
+    match id.strip_prefix("data:application/vc+jwt,") {
+        Some(jws) => verify_jwt_credential(jws, options),
+        None => {
+            let mut report = Report::new("credential");
+            report.checks.push(Check::failed(
+                "parse",
+                &Error::malformed("enveloped credential id is not a data:application/vc+jwt URL"),
+            ));
+            report
+        }
+    }
+}
+
+/// Verifies a VC-JOSE credential (`application/vc+jwt`, compact JWS, EdDSA/Ed25519).
+pub fn verify_jwt_credential(jws: &str, options: &VerifyOptions<'_>) -> Report {
+    let mut report = Report::new("credential");
+    let decoded = match crate::jose::decode_compact(jws) {
+        Ok(d) => d,
+        Err(e) => {
+            report.checks.push(Check::failed("parse", &e));
+            return report;
+        }
+    };
+    // The payload is read only to find the issuer's key; nothing is decided from it
+    // until the signature has verified (AC-31).
+    let secured = match crate::jose::secured_document(&decoded) {
+        Ok(s) => s,
+        Err(e) => {
+            report.checks.push(Check::failed("parse", &e));
+            return report;
+        }
+    };
+    let payload = &secured.document;
+    let model_errors = model::check_credential(payload);
+    if model_errors.is_empty() {
+        report.checks.push(Check::ok("model", "the credential has every required property, well formed"));
+    } else {
+        report.checks.extend(model_errors.iter().map(|e| Check::failed("model", e)));
+    }
+    let issuer = model::issuer_id(payload).ok().map(str::to_owned);
+    report.subject_of_trust.clone_from(&issuer);
+
+    let verified = (|| -> Result<ResolvedMethod, Error> {
+        let kid = decoded.header().kid.as_deref().ok_or_else(|| {
+            Error::new(ProblemCode::ProofVerificationError, "the JWS header has no `kid`")
+        })?;
+        let kid = if kid.starts_with('#') {
+            format!("{}{kid}", issuer.as_deref().unwrap_or_default())
+        } else {
+            kid.to_owned()
+        };
+        let method = verification_method::resolve(&kid, ProofPurpose::AssertionMethod, options.now, options.resolver)?;
+        crate::jose::verify_compact(&decoded, &method.key)?;
+        crate::jose::check_time_claims(payload, options.now.unix_seconds())?;
+        Ok(method)
+    })();
+    let proof_ok = match verified {
+        Ok(method) => {
+            report.checks.push(Check::ok("proof", format!("vc+jwt signature by {} verified", method.id)));
+            match &issuer {
+                Some(i) if *i == method.controller => {
+                    report.checks.push(Check::ok("issuer", format!("the issuer {i} controls the signing key")))
+                }
+                _ => report.checks.push(Check::failed(
+                    "issuer",
+                    &Error::new(
+                        ProblemCode::InvalidVerificationMethod,
+                        format!("the credential was signed by {}, not by its issuer", method.controller),
+                    ),
+                )),
+            }
+            true
+        }
+        Err(e) => {
+            report.checks.push(Check::failed("proof", &e));
+            false
+        }
+    };
+    if let Some(doc) = payload.as_object() {
+        if proof_ok {
+            match doc.get("@context").map(|c| {
+                contexts::validate(c, options.policy).and_then(|()| contexts::to_rdf(payload, options.policy).map(|_| ()))
+            }) {
+                Some(Ok(())) => report.checks.push(Check::ok("context", "every context is known and every term defined")),
+                Some(Err(e)) => report.checks.push(Check::failed("context", &e)),
+                None => report.checks.push(Check::failed("context", &Error::new(ProblemCode::InvalidContextError, "no `@context`"))),
+            }
+            check_validity(payload, options, &mut report);
+            check_status(doc, issuer.as_deref(), options, &mut report);
+            check_schema(doc, &mut report);
+        }
+    }
+    check_trust(issuer.as_deref(), payload, options, &mut report);
+    report
+}

@@ -1,0 +1,447 @@
+//! The verification pipeline end to end, through the public API only: W3C fixtures,
+//! issuer/key binding, context policy, validity, status lists, presentations and keys
+//! resolved through a caller-supplied resolver.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use bem_core::contexts::ContextPolicy;
+use bem_core::data_integrity::{self, Cryptosuite, ProofOptions, ProofPurpose};
+use bem_core::datetime::{parse_datetime_stamp, Timestamp};
+use bem_core::did_key::DidKey;
+use bem_core::resolver::{Fetched, Offline, Resolver};
+use bem_core::status_list::Bitstring;
+use bem_core::trust::{TrustList, TrustedIssuer};
+use bem_core::verify::{self, Status, Verdict, VerifyOptions};
+use bem_core::{Error, ProblemCode};
+use ed25519_dalek::SigningKey;
+use serde_json::{json, Value};
+
+fn testdata(rel: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../testdata").join(rel)
+}
+
+fn now() -> Timestamp {
+    parse_datetime_stamp("2026-06-01T12:00:00Z").unwrap()
+}
+
+fn key(seed: u8) -> (SigningKey, DidKey) {
+    let signing = SigningKey::from_bytes(&[seed; 32]);
+    let did = DidKey::from_public_key(&signing.verifying_key());
+    (signing, did)
+}
+
+/// A resolver over fixed documents, as a verifier with a warm cache would see them.
+#[derive(Default)]
+struct Fixtures {
+    documents: HashMap<String, Value>,
+}
+
+impl Resolver for Fixtures {
+    fn controller_document(&self, identifier: &str) -> Fetched {
+        self.get(identifier)
+    }
+    fn status_list_credential(&self, url: &str) -> Fetched {
+        self.get(url)
+    }
+}
+
+impl Fixtures {
+    fn get(&self, url: &str) -> Fetched {
+        match self.documents.get(url) {
+            Some(d) => Fetched::Document(d.clone()),
+            None => Fetched::Failed(Error::new(ProblemCode::StatusRetrievalError, format!("{url}: 404"))),
+        }
+    }
+}
+
+fn credential(issuer: &str) -> Value {
+    json!({
+        "@context": ["https://www.w3.org/ns/credentials/v2"],
+        "id": "urn:uuid:0d3c9a48-4f41-4b5f-9d8e-1b1c2d3e4f50",
+        "type": ["VerifiableCredential"],
+        "name": "Digital skills for small businesses",
+        "issuer": issuer,
+        "validFrom": "2026-01-15T09:00:00Z",
+        "credentialSubject": {"id": "did:example:learner", "name": "Olena Kovalenko"}
+    })
+}
+
+fn sign(doc: &Value, key: &SigningKey, vm: &str, suite: Cryptosuite, purpose: ProofPurpose) -> Value {
+    let mut options = ProofOptions::new(suite, vm, purpose);
+    options.created = Some("2026-01-15T09:00:00Z".into());
+    data_integrity::add_proof(doc, &options, key, ContextPolicy::STRICT).unwrap()
+}
+
+fn issue(key: &SigningKey, did: &DidKey, suite: Cryptosuite) -> Value {
+    sign(&credential(did.did()), key, &did.verification_method_id(), suite, ProofPurpose::AssertionMethod)
+}
+
+fn opts<'a>(trust: &'a TrustList, resolver: &'a dyn Resolver) -> VerifyOptions<'a> {
+    VerifyOptions::new(now(), trust, resolver)
+}
+
+fn failed_codes(report: &verify::Report) -> Vec<&'static str> {
+    report.failures().filter_map(|c| c.code).collect()
+}
+
+#[test]
+fn a_fresh_certificate_verifies_with_both_suites_and_names_an_unknown_issuer() {
+    let (k, did) = key(1);
+    let trust = TrustList::default();
+    for suite in [Cryptosuite::EddsaRdfc2022, Cryptosuite::EddsaJcs2022] {
+        let vc = issue(&k, &did, suite);
+        let report = verify::verify_credential(&vc, &opts(&trust, &Offline));
+        assert!(report.verified(), "{suite:?}: {:#?}", report.checks);
+        assert_eq!(report.verdict(), Verdict::UnknownIssuer);
+        assert!(!report.trusted());
+    }
+    let trusted = TrustList {
+        issuers: vec![TrustedIssuer { id: did.did().into(), name: Some("Demo provider".into()), credential_types: vec![] }],
+    };
+    let report = verify::verify_credential(&issue(&k, &did, Cryptosuite::EddsaRdfc2022), &opts(&trusted, &Offline));
+    assert_eq!(report.verdict(), Verdict::Valid, "{:#?}", report.checks);
+    assert_eq!(report.trusted_name.as_deref(), Some("Demo provider"));
+}
+
+#[test]
+fn signature_by_someone_other_than_the_issuer_is_not_genuine() {
+    // AC-11: the attacker signs with their own did:key and names the victim as issuer.
+    let (attacker, attacker_did) = key(2);
+    let (_, victim) = key(3);
+    let vc = sign(
+        &credential(victim.did()),
+        &attacker,
+        &attacker_did.verification_method_id(),
+        Cryptosuite::EddsaRdfc2022,
+        ProofPurpose::AssertionMethod,
+    );
+    let trust = TrustList::default();
+    let report = verify::verify_credential(&vc, &opts(&trust, &Offline));
+    assert!(!report.verified());
+    assert_eq!(report.verdict(), Verdict::NotGenuine);
+    assert!(report.checks.iter().any(|c| c.name == "issuer" && c.status == Status::Failed));
+}
+
+#[test]
+fn wrong_proof_purpose_is_rejected() {
+    let (k, did) = key(4);
+    let vc = sign(&credential(did.did()), &k, &did.verification_method_id(), Cryptosuite::EddsaRdfc2022, ProofPurpose::Authentication);
+    let trust = TrustList::default();
+    let report = verify::verify_credential(&vc, &opts(&trust, &Offline));
+    assert!(!report.verified());
+    assert!(failed_codes(&report).contains(&"PROOF_VERIFICATION_ERROR"), "{:#?}", report.checks);
+}
+
+#[test]
+fn validity_period_is_enforced() {
+    let (k, did) = key(5);
+    let trust = TrustList::default();
+    let mut expired = credential(did.did());
+    expired["validUntil"] = "2026-03-01T00:00:00Z".into();
+    let vc = sign(&expired, &k, &did.verification_method_id(), Cryptosuite::EddsaRdfc2022, ProofPurpose::AssertionMethod);
+    let report = verify::verify_credential(&vc, &opts(&trust, &Offline));
+    assert!(!report.verified());
+    assert_eq!(report.verdict(), Verdict::Expired);
+
+    let mut future = credential(did.did());
+    future["validFrom"] = "2027-01-01T00:00:00-06:00".into();
+    let vc = sign(&future, &k, &did.verification_method_id(), Cryptosuite::EddsaRdfc2022, ProofPurpose::AssertionMethod);
+    let report = verify::verify_credential(&vc, &opts(&trust, &Offline));
+    assert_eq!(report.verdict(), Verdict::NotYetValid, "{:#?}", report.checks);
+}
+
+#[test]
+fn strict_policy_refuses_example_and_inline_contexts() {
+    let (k, did) = key(6);
+    let mut doc = credential(did.did());
+    doc["@context"] = json!(["https://www.w3.org/ns/credentials/v2", {"extra": "https://example.org/extra"}]);
+    doc["credentialSubject"]["extra"] = "x".into();
+    let mut options = ProofOptions::new(Cryptosuite::EddsaRdfc2022, did.verification_method_id(), ProofPurpose::AssertionMethod);
+    options.created = Some("2026-01-15T09:00:00Z".into());
+    let vc = data_integrity::add_proof(&doc, &options, &k, ContextPolicy::CONFORMANCE).unwrap();
+    let trust = TrustList::default();
+    let mut o = opts(&trust, &Offline);
+    o.policy = ContextPolicy::CONFORMANCE;
+    assert!(verify::verify_credential(&vc, &o).verified());
+    o.policy = ContextPolicy::STRICT;
+    let report = verify::verify_credential(&vc, &o);
+    assert!(!report.verified());
+    assert!(failed_codes(&report).contains(&"INVALID_CONTEXT_ERROR"), "{:#?}", report.checks);
+}
+
+#[test]
+fn data_added_after_issuance_under_an_undefined_term_is_data_loss() {
+    let (k, did) = key(7);
+    for suite in [Cryptosuite::EddsaRdfc2022, Cryptosuite::EddsaJcs2022] {
+        let mut vc = issue(&k, &did, suite);
+        vc["credentialSubject"]["grade"] = "A+".into();
+        let trust = TrustList::default();
+        let report = verify::verify_credential(&vc, &opts(&trust, &Offline));
+        assert!(!report.verified());
+        assert!(failed_codes(&report).contains(&"DATA_LOSS_DETECTION_ERROR"), "{suite:?} {:#?}", report.checks);
+    }
+}
+
+fn status_list_credential(issuer: &DidKey, key: &SigningKey, url: &str, purpose: &str, set: &[usize]) -> Value {
+    let mut bits = Bitstring::new(131_072).unwrap();
+    for i in set {
+        bits.set(*i, true).unwrap();
+    }
+    let list = json!({
+        "@context": ["https://www.w3.org/ns/credentials/v2"],
+        "id": url,
+        "type": ["VerifiableCredential", "BitstringStatusListCredential"],
+        "issuer": issuer.did(),
+        "validFrom": "2026-01-01T00:00:00Z",
+        "credentialSubject": {
+            "id": format!("{url}#list"),
+            "type": "BitstringStatusList",
+            "statusPurpose": purpose,
+            "encodedList": bits.encode()
+        }
+    });
+    sign(&list, key, &issuer.verification_method_id(), Cryptosuite::EddsaRdfc2022, ProofPurpose::AssertionMethod)
+}
+
+fn with_status(did: &DidKey, entries: &[(&str, &str, usize)]) -> Value {
+    let mut doc = credential(did.did());
+    doc["credentialStatus"] = entries
+        .iter()
+        .map(|(purpose, url, index)| {
+            json!({
+                "id": format!("{url}#{index}"),
+                "type": "BitstringStatusListEntry",
+                "statusPurpose": purpose,
+                "statusListIndex": index.to_string(),
+                "statusListCredential": url
+            })
+        })
+        .collect();
+    doc
+}
+
+#[test]
+fn revocation_and_suspension_lists_decide_the_verdict() {
+    let (k, did) = key(8);
+    let rev = "https://issuer.example/status-lists/r1";
+    let sus = "https://issuer.example/status-lists/s1";
+    let mut resolver = Fixtures::default();
+    resolver.documents.insert(rev.into(), status_list_credential(&did, &k, rev, "revocation", &[0, 7, 131_071]));
+    resolver.documents.insert(sus.into(), status_list_credential(&did, &k, sus, "suspension", &[8]));
+    let trust = TrustList::default();
+    let check = |rev_index: usize, sus_index: usize| {
+        let doc = with_status(&did, &[("revocation", rev, rev_index), ("suspension", sus, sus_index)]);
+        let vc = sign(&doc, &k, &did.verification_method_id(), Cryptosuite::EddsaRdfc2022, ProofPurpose::AssertionMethod);
+        verify::verify_credential(&vc, &opts(&trust, &resolver))
+    };
+    let good = check(1, 1);
+    assert!(good.verified(), "{:#?}", good.checks);
+    assert_eq!(good.verdict(), Verdict::UnknownIssuer);
+    for revoked in [0, 7, 131_071] {
+        assert_eq!(check(revoked, 1).verdict(), Verdict::Revoked);
+    }
+    let suspended = check(1, 8);
+    assert!(!suspended.verified());
+    assert_eq!(suspended.verdict(), Verdict::Suspended);
+
+    // Offline: the status is not checked, never passed.
+    let doc = with_status(&did, &[("revocation", rev, 1)]);
+    let vc = sign(&doc, &k, &did.verification_method_id(), Cryptosuite::EddsaRdfc2022, ProofPurpose::AssertionMethod);
+    let offline = verify::verify_credential(&vc, &opts(&trust, &Offline));
+    assert_eq!(offline.verdict(), Verdict::StatusUnknown);
+    assert!(offline.checks.iter().any(|c| c.name == "status" && c.status == Status::Skipped));
+
+    // A list that cannot be fetched is a failed status check.
+    let doc = with_status(&did, &[("revocation", "https://issuer.example/status-lists/missing", 1)]);
+    let vc = sign(&doc, &k, &did.verification_method_id(), Cryptosuite::EddsaRdfc2022, ProofPurpose::AssertionMethod);
+    let report = verify::verify_credential(&vc, &opts(&trust, &resolver));
+    assert!(!report.verified());
+    assert!(failed_codes(&report).contains(&"STATUS_RETRIEVAL_ERROR"));
+}
+
+#[test]
+fn forged_or_mismatched_status_lists_fail() {
+    let (k, did) = key(9);
+    let (other, other_did) = key(10);
+    let url = "https://issuer.example/status-lists/r2";
+    let trust = TrustList::default();
+    let doc = with_status(&did, &[("revocation", url, 3)]);
+    let vc = sign(&doc, &k, &did.verification_method_id(), Cryptosuite::EddsaRdfc2022, ProofPurpose::AssertionMethod);
+
+    // A list signed by an untrusted third party that clears the bit.
+    let mut resolver = Fixtures::default();
+    resolver.documents.insert(url.into(), status_list_credential(&other_did, &other, url, "revocation", &[]));
+    let report = verify::verify_credential(&vc, &opts(&trust, &resolver));
+    assert!(failed_codes(&report).contains(&"STATUS_VERIFICATION_ERROR"), "{:#?}", report.checks);
+
+    // A tampered list (bit cleared after signing).
+    let mut list = status_list_credential(&did, &k, url, "revocation", &[3]);
+    list["credentialSubject"]["encodedList"] = Bitstring::new(131_072).unwrap().encode().into();
+    resolver.documents.insert(url.into(), list);
+    let report = verify::verify_credential(&vc, &opts(&trust, &resolver));
+    assert!(failed_codes(&report).contains(&"STATUS_VERIFICATION_ERROR"), "{:#?}", report.checks);
+
+    // A suspension list offered for a revocation entry.
+    resolver.documents.insert(url.into(), status_list_credential(&did, &k, url, "suspension", &[]));
+    let report = verify::verify_credential(&vc, &opts(&trust, &resolver));
+    assert!(failed_codes(&report).contains(&"STATUS_VERIFICATION_ERROR"));
+
+    // Bad indexes fail closed.
+    for bad in [json!("abc"), json!(5), json!(true), json!("131072"), json!("-1")] {
+        let mut doc = with_status(&did, &[("revocation", url, 0)]);
+        doc["credentialStatus"][0]["statusListIndex"] = bad.clone();
+        let vc = sign(&doc, &k, &did.verification_method_id(), Cryptosuite::EddsaRdfc2022, ProofPurpose::AssertionMethod);
+        resolver.documents.insert(url.into(), status_list_credential(&did, &k, url, "revocation", &[]));
+        let report = verify::verify_credential(&vc, &opts(&trust, &resolver));
+        assert!(!report.verified(), "index {bad} passed");
+    }
+}
+
+fn presentation(holder: &DidKey, credentials: Vec<Value>) -> Value {
+    json!({
+        "@context": ["https://www.w3.org/ns/credentials/v2"],
+        "type": ["VerifiablePresentation"],
+        "holder": holder.did(),
+        "verifiableCredential": credentials
+    })
+}
+
+fn present(holder_key: &SigningKey, holder: &DidKey, vp: &Value, challenge: &str, domain: &str) -> Value {
+    let mut options = ProofOptions::new(Cryptosuite::EddsaRdfc2022, holder.verification_method_id(), ProofPurpose::Authentication);
+    options.created = Some("2026-05-30T10:00:00Z".into());
+    options.challenge = Some(challenge.into());
+    options.domain = Some(domain.into());
+    data_integrity::add_proof(vp, &options, holder_key, ContextPolicy::STRICT).unwrap()
+}
+
+#[test]
+fn presentations_bind_holder_challenge_domain_and_every_credential() {
+    let (ik, issuer) = key(11);
+    let (hk, holder) = key(12);
+    let vc = issue(&ik, &issuer, Cryptosuite::EddsaRdfc2022);
+    let vp = present(&hk, &holder, &presentation(&holder, vec![vc.clone()]), "c-123", "employer.example");
+    let trust = TrustList::default();
+    let mut o = opts(&trust, &Offline);
+    o.challenge = Some("c-123");
+    o.domain = Some("employer.example");
+    let report = verify::verify_presentation(&vp, &o);
+    assert!(report.verified(), "{:#?}", report.checks);
+    assert_eq!(report.credentials.len(), 1);
+
+    let mut wrong = o;
+    wrong.challenge = Some("c-999");
+    let report = verify::verify_presentation(&vp, &wrong);
+    assert!(failed_codes(&report).contains(&"INVALID_CHALLENGE_ERROR"));
+    let mut wrong = o;
+    wrong.domain = Some("attacker.example");
+    assert!(failed_codes(&verify::verify_presentation(&vp, &wrong)).contains(&"INVALID_DOMAIN_ERROR"));
+
+    // Someone else signs a presentation naming our holder.
+    let (mk, mallory) = key(13);
+    let forged = present(&mk, &mallory, &presentation(&holder, vec![vc.clone()]), "c-123", "employer.example");
+    let report = verify::verify_presentation(&forged, &o);
+    assert!(report.checks.iter().any(|c| c.name == "holder" && c.status == Status::Failed));
+
+    // A tampered credential inside a validly signed presentation.
+    let mut tampered = vc.clone();
+    tampered["credentialSubject"]["name"] = "Mallory".into();
+    let vp = present(&hk, &holder, &presentation(&holder, vec![tampered]), "c-123", "employer.example");
+    let report = verify::verify_presentation(&vp, &o);
+    assert!(!report.verified());
+    assert!(report.checks.iter().any(|c| c.name == "credential" && c.status == Status::Failed));
+
+    // Unsigned presentations: refused by default, accepted (with a warning) when allowed.
+    let unsigned = presentation(&holder, vec![vc]);
+    assert!(!verify::verify_presentation(&unsigned, &opts(&trust, &Offline)).verified());
+    let mut lenient = opts(&trust, &Offline);
+    lenient.require_holder_proof = false;
+    assert!(verify::verify_presentation(&unsigned, &lenient).verified());
+}
+
+/// A did:web-style controller document served by the caller's resolver.
+fn controller_document(did: &str, vm_id: &str, controller: &str, public: &str, relationship: &str) -> Value {
+    json!({
+        "@context": ["https://www.w3.org/ns/cid/v1"],
+        "id": did,
+        "verificationMethod": [{"id": vm_id, "type": "Multikey", "controller": controller, "publicKeyMultibase": public}],
+        relationship: [vm_id]
+    })
+}
+
+#[test]
+fn controller_documents_are_checked_as_cid_requires() {
+    let (k, dk) = key(14);
+    let did = "did:web:issuer.example";
+    let vm = format!("{did}#key-1");
+    let public = dk.did().trim_start_matches("did:key:").to_owned();
+    let trust = TrustList::default();
+    let vc = sign(&credential(did), &k, &vm, Cryptosuite::EddsaRdfc2022, ProofPurpose::AssertionMethod);
+    let run = |doc: Value| {
+        let mut resolver = Fixtures::default();
+        resolver.documents.insert(did.into(), doc);
+        verify::verify_credential(&vc, &opts(&trust, &resolver))
+    };
+    let ok = run(controller_document(did, &vm, did, &public, "assertionMethod"));
+    assert!(ok.verified(), "{:#?}", ok.checks);
+    let codes = |r: verify::Report| failed_codes(&r).join(",");
+    assert!(codes(run(controller_document(did, &vm, did, &public, "authentication")))
+        .contains("INVALID_RELATIONSHIP_FOR_VERIFICATION_METHOD"));
+    assert!(codes(run(controller_document("did:web:evil.example", &vm, did, &public, "assertionMethod")))
+        .contains("INVALID_CONTROLLED_IDENTIFIER_DOCUMENT_ID"));
+    assert!(codes(run(controller_document(did, &vm, "did:web:evil.example", &public, "assertionMethod")))
+        .contains("INVALID_VERIFICATION_METHOD"));
+    let mut revoked = controller_document(did, &vm, did, &public, "assertionMethod");
+    revoked["verificationMethod"][0]["revoked"] = "2026-01-01T00:00:00Z".into();
+    assert!(codes(run(revoked)).contains("INVALID_VERIFICATION_METHOD"));
+    let (_, other) = key(15);
+    let wrong_key = other.did().trim_start_matches("did:key:").to_owned();
+    assert!(codes(run(controller_document(did, &vm, did, &wrong_key, "assertionMethod")))
+        .contains("CRYPTOGRAPHIC_SECURITY_ERROR"));
+}
+
+#[test]
+fn w3c_proof_set_and_chain_fixtures_verify_or_fail_as_named() {
+    let dir = testdata("di-test-suite-assertion/inputs/eddsa-rdfc-2022");
+    let trust = TrustList::default();
+    let mut o = opts(&trust, &Offline);
+    o.policy = ContextPolicy::CONFORMANCE;
+    let mut seen = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let report = verify::verify_credential_bytes(&std::fs::read(&path).unwrap(), &o);
+        if name.contains("Ok") {
+            assert!(report.verified(), "{name}: {:#?}", report.checks);
+        } else {
+            assert!(!report.verified(), "{name} verified");
+            assert!(failed_codes(&report).contains(&"PROOF_VERIFICATION_ERROR"), "{name}: {:#?}", report.checks);
+        }
+        seen += 1;
+    }
+    assert_eq!(seen, 12);
+}
+
+#[test]
+fn hostile_bytes_give_reports_not_panics() {
+    let trust = TrustList::default();
+    let o = opts(&trust, &Offline);
+    let deep = "[".repeat(100_000);
+    let cases: Vec<Vec<u8>> = vec![
+        b"".to_vec(),
+        b"{\"@context\": [".to_vec(),
+        b"\"a string\"".to_vec(),
+        b"[1,2,3]".to_vec(),
+        b"{\"issuer\": 1, \"issuer\": 2}".to_vec(),
+        deep.into_bytes(),
+        vec![0xff, 0xfe, 0x00],
+        b"{\"proof\": null}".to_vec(),
+    ];
+    for bytes in cases {
+        let report = verify::verify_credential_bytes(&bytes, &o);
+        assert!(!report.verified());
+        assert_eq!(report.verdict(), Verdict::NotGenuine);
+        assert!(report.failures().next().is_some());
+    }
+}
