@@ -111,6 +111,7 @@ fn main() {
             "https://w3id.org/security/data-integrity/v2"
         ]);
         doc["issuer"]["id"] = did.did().into();
+        doc["issuanceDate"] = "2026-01-15T09:00:00Z".into();
         doc
     };
 

@@ -16,6 +16,7 @@ pub mod jcs;
 pub mod multibase;
 pub mod multikey;
 pub mod did_key;
+pub mod did_web;
 pub mod status_list;
 pub mod rdf;
 pub mod rdfc;

@@ -54,11 +54,10 @@ impl HashAlgorithm {
 }
 
 fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    use std::fmt::Write as _;
     let mut s = String::with_capacity(bytes.len() * 2);
     for b in bytes {
-        s.push(char::from(DIGITS[usize::from(b >> 4)]));
-        s.push(char::from(DIGITS[usize::from(b & 0xf)]));
+        let _ = write!(s, "{b:02x}");
     }
     s
 }
@@ -402,7 +401,9 @@ fn next_permutation(v: &mut [usize]) -> bool {
         j -= 1;
     }
     v.swap(i - 1, j);
-    v[i..].reverse();
+    if let Some(tail) = v.get_mut(i..) {
+        tail.reverse();
+    }
     true
 }
 

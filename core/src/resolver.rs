@@ -28,6 +28,12 @@ pub trait Resolver {
     fn controller_document(&self, identifier: &str) -> Fetched;
     /// The status list credential at `url`.
     fn status_list_credential(&self, url: &str) -> Fetched;
+    /// The JSON Schema at `url` named by a credential's `credentialSchema`. By default
+    /// nothing is fetched and the schema check is reported as not done.
+    fn credential_schema(&self, url: &str) -> Fetched {
+        let _ = url;
+        Fetched::Offline
+    }
 }
 
 /// A resolver for working with no network at all.

@@ -45,6 +45,9 @@ impl Resolver for Fixtures {
     fn status_list_credential(&self, url: &str) -> Fetched {
         self.get(url)
     }
+    fn credential_schema(&self, url: &str) -> Fetched {
+        self.get(url)
+    }
 }
 
 impl Fixtures {
@@ -444,4 +447,65 @@ fn hostile_bytes_give_reports_not_panics() {
         assert_eq!(report.verdict(), Verdict::NotGenuine);
         assert!(report.failures().next().is_some());
     }
+}
+
+#[test]
+fn an_edc_micro_credential_signs_and_verifies_in_the_vc_1_1_envelope() {
+    // EDC's own Annex I sample, as EDC completes it at sealing (issuanceDate), with the
+    // Data Integrity context added and our did:key as issuer.
+    let (k, did) = key(16);
+    let path = testdata("elm/Sample-MC-Annex1-unsigned.jsonld");
+    let mut doc: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    doc["@context"] = json!([
+        "https://www.w3.org/2018/credentials/v1",
+        "http://data.europa.eu/snb/model/context/edc-ap",
+        "https://w3id.org/security/data-integrity/v2"
+    ]);
+    doc["issuer"]["id"] = did.did().into();
+    doc["issuanceDate"] = "2026-01-15T09:00:00Z".into();
+    let quads = bem_core::contexts::to_rdf(&doc, ContextPolicy::STRICT).unwrap();
+    assert!(quads.len() > 250, "{} quads", quads.len());
+    let vc = sign(&doc, &k, &did.verification_method_id(), Cryptosuite::EddsaRdfc2022, ProofPurpose::AssertionMethod);
+    let trust = TrustList::default();
+    let report = verify::verify_credential(&vc, &opts(&trust, &Offline));
+    assert!(report.verified(), "{:#?}", report.checks);
+    let mut tampered = vc.clone();
+    tampered["credentialSubject"]["fullName"]["en"] = "Someone Else".into();
+    assert!(!verify::verify_credential(&tampered, &opts(&trust, &Offline)).verified());
+}
+
+#[test]
+fn json_schemas_named_by_the_credential_are_enforced() {
+    let (k, did) = key(17);
+    let url = "https://issuer.example/schemas/certificate.json";
+    let mut resolver = Fixtures::default();
+    resolver.documents.insert(
+        url.into(),
+        json!({
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+            "type": "object",
+            "required": ["credentialSubject"],
+            "properties": {"credentialSubject": {"type": "object", "required": ["name"]}}
+        }),
+    );
+    let trust = TrustList::default();
+    let run = |subject: Value| {
+        let mut doc = credential(did.did());
+        doc["credentialSubject"] = subject;
+        doc["credentialSchema"] = json!({"id": url, "type": "JsonSchema"});
+        let vc = sign(&doc, &k, &did.verification_method_id(), Cryptosuite::EddsaRdfc2022, ProofPurpose::AssertionMethod);
+        verify::verify_credential(&vc, &opts(&trust, &resolver))
+    };
+    let ok = run(json!({"id": "did:example:learner", "name": "Olena"}));
+    assert!(ok.verified(), "{:#?}", ok.checks);
+    assert!(ok.checks.iter().any(|c| c.name == "schema" && c.status == Status::Ok));
+    let bad = run(json!({"id": "did:example:learner", "description": "no name"}));
+    assert!(!bad.verified());
+    assert!(failed_codes(&bad).contains(&"SCHEMA_VALIDATION_ERROR"), "{:#?}", bad.checks);
+    // Offline, the schema is reported as not checked.
+    let mut doc = credential(did.did());
+    doc["credentialSchema"] = json!({"id": url, "type": "JsonSchema"});
+    let vc = sign(&doc, &k, &did.verification_method_id(), Cryptosuite::EddsaRdfc2022, ProofPurpose::AssertionMethod);
+    let offline = verify::verify_credential(&vc, &opts(&trust, &Offline));
+    assert!(offline.checks.iter().any(|c| c.name == "schema" && c.status == Status::Skipped));
 }
