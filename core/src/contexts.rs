@@ -181,6 +181,128 @@ pub fn to_rdf(document: &Value, policy: ContextPolicy) -> Result<Vec<crate::rdf:
     Ok(quads.into_iter().map(crate::rdf::Quad::from).collect())
 }
 
+/// Data-loss detection without keeping the RDF: every term and type of `document` is
+/// defined by its contexts (and every value is one JSON-LD can process).
+///
+/// Used where the RDF itself is not needed (eddsa-jcs-2022, VC-JOSE). Whether JSON-LD
+/// expansion succeeds depends on the document's keys, its `@context`, its `type` and
+/// `@`-keyword values, and, for other strings, only on whether they read as absolute IRIs
+/// and whether they hold characters that are not allowed in IRIs. So the verdict is cached
+/// by that *shape* (a digest of the document with every other string replaced by its
+/// class): a cohort of certificates from one issuer shares one shape, and only the first
+/// pays for a full expansion. The cache is bounded.
+pub fn check_terms(document: &Value, policy: ContextPolicy) -> Result<()> {
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+    const CAPACITY: usize = 4096;
+    static CACHE: OnceLock<Mutex<HashMap<([u8; 32], ContextPolicy), Result<()>>>> = OnceLock::new();
+
+    let mut hasher = Sha256::new();
+    shape(document, false, &mut hasher);
+    let key: ([u8; 32], ContextPolicy) = (hasher.finalize().into(), policy);
+    let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
+    if let Some(hit) = cache.lock().ok().and_then(|c| c.get(&key).cloned()) {
+        return hit;
+    }
+    let verdict = to_rdf(document, policy).map(|_| ());
+    if let Ok(mut c) = cache.lock() {
+        if c.len() >= CAPACITY {
+            c.clear();
+        }
+        c.insert(key, verdict.clone());
+    }
+    verdict
+}
+
+/// Feeds the expansion-relevant shape of `value` to `h` (see [`check_terms`]).
+fn shape(value: &Value, keep_strings: bool, h: &mut Sha256) {
+    match value {
+        Value::Null => h.update(b"n"),
+        Value::Bool(b) => h.update(if *b { b"t" } else { b"f" }),
+        Value::Number(n) => {
+            h.update(b"#");
+            h.update(n.to_string().as_bytes());
+        }
+        Value::String(s) if keep_strings => {
+            h.update(b"=");
+            h.update((s.len() as u64).to_le_bytes());
+            h.update(s.as_bytes());
+        }
+        Value::String(s) => h.update(string_class(s)),
+        Value::Array(items) => {
+            h.update(b"[");
+            h.update((items.len() as u64).to_le_bytes());
+            for item in items {
+                shape(item, keep_strings, h);
+            }
+        }
+        Value::Object(map) => {
+            h.update(b"{");
+            h.update((map.len() as u64).to_le_bytes());
+            for (k, v) in map {
+                h.update((k.len() as u64).to_le_bytes());
+                h.update(k.as_bytes());
+                // Contexts, types and keyword values decide how terms expand: kept whole.
+                let keep = keep_strings
+                    || k == "@context"
+                    || k == "type"
+                    || k.starts_with('@')
+                    || vocab_typed_terms().iter().any(|t| t == k);
+                shape(v, keep, h);
+            }
+        }
+    }
+}
+
+/// Terms whose values are expanded against the vocabulary (`"@type": "@vocab"`) in any
+/// pinned context: their values name terms, so the shape keeps them whole.
+fn vocab_typed_terms() -> &'static [String] {
+    static TERMS: OnceLock<Vec<String>> = OnceLock::new();
+    fn walk(v: &Value, out: &mut Vec<String>) {
+        match v {
+            Value::Object(map) => {
+                for (k, def) in map {
+                    if def.get("@type").and_then(Value::as_str) == Some("@vocab") && !out.contains(k) {
+                        out.push(k.clone());
+                    }
+                    walk(def, out);
+                }
+            }
+            Value::Array(items) => items.iter().for_each(|i| walk(i, out)),
+            _ => {}
+        }
+    }
+    TERMS.get_or_init(|| {
+        let mut out = Vec::new();
+        for ctx in PINNED {
+            if let Ok(v) = serde_json::from_str::<Value>(ctx.text) {
+                walk(&v, &mut out);
+            }
+        }
+        out
+    })
+}
+
+/// How JSON-LD may read a plain string: empty, absolute IRI or not, IRI-safe or not.
+fn string_class(s: &str) -> &'static [u8] {
+    let absolute = s
+        .split_once(':')
+        .is_some_and(|(scheme, _)| {
+            scheme.bytes().next().is_some_and(|b| b.is_ascii_alphabetic())
+                && scheme.bytes().all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b))
+        });
+    let iri_safe = !s.chars().any(|c| {
+        c.is_control() || c.is_whitespace() || matches!(c, '<' | '>' | '"' | '{' | '}' | '|' | '\\' | '^' | '`')
+    });
+    match (s.is_empty(), absolute, iri_safe) {
+        (true, _, _) => b"s0",
+        (false, true, true) => b"sA",
+        (false, true, false) => b"sa",
+        (false, false, true) => b"sR",
+        (false, false, false) => b"sr",
+    }
+}
+
 /// Embedded contexts written as `{"@context": {...}}`, as the W3C Data Integrity test
 /// suite's fixtures do, are read the way jsonld.js reads them: as the inner context. Only
 /// where the policy allows embedded contexts at all; returns `None` when nothing changes.
@@ -253,6 +375,34 @@ mod tests {
         let err = to_rdf(&doc, ContextPolicy::STRICT).unwrap_err();
         assert_eq!(err.code, ProblemCode::DataLossDetectionError, "{err}");
         assert!(err.message.contains("notDefinedAnywhere"), "{err}");
+    }
+
+    #[test]
+    fn the_term_check_cache_gives_the_full_expansion_verdict() {
+        let base = serde_json::json!({
+            "@context": ["https://www.w3.org/ns/credentials/v2"],
+            "type": ["VerifiableCredential"],
+            "issuer": "did:example:issuer",
+            "credentialSubject": {"id": "did:example:a", "name": "Olena"}
+        });
+        check_terms(&base, ContextPolicy::STRICT).unwrap();
+        // Same shape, other values: still fine (and served from the cache).
+        let mut other = base.clone();
+        other["credentialSubject"]["name"] = "Mykola".into();
+        check_terms(&other, ContextPolicy::STRICT).unwrap();
+        // An undefined term, an undefined type, or an id that is no IRI changes the shape.
+        let mut undefined = base.clone();
+        undefined["credentialSubject"]["grade"] = "A".into();
+        assert_eq!(check_terms(&undefined, ContextPolicy::STRICT).unwrap_err().code, ProblemCode::DataLossDetectionError);
+        let mut bad_type = base.clone();
+        bad_type["type"] = serde_json::json!(["VerifiableCredential", "Bogus"]);
+        assert!(check_terms(&bad_type, ContextPolicy::STRICT).is_err());
+        let mut bad_id = base.clone();
+        bad_id["credentialSubject"]["id"] = "not an iri".into();
+        assert_eq!(
+            check_terms(&bad_id, ContextPolicy::STRICT).is_ok(),
+            to_rdf(&bad_id, ContextPolicy::STRICT).is_ok()
+        );
     }
 
     #[test]

@@ -217,7 +217,7 @@ pub fn hash_data(
         Cryptosuite::EddsaJcs2022 => {
             // Data-loss detection: JCS signs the JSON, but data that JSON-LD would drop is
             // not part of the credential's meaning, so it must not pass as signed.
-            contexts::to_rdf(unsecured, policy)?;
+            contexts::check_terms(unsecured, policy)?;
             let mut config = proof_options.clone();
             if !config.contains_key("@context") {
                 config.insert("@context".into(), context.clone());

@@ -772,7 +772,7 @@ pub fn verify_jwt_credential(jws: &str, options: &VerifyOptions<'_>) -> Report {
     if let Some(doc) = payload.as_object() {
         if proof_ok {
             match doc.get("@context").map(|c| {
-                contexts::validate(c, options.policy).and_then(|()| contexts::to_rdf(payload, options.policy).map(|_| ()))
+                contexts::validate(c, options.policy).and_then(|()| contexts::check_terms(payload, options.policy))
             }) {
                 Some(Ok(())) => report.checks.push(Check::ok("context", "every context is known and every term defined")),
                 Some(Err(e)) => report.checks.push(Check::failed("context", &e)),
