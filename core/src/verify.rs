@@ -28,6 +28,12 @@ use crate::trust::{Trust, TrustList};
 use crate::verification_method::{self, ResolvedMethod};
 use crate::{model, Error, ProblemCode};
 
+/// Most proofs one document may carry (attack case AC-05: the cost of verifying grows
+/// with every proof, valid or not).
+pub const MAX_PROOFS: usize = 8;
+/// Most credentials one presentation may carry.
+pub const MAX_CREDENTIALS: usize = 32;
+
 /// What the caller supplies to a verification.
 #[derive(Clone, Copy)]
 pub struct VerifyOptions<'a> {
@@ -334,6 +340,16 @@ pub fn verify_presentation(document: &Value, options: &VerifyOptions<'_>) -> Rep
         Some(Value::Array(items)) => items.iter().collect(),
         Some(single) => vec![single],
     };
+    if credentials.len() > MAX_CREDENTIALS {
+        report.checks.push(Check::failed(
+            "credential",
+            &Error::new(
+                ProblemCode::ResourceLimitExceeded,
+                format!("{} credentials is more than the {MAX_CREDENTIALS} a presentation may carry", credentials.len()),
+            ),
+        ));
+        return report;
+    }
     for (i, credential) in credentials.into_iter().enumerate() {
         let inner = verify_credential(credential, &inner_options);
         if inner.verified() {
@@ -366,6 +382,16 @@ fn check_proofs(
             report.checks.push(Check::failed(
                 "proof",
                 &Error::new(ProblemCode::ProofVerificationError, "the document has no proof"),
+            ));
+            return Vec::new();
+        }
+        Ok(all) if all.len() > MAX_PROOFS => {
+            report.checks.push(Check::failed(
+                "proof",
+                &Error::new(
+                    ProblemCode::ResourceLimitExceeded,
+                    format!("{} proofs is more than the {MAX_PROOFS} a document may carry", all.len()),
+                ),
             ));
             return Vec::new();
         }

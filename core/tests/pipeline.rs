@@ -509,3 +509,117 @@ fn json_schemas_named_by_the_credential_are_enforced() {
     let offline = verify::verify_credential(&vc, &opts(&trust, &Offline));
     assert!(offline.checks.iter().any(|c| c.name == "schema" && c.status == Status::Skipped));
 }
+
+fn signed_with(doc: &Value, k: &SigningKey, did: &DidKey, edit: impl Fn(&mut ProofOptions)) -> Value {
+    let mut options = ProofOptions::new(Cryptosuite::EddsaRdfc2022, did.verification_method_id(), ProofPurpose::AssertionMethod);
+    options.created = Some("2026-01-15T09:00:00Z".into());
+    edit(&mut options);
+    data_integrity::add_proof(doc, &options, k, ContextPolicy::STRICT).unwrap()
+}
+
+#[test]
+fn proof_times_are_enforced_ac16() {
+    let (k, did) = key(18);
+    let trust = TrustList::default();
+    let expired = signed_with(&credential(did.did()), &k, &did, |o| o.expires = Some("2026-02-01T00:00:00Z".into()));
+    let report = verify::verify_credential(&expired, &opts(&trust, &Offline));
+    assert!(!report.verified());
+    assert!(report.failures().any(|c| c.message.contains("expired")), "{:#?}", report.checks);
+    // A `created` without a zone offset is read as UTC and verifies.
+    let no_offset = signed_with(&credential(did.did()), &k, &did, |o| o.created = Some("2026-01-15T09:00:00".into()));
+    assert!(verify::verify_credential(&no_offset, &opts(&trust, &Offline)).verified());
+}
+
+#[test]
+fn a_signature_with_s_above_the_group_order_is_refused_ac19() {
+    let (k, did) = key(19);
+    let vc = issue(&k, &did, Cryptosuite::EddsaRdfc2022);
+    let mut sig = bem_core::multibase::decode_base58btc(vc["proof"]["proofValue"].as_str().unwrap()).unwrap();
+    // S + L (little-endian), the classic malleability: lax verifiers accept it.
+    const L: [u8; 32] = [
+        0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14, 0, 0, 0, 0, 0, 0,
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
+    ];
+    let mut carry = 0u16;
+    for i in 0..32 {
+        let sum = u16::from(sig[32 + i]) + u16::from(L[i]) + carry;
+        sig[32 + i] = (sum & 0xff) as u8;
+        carry = sum >> 8;
+    }
+    let mut forged = vc.clone();
+    forged["proof"]["proofValue"] = bem_core::multibase::encode_base58btc(&sig).into();
+    let trust = TrustList::default();
+    assert!(!verify::verify_credential(&forged, &opts(&trust, &Offline)).verified());
+}
+
+#[test]
+fn json_ld_attacks_are_refused_ac22_to_ac25() {
+    let mut o_trust = TrustList::default();
+    o_trust.issuers.clear();
+    let cases = [
+        // AC-22: an embedded context that imports a remote one.
+        json!({"@context": ["https://www.w3.org/ns/credentials/v2", {"@import": "https://evil.example/ctx", "x": "https://e.example/x"}],
+               "type": "VerifiableCredential", "x": 1}),
+        // AC-24: a protected term redefined after the base context.
+        json!({"@context": ["https://www.w3.org/ns/credentials/v2", {"VerifiableCredential": "https://example.org/#Bad"}],
+               "type": "VerifiableCredential"}),
+        // AC-25: a v1 term under the v2 context, and a relative type through @base.
+        json!({"@context": ["https://www.w3.org/ns/credentials/v2"], "type": "VerifiableCredential",
+               "issuanceDate": "2026-01-01T00:00:00Z"}),
+        json!({"@context": ["https://www.w3.org/ns/credentials/v2", {"@base": "https://evil.example/"}],
+               "type": ["VerifiableCredential", "Relative"]}),
+    ];
+    for case in cases {
+        assert!(bem_core::contexts::to_rdf(&case, ContextPolicy::CONFORMANCE).is_err(), "{case}");
+    }
+    // AC-24: a base context that is not first is refused by the data model checks.
+    let not_first = json!({"@context": [{"VerifiableCredential": "https://example.org/#Bad"}, "https://www.w3.org/ns/credentials/v2"],
+        "type": "VerifiableCredential", "issuer": "did:example:i", "credentialSubject": {"id": "did:example:s"}});
+    assert!(!bem_core::model::check_credential(&not_first).is_empty());
+    // The VCDM fixtures that only JSON-LD can reject.
+    for name in [
+        "credential-redef-type-fail.json",
+        "credential-redef-type2-fail.json",
+        "credential-type-mapped-nonurl-fail.json",
+        "credential-type-unmapped-fail.json",
+    ] {
+        let doc: Value =
+            serde_json::from_slice(&std::fs::read(testdata(&format!("vcdm2-test-suite/tests/input/{name}"))).unwrap())
+                .unwrap();
+        assert!(bem_core::contexts::to_rdf(&doc, ContextPolicy::CONFORMANCE).is_err(), "{name}");
+    }
+}
+
+#[test]
+fn oversized_proof_sets_and_presentations_are_refused_ac05() {
+    let (k, did) = key(20);
+    let mut vc = issue(&k, &did, Cryptosuite::EddsaRdfc2022);
+    let proof = vc["proof"].clone();
+    vc["proof"] = Value::Array(vec![proof; verify::MAX_PROOFS + 1]);
+    let trust = TrustList::default();
+    let report = verify::verify_credential(&vc, &opts(&trust, &Offline));
+    assert!(failed_codes(&report).contains(&"RESOURCE_LIMIT_EXCEEDED"));
+
+    let (_, holder) = key(21);
+    let one = issue(&k, &did, Cryptosuite::EddsaRdfc2022);
+    let vp = presentation(&holder, vec![one; verify::MAX_CREDENTIALS + 1]);
+    let mut o = opts(&trust, &Offline);
+    o.require_holder_proof = false;
+    let report = verify::verify_presentation(&vp, &o);
+    assert!(!report.verified());
+    assert!(failed_codes(&report).contains(&"RESOURCE_LIMIT_EXCEEDED"));
+}
+
+#[test]
+fn a_presentation_signed_for_assertion_is_refused_ac10() {
+    let (ik, issuer) = key(22);
+    let (hk, holder) = key(23);
+    let vc = issue(&ik, &issuer, Cryptosuite::EddsaRdfc2022);
+    let mut options = ProofOptions::new(Cryptosuite::EddsaRdfc2022, holder.verification_method_id(), ProofPurpose::AssertionMethod);
+    options.challenge = Some("c-1".into());
+    let vp = data_integrity::add_proof(&presentation(&holder, vec![vc]), &options, &hk, ContextPolicy::STRICT).unwrap();
+    let trust = TrustList::default();
+    let mut o = opts(&trust, &Offline);
+    o.challenge = Some("c-1");
+    assert!(!verify::verify_presentation(&vp, &o).verified());
+}
