@@ -139,6 +139,15 @@ fn main() {
         }
     }
 
+    for test in ["test044", "test045", "test046", "test074"] {
+        let path = format!("{}/../testdata/rdf-canon/tests/rdfc10/{test}-in.nq", env!("CARGO_MANIFEST_DIR"));
+        let quads = bem_core::rdf::parse_nquads(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let outcome = if bem_core::rdfc::canonicalize(&quads, &Default::default()).is_ok() { "done" } else { "refused" };
+        measure(&format!("rdfc poison {test} ({outcome})"), budget / 4, || {
+            let _ = bem_core::rdfc::canonicalize(&quads, &Default::default());
+        });
+    }
+
     let payload = credential_2kb(did.did());
     let header = jose::JwsHeader::for_document(jose::DocumentKind::Credential, Some(vm.clone()));
     let jws = jose::sign_compact(&payload, &header, &key).unwrap();
