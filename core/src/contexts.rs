@@ -195,7 +195,8 @@ pub fn check_terms(document: &Value, policy: ContextPolicy) -> Result<()> {
     use std::collections::HashMap;
     use std::sync::Mutex;
     const CAPACITY: usize = 4096;
-    static CACHE: OnceLock<Mutex<HashMap<([u8; 32], ContextPolicy), Result<()>>>> = OnceLock::new();
+    type Verdicts = HashMap<([u8; 32], ContextPolicy), Result<()>>;
+    static CACHE: OnceLock<Mutex<Verdicts>> = OnceLock::new();
 
     let mut hasher = Sha256::new();
     shape(document, false, &mut hasher);

@@ -51,6 +51,9 @@ pub struct VerifyOptions<'a> {
     /// Refuse presentations that carry no holder proof.
     pub require_holder_proof: bool,
     pub json_limits: JsonLimits,
+    /// Tolerance for clocks that run behind the issuer's: a credential (or status list)
+    /// whose `validFrom` is at most this far in the future is accepted.
+    pub clock_skew_seconds: i64,
 }
 
 impl<'a> VerifyOptions<'a> {
@@ -65,6 +68,7 @@ impl<'a> VerifyOptions<'a> {
             check_status: true,
             require_holder_proof: true,
             json_limits: JsonLimits::default(),
+            clock_skew_seconds: 60,
         }
     }
 }
@@ -90,20 +94,28 @@ pub struct Check {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<&'static str>,
     pub message: String,
+    /// The verdict this check decides, when it decides one (revoked, suspended, expired,
+    /// not yet valid).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verdict: Option<Verdict>,
 }
 
 impl Check {
     fn ok(name: &'static str, message: impl Into<String>) -> Self {
-        Self { name, status: Status::Ok, code: None, message: message.into() }
+        Self { name, status: Status::Ok, code: None, message: message.into(), verdict: None }
     }
     fn failed(name: &'static str, error: &Error) -> Self {
-        Self { name, status: Status::Failed, code: Some(error.code.as_str()), message: error.message.clone() }
+        Self { name, status: Status::Failed, code: Some(error.code.as_str()), message: error.message.clone(), verdict: None }
     }
     fn skipped(name: &'static str, message: impl Into<String>) -> Self {
-        Self { name, status: Status::Skipped, code: None, message: message.into() }
+        Self { name, status: Status::Skipped, code: None, message: message.into(), verdict: None }
     }
     fn warning(name: &'static str, code: ProblemCode, message: impl Into<String>) -> Self {
-        Self { name, status: Status::Warning, code: Some(code.as_str()), message: message.into() }
+        Self { name, status: Status::Warning, code: Some(code.as_str()), message: message.into(), verdict: None }
+    }
+    fn deciding(mut self, verdict: Verdict) -> Self {
+        self.verdict = Some(verdict);
+        self
     }
 }
 
@@ -169,22 +181,18 @@ impl Report {
     /// The one-word verdict, most serious first.
     pub fn verdict(&self) -> Verdict {
         let failed = |name: &str| self.checks.iter().any(|c| c.name == name && c.status == Status::Failed);
-        let status_says = |word: &str| {
-            self.checks.iter().any(|c| c.name == "status" && c.status == Status::Failed && c.message.contains(word))
-        };
+        let decided = |v: Verdict| self.checks.iter().any(|c| c.status == Status::Failed && c.verdict == Some(v));
         let genuine_steps = ["parse", "model", "proof", "issuer", "context", "holder", "credential", "schema"];
         if genuine_steps.iter().any(|n| failed(n)) || !self.verified() && !failed("status") && !failed("validity") {
             return Verdict::NotGenuine;
         }
-        if status_says("revoked") {
-            return Verdict::Revoked;
-        }
-        if status_says("suspended") {
-            return Verdict::Suspended;
+        for v in [Verdict::Revoked, Verdict::Suspended, Verdict::NotYetValid, Verdict::Expired] {
+            if decided(v) {
+                return v;
+            }
         }
         if failed("validity") {
-            let not_yet = self.checks.iter().any(|c| c.name == "validity" && c.message.contains("not valid before"));
-            return if not_yet { Verdict::NotYetValid } else { Verdict::Expired };
+            return Verdict::Expired;
         }
         if failed("status") || self.checks.iter().any(|c| c.name == "status" && c.status == Status::Skipped) {
             return Verdict::StatusUnknown;
@@ -193,6 +201,22 @@ impl Report {
             return Verdict::UnknownIssuer;
         }
         Verdict::Valid
+    }
+}
+
+impl Verdict {
+    /// The verdict as the reports spell it (`valid`, `unknown-issuer`, `revoked`...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Valid => "valid",
+            Verdict::UnknownIssuer => "unknown-issuer",
+            Verdict::Revoked => "revoked",
+            Verdict::Suspended => "suspended",
+            Verdict::Expired => "expired",
+            Verdict::NotYetValid => "not-yet-valid",
+            Verdict::StatusUnknown => "status-unknown",
+            Verdict::NotGenuine => "not-genuine",
+        }
     }
 }
 
@@ -488,11 +512,17 @@ fn check_validity(document: &Value, options: &VerifyOptions<'_>, report: &mut Re
         Err(e) => return report.checks.push(Check::failed("validity", &e)),
     };
     let now = options.now;
+    let skewed = Timestamp::from_unix(now.unix_seconds().saturating_add(options.clock_skew_seconds));
     let error = |m: String| Error::new(ProblemCode::ValidityPeriodError, m);
-    if let Some(from) = period.valid_from.filter(|f| now < *f) {
-        report.checks.push(Check::failed("validity", &error(format!("not valid before {}", from.to_rfc3339()))));
+    if let Some(from) = period.valid_from.filter(|f| skewed < *f) {
+        report.checks.push(
+            Check::failed("validity", &error(format!("not valid before {}", from.to_rfc3339())))
+                .deciding(Verdict::NotYetValid),
+        );
     } else if let Some(until) = period.valid_until.filter(|u| now > *u) {
-        report.checks.push(Check::failed("validity", &error(format!("expired on {}", until.to_rfc3339()))));
+        report.checks.push(
+            Check::failed("validity", &error(format!("expired on {}", until.to_rfc3339()))).deciding(Verdict::Expired),
+        );
     } else {
         let until = period.valid_until.map(|u| format!(" until {}", u.to_rfc3339())).unwrap_or_default();
         report.checks.push(Check::ok("validity", format!("valid now{until}")));
@@ -688,11 +718,13 @@ fn status_of_entry(entry: &Value, issuer: Option<&str>, options: &VerifyOptions<
         ("revocation", _) => Check::failed(
             "status",
             &Error::new(ProblemCode::StatusError, "the credential has been revoked by its issuer"),
-        ),
+        )
+        .deciding(Verdict::Revoked),
         ("suspension", _) => Check::failed(
             "status",
             &Error::new(ProblemCode::StatusError, "the credential is suspended by its issuer"),
-        ),
+        )
+        .deciding(Verdict::Suspended),
         (other, v) => Check::warning("status", ProblemCode::StatusError, format!("{other} status is {v}")),
     })
 }

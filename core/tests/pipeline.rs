@@ -153,6 +153,15 @@ fn validity_period_is_enforced() {
     let vc = sign(&future, &k, &did.verification_method_id(), Cryptosuite::EddsaRdfc2022, ProofPurpose::AssertionMethod);
     let report = verify::verify_credential(&vc, &opts(&trust, &Offline));
     assert_eq!(report.verdict(), Verdict::NotYetValid, "{:#?}", report.checks);
+
+    // A verifier whose clock is a little behind the issuer's still accepts a fresh one.
+    let mut fresh = credential(did.did());
+    fresh["validFrom"] = "2026-06-01T12:00:30Z".into();
+    let vc = sign(&fresh, &k, &did.verification_method_id(), Cryptosuite::EddsaRdfc2022, ProofPurpose::AssertionMethod);
+    assert!(verify::verify_credential(&vc, &opts(&trust, &Offline)).verified());
+    let mut strict = opts(&trust, &Offline);
+    strict.clock_skew_seconds = 0;
+    assert_eq!(verify::verify_credential(&vc, &strict).verdict(), Verdict::NotYetValid);
 }
 
 #[test]

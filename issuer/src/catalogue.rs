@@ -1,0 +1,131 @@
+//! The micro-credential catalogue: the JSON Schema every definition must pass, the
+//! checks the schema cannot express, and the demo catalogue shipped in `schemas/`.
+//!
+//! A definition is kept as the JSON the provider wrote (language maps and all); it is
+//! valid when [`Catalogue::check`] finds no problem. The schema and the demo catalogue
+//! are compiled in, so the binary needs no file besides its data directory.
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::vocabulary;
+
+/// The JSON Schema of a definition (`schemas/micro-credential.schema.json`).
+pub const SCHEMA: &str = include_str!("../../schemas/micro-credential.schema.json");
+/// The demo catalogue (`schemas/demo-catalogue.json`): a JSON array of definitions.
+pub const DEMO: &str = include_str!("../../schemas/demo-catalogue.json");
+
+/// One thing wrong with a definition.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    /// JSON Pointer into the definition (`""` for the whole).
+    pub pointer: String,
+    pub message: String,
+}
+
+/// The compiled schema.
+pub struct Catalogue {
+    validator: jsonschema::Validator,
+}
+
+impl Catalogue {
+    pub fn new() -> anyhow::Result<Catalogue> {
+        let schema: Value = serde_json::from_str(SCHEMA)?;
+        let validator = jsonschema::options()
+            .should_validate_formats(true)
+            .build(&schema)
+            .map_err(|e| anyhow::anyhow!("the embedded micro-credential schema does not compile: {e}"))?;
+        Ok(Catalogue { validator })
+    }
+
+    /// Every problem of `definition`: schema violations, then vocabulary checks.
+    pub fn check(&self, definition: &Value) -> Vec<Problem> {
+        let mut problems: Vec<Problem> = self
+            .validator
+            .iter_errors(definition)
+            .map(|e| Problem { pointer: e.instance_path.as_str().to_owned(), message: e.to_string() })
+            .collect();
+        let mut concept = |pointer: &str| {
+            if let Some(uri) = definition.pointer(pointer).and_then(Value::as_str) {
+                if vocabulary::concept(uri).is_none() {
+                    problems.push(Problem {
+                        pointer: pointer.to_owned(),
+                        message: format!("{uri} is not a concept of the EU controlled vocabularies this issuer knows"),
+                    });
+                }
+            }
+        };
+        for pointer in ["/sector/iscedF", "/awardingBody/country/uri", "/assessment/type", "/participation/mode", "/learningSetting"] {
+            concept(pointer);
+        }
+        if let Some(groups) = definition.get("targetGroupConcepts").and_then(Value::as_array) {
+            for i in 0..groups.len() {
+                concept(&format!("/targetGroupConcepts/{i}"));
+            }
+        }
+        problems
+    }
+
+    /// The id of a valid definition, or its problems.
+    pub fn validate<'a>(&self, definition: &'a Value) -> Result<&'a str, Vec<Problem>> {
+        let problems = self.check(definition);
+        if !problems.is_empty() {
+            return Err(problems);
+        }
+        definition
+            .get("id")
+            .and_then(Value::as_str)
+            .ok_or_else(|| vec![Problem { pointer: "/id".into(), message: "id is missing".into() }])
+    }
+}
+
+/// The definitions of a catalogue file: a JSON array of definitions, or one definition.
+pub fn parse_file(text: &str) -> anyhow::Result<Vec<Value>> {
+    let value = bem_core::json::parse_str(text, &bem_core::json::JsonLimits { max_bytes: 64 * 1024 * 1024, max_depth: 64 })
+        .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+    Ok(match value {
+        Value::Array(items) => items,
+        one @ Value::Object(_) => vec![one],
+        _ => anyhow::bail!("a catalogue file holds a JSON array of definitions, or one definition object"),
+    })
+}
+
+/// The English (or else first) text of a language map.
+pub fn text_en(map: Option<&Value>) -> String {
+    let Some(Value::Object(m)) = map else { return String::new() };
+    m.get("en").or_else(|| m.values().next()).and_then(Value::as_str).unwrap_or_default().to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_demo_catalogue_is_valid() {
+        let catalogue = Catalogue::new().unwrap();
+        let demo = parse_file(DEMO).unwrap();
+        assert!(demo.len() >= 10, "{} demo definitions", demo.len());
+        for def in &demo {
+            let problems = catalogue.check(def);
+            assert!(problems.is_empty(), "{}: {problems:?}", def["id"]);
+        }
+    }
+
+    #[test]
+    fn every_problem_is_listed() {
+        let catalogue = Catalogue::new().unwrap();
+        let mut def = parse_file(DEMO).unwrap().remove(0);
+        def["id"] = "Not A Slug".into();
+        def.as_object_mut().unwrap().remove("title");
+        def["workload"] = serde_json::json!({"ectsCredits": -1});
+        def["sector"]["iscedF"] = "http://data.europa.eu/snb/isced-f/1234".into();
+        def["colour"] = "blue".into();
+        let problems = catalogue.check(&def);
+        let pointers: Vec<&str> = problems.iter().map(|p| p.pointer.as_str()).collect();
+        assert!(pointers.contains(&"/id"), "{problems:?}");
+        assert!(pointers.contains(&"/workload/ectsCredits"), "{problems:?}");
+        assert!(pointers.contains(&"/sector/iscedF"), "{problems:?}");
+        assert!(problems.iter().any(|p| p.message.contains("title")), "{problems:?}");
+        assert!(problems.iter().any(|p| p.message.contains("colour")), "{problems:?}");
+    }
+}

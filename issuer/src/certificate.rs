@@ -1,0 +1,559 @@
+//! The certificate a learner receives: a micro-credential definition and a learner,
+//! mapped to European Learning Model (ELM 3) data in the VC 1.1 envelope that ELM/EDC
+//! uses, ready to be signed.
+//!
+//! This is the interim profile until the ELM profile issue lands (it replaces this
+//! module): `@context` is the VC 1.1 base context, the ELM `edc-ap` context, Data
+//! Integrity v2 (for the proof) and Bitstring Status List v1 (for the status entries).
+//! Invariants:
+//! - every term used is defined by those contexts, so the JSON-LD processor signs all of
+//!   it (a test awards every demo micro-credential and verifies the result);
+//! - the certificate carries `id`, `issuanceDate`, `issued`, `validFrom`, the learner's
+//!   name and the status entries it is given; nothing here decides status indexes or
+//!   keys;
+//! - the definition's controlled-vocabulary concepts are written with their scheme and
+//!   English label.
+
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+use sha2::{Digest, Sha256};
+
+use crate::config::IssuerProfile;
+use crate::vocabulary;
+
+/// The `@context` of a certificate.
+pub const CONTEXT: [&str; 4] = [
+    bem_core::contexts::CREDENTIALS_V1,
+    bem_core::contexts::ELM_EDC_AP,
+    bem_core::contexts::DATA_INTEGRITY_V2,
+    bem_core::contexts::STATUS_V1,
+];
+
+const ECTS: &str = "http://data.europa.eu/snb/education-credit/6fcec5c5af";
+const ECVET: &str = "http://data.europa.eu/snb/education-credit/60b314e826";
+const GENERIC_PROFILE: &str = "http://data.europa.eu/snb/credential/e34929035b";
+const CREDENTIAL_SCHEME: &str = "http://data.europa.eu/snb/credential/25831c2";
+
+/// The learner a certificate is awarded to.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Learner {
+    /// Full name, in any script.
+    pub name: String,
+    #[serde(default)]
+    pub given_name: Option<String>,
+    #[serde(default)]
+    pub family_name: Option<String>,
+    /// `YYYY-MM-DD`.
+    #[serde(default)]
+    pub date_of_birth: Option<String>,
+    /// The provider's own identifier of the learner.
+    #[serde(default)]
+    pub identifier: Option<String>,
+    /// Only its SHA-256 hash goes into the certificate.
+    #[serde(default)]
+    pub email: Option<String>,
+    /// The grade achieved, as text.
+    #[serde(default)]
+    pub grade: Option<String>,
+}
+
+impl Learner {
+    /// Trims every field, drops empty optional ones, and lists every problem.
+    pub fn normalized(&self) -> Result<Learner, Vec<String>> {
+        let mut problems = Vec::new();
+        let clean = |field: &str, value: &str, max: usize, problems: &mut Vec<String>| -> String {
+            let v = value.trim().to_owned();
+            if v.chars().count() > max {
+                problems.push(format!("{field} is longer than {max} characters"));
+            }
+            if v.chars().any(char::is_control) {
+                problems.push(format!("{field} contains control characters"));
+            }
+            v
+        };
+        let name = clean("name", &self.name, 200, &mut problems);
+        if name.is_empty() {
+            problems.push("name is missing".into());
+        }
+        let mut optional = |field: &str, value: &Option<String>, max: usize| -> Option<String> {
+            value.as_deref().map(|v| clean(field, v, max, &mut problems)).filter(|v| !v.is_empty())
+        };
+        let given_name = optional("givenName", &self.given_name, 200);
+        let family_name = optional("familyName", &self.family_name, 200);
+        let date_of_birth = optional("dateOfBirth", &self.date_of_birth, 10);
+        let identifier = optional("identifier", &self.identifier, 100);
+        let email = optional("email", &self.email, 254);
+        let grade = optional("grade", &self.grade, 200);
+        if let Some(d) = &date_of_birth {
+            if !is_plausible_birth_date(d) {
+                problems.push(format!("dateOfBirth {d:?} is not a date YYYY-MM-DD between 1900 and today"));
+            }
+        }
+        if let Some(e) = &email {
+            let ok = e.split_once('@').is_some_and(|(l, d)| !l.is_empty() && d.contains('.') && !d.contains('@'));
+            if !ok || e.contains(char::is_whitespace) {
+                problems.push(format!("email {e:?} is not an e-mail address"));
+            }
+        }
+        if problems.is_empty() {
+            Ok(Learner { name, given_name, family_name, date_of_birth, identifier, email, grade })
+        } else {
+            Err(problems)
+        }
+    }
+}
+
+fn is_plausible_birth_date(d: &str) -> bool {
+    let stamp = format!("{d}T00:00:00Z");
+    d.len() == 10
+        && bem_core::datetime::parse_datetime_stamp(&stamp).is_ok()
+        && d.get(0..4).and_then(|y| y.parse::<u32>().ok()).is_some_and(|y| y >= 1900)
+        && stamp.as_str() <= crate::clock::now().as_str()
+}
+
+/// Everything a certificate is made of.
+pub struct Input<'a> {
+    pub definition: &'a Value,
+    pub learner: &'a Learner,
+    pub issuer_did: &'a str,
+    pub issuer: &'a IssuerProfile,
+    pub public_url: &'a str,
+    /// The credential's `id` (`urn:uuid:…`).
+    pub credential_id: &'a str,
+    /// Date of issuing, `YYYY-MM-DDThh:mm:ssZ`.
+    pub issued: &'a str,
+    /// The `BitstringStatusListEntry` objects.
+    pub status: &'a [Value],
+}
+
+/// The unsigned certificate.
+pub fn build(input: &Input<'_>) -> Value {
+    let def = input.definition;
+    let mut ids = NodeIds::default();
+    let mut doc = Map::new();
+    doc.insert("@context".into(), json!(CONTEXT));
+    doc.insert("id".into(), input.credential_id.into());
+    doc.insert("type".into(), json!(["VerifiableCredential", "EuropeanDigitalCredential"]));
+    doc.insert(
+        "credentialProfiles".into(),
+        json!({
+            "id": GENERIC_PROFILE,
+            "type": "Concept",
+            "inScheme": {"id": CREDENTIAL_SCHEME, "type": "ConceptScheme"},
+            "prefLabel": {"en": "Generic"},
+        }),
+    );
+    doc.insert("issuer".into(), issuer_node(input.issuer_did, input.issuer, &mut ids));
+    doc.insert("issuanceDate".into(), input.issued.into());
+    doc.insert("issued".into(), input.issued.into());
+    doc.insert("validFrom".into(), input.issued.into());
+    if let Some(months) = def.pointer("/validity/months").and_then(Value::as_u64) {
+        if let Some(until) = u32::try_from(months).ok().and_then(|m| crate::clock::add_months(input.issued, m)) {
+            doc.insert("expirationDate".into(), until.clone().into());
+            doc.insert("validUntil".into(), until.into());
+        }
+    }
+    doc.insert("credentialSubject".into(), subject(input, &mut ids));
+    if !input.status.is_empty() {
+        doc.insert("credentialStatus".into(), json!(input.status));
+    }
+    Value::Object(doc)
+}
+
+/// The definition in its ELM form, as a JSON-LD document of its own.
+pub fn definition_document(definition: &Value, public_url: &str) -> Value {
+    let mut ids = NodeIds::default();
+    let mut spec = specification(definition, public_url, &mut ids);
+    if let Some(obj) = spec.as_object_mut() {
+        obj.insert("@context".into(), json!([bem_core::contexts::CREDENTIALS_V1, bem_core::contexts::ELM_EDC_AP]));
+    }
+    spec
+}
+
+/// Local node ids, `urn:epass:<class>:<n>`, as EDC writes them.
+#[derive(Default)]
+struct NodeIds(u32);
+
+impl NodeIds {
+    fn next(&mut self, class: &str) -> String {
+        self.0 += 1;
+        format!("urn:epass:{class}:{}", self.0)
+    }
+}
+
+fn concept(uri: &str) -> Value {
+    match vocabulary::concept(uri) {
+        Some(c) => json!({
+            "id": uri,
+            "type": "Concept",
+            "inScheme": {"id": c.scheme, "type": "ConceptScheme"},
+            "prefLabel": {"en": c.label},
+        }),
+        None => json!({"id": uri, "type": "Concept"}),
+    }
+}
+
+fn note(text: &Value, ids: &mut NodeIds) -> Value {
+    json!({"id": ids.next("note"), "type": "Note", "noteLiteral": text})
+}
+
+/// A Note whose subject says what it is about (quality assurance, sector, ...).
+fn labelled_note(subject: &str, label: &str, text: &Value, ids: &mut NodeIds) -> Value {
+    json!({
+        "id": ids.next("note"),
+        "type": "Note",
+        "subject": {"id": format!("urn:bem:note-subject:{subject}"), "type": "Concept", "prefLabel": {"en": label}},
+        "noteLiteral": text,
+    })
+}
+
+fn web_resource(url: &str, ids: &mut NodeIds) -> Value {
+    json!({"id": ids.next("webResource"), "type": "WebResource", "contentURL": url})
+}
+
+fn issuer_node(did: &str, profile: &IssuerProfile, ids: &mut NodeIds) -> Value {
+    let mut org = Map::new();
+    org.insert("id".into(), did.into());
+    org.insert("type".into(), "Organisation".into());
+    org.insert("legalName".into(), json!({"en": profile.name}));
+    org.insert(
+        "location".into(),
+        json!({
+            "id": ids.next("location"),
+            "type": "Location",
+            "address": {"id": ids.next("address"), "type": "Address", "countryCode": concept(&profile.country_uri)},
+        }),
+    );
+    if let Some(reg) = &profile.legal_identifier {
+        org.insert(
+            "registration".into(),
+            json!({"id": ids.next("legalIdentifier"), "type": "LegalIdentifier", "notation": reg, "spatial": concept(&profile.country_uri)}),
+        );
+    }
+    if let Some(home) = &profile.homepage {
+        org.insert("homepage".into(), web_resource(home, ids));
+    }
+    Value::Object(org)
+}
+
+fn awarding_body(def: &Value, ids: &mut NodeIds) -> Value {
+    let body = def.get("awardingBody").cloned().unwrap_or(Value::Null);
+    let country = body.pointer("/country/uri").and_then(Value::as_str).unwrap_or_default();
+    let mut org = Map::new();
+    org.insert("id".into(), ids.next("organisation").into());
+    org.insert("type".into(), "Organisation".into());
+    org.insert("legalName".into(), body.get("name").cloned().unwrap_or_else(|| json!({})));
+    let mut address = json!({"id": ids.next("address"), "type": "Address", "countryCode": concept(country)});
+    if let (Some(region), Some(a)) = (body.get("region").and_then(Value::as_str), address.as_object_mut()) {
+        a.insert("fullAddress".into(), note(&json!({"en": region}), ids));
+    }
+    org.insert("location".into(), json!({"id": ids.next("location"), "type": "Location", "address": address}));
+    if let Some(reg) = body.get("legalIdentifier") {
+        let mut id = json!({
+            "id": ids.next("legalIdentifier"),
+            "type": "LegalIdentifier",
+            "notation": reg.get("notation").cloned().unwrap_or(Value::Null),
+            "spatial": concept(country),
+        });
+        if let (Some(scheme), Some(obj)) = (reg.get("schemeName"), id.as_object_mut()) {
+            obj.insert("schemeName".into(), scheme.clone());
+        }
+        org.insert("registration".into(), id);
+    }
+    if let Some(home) = body.get("homepage").and_then(Value::as_str) {
+        org.insert("homepage".into(), web_resource(home, ids));
+    }
+    Value::Object(org)
+}
+
+/// The LearningAchievementSpecification (a Qualification when it has an EQF level).
+fn specification(def: &Value, public_url: &str, ids: &mut NodeIds) -> Value {
+    let mc_id = def.get("id").and_then(Value::as_str).unwrap_or_default();
+    let mut spec = Map::new();
+    spec.insert("id".into(), format!("{public_url}/micro-credentials/{mc_id}").into());
+    let eqf = def.get("eqfLevel").and_then(Value::as_u64);
+    spec.insert("type".into(), if eqf.is_some() { "Qualification" } else { "LearningAchievementSpecification" }.into());
+    spec.insert("title".into(), def.get("title").cloned().unwrap_or_else(|| json!({})));
+    if let Some(summary) = def.get("summary") {
+        spec.insert("description".into(), summary.clone());
+    }
+    let outcomes: Vec<Value> = def
+        .get("learningOutcomes")
+        .and_then(Value::as_array)
+        .map(|items| {
+            items
+                .iter()
+                .map(|o| {
+                    let mut lo = json!({"id": ids.next("learningOutcome"), "type": "LearningOutcome", "title": o.get("title").cloned().unwrap_or(Value::Null)});
+                    if let (Some(skills), Some(obj)) = (o.get("escoSkills").and_then(Value::as_array), lo.as_object_mut()) {
+                        let skills: Vec<Value> = skills
+                            .iter()
+                            .filter_map(Value::as_str)
+                            .map(|uri| json!({"id": uri, "type": "Concept", "inScheme": {"id": "http://data.europa.eu/esco/concept-scheme/skills", "type": "ConceptScheme"}}))
+                            .collect();
+                        obj.insert("relatedESCOSkill".into(), skills.into());
+                    }
+                    lo
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    spec.insert("learningOutcome".into(), outcomes.into());
+    let mut credits = Vec::new();
+    for (field, framework) in [("ectsCredits", ECTS), ("ecvetPoints", ECVET)] {
+        if let Some(n) = def.pointer(&format!("/workload/{field}")).and_then(Value::as_number) {
+            credits.push(json!({"id": ids.next("creditPoint"), "type": "CreditPoint", "framework": concept(framework), "point": n.to_string()}));
+        }
+    }
+    if !credits.is_empty() {
+        spec.insert("creditPoint".into(), credits.into());
+    }
+    if let Some(hours) = def.pointer("/workload/hours").and_then(Value::as_u64) {
+        spec.insert("volumeOfLearning".into(), format!("PT{hours}H").into());
+    }
+    if let Some(level) = eqf {
+        spec.insert("eqfLevel".into(), concept(&format!("http://data.europa.eu/snb/eqf/{level}")));
+    }
+    if let Some(isced) = def.pointer("/sector/iscedF").and_then(Value::as_str) {
+        spec.insert("thematicArea".into(), concept(isced));
+    }
+    if let Some(mode) = def.pointer("/participation/mode").and_then(Value::as_str) {
+        spec.insert("mode".into(), concept(mode));
+    }
+    if let Some(setting) = def.get("learningSetting").and_then(Value::as_str) {
+        spec.insert("learningSetting".into(), concept(setting));
+    }
+    let languages: Vec<Value> = def
+        .get("languages")
+        .and_then(Value::as_array)
+        .map(|codes| {
+            codes
+                .iter()
+                .filter_map(Value::as_str)
+                .filter_map(vocabulary::language)
+                .map(|(code, name)| {
+                    json!({
+                        "id": format!("http://publications.europa.eu/resource/authority/language/{code}"),
+                        "type": "Concept",
+                        "inScheme": {"id": "http://publications.europa.eu/resource/authority/language", "type": "ConceptScheme"},
+                        "prefLabel": {"en": name},
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    if !languages.is_empty() {
+        spec.insert("language".into(), languages.into());
+    }
+    if let Some(pre) = def.get("prerequisites") {
+        spec.insert("entryRequirement".into(), note(pre, ids));
+    }
+    if let Some(groups) = def.get("targetGroupConcepts").and_then(Value::as_array) {
+        let groups: Vec<Value> = groups.iter().filter_map(Value::as_str).map(concept).collect();
+        spec.insert("targetGroup".into(), groups.into());
+    }
+    if let Some(url) = def.get("courseUrl").and_then(Value::as_str) {
+        spec.insert("homepage".into(), web_resource(url, ids));
+    }
+    let mut notes = Vec::new();
+    let texts: [(&str, &str, Option<&Value>); 5] = [
+        ("quality-assurance", "Type of quality assurance", def.get("qualityAssurance")),
+        ("sector", "Sector", def.pointer("/sector/description")),
+        ("participation", "Form of participation", def.pointer("/participation/description")),
+        ("stackability", "Integration and stackability options", def.pointer("/stackability/description")),
+        ("further-information", "Further information", def.get("furtherInformation")),
+    ];
+    for (subject, label, text) in texts {
+        if let Some(text) = text {
+            notes.push(labelled_note(subject, label, text, ids));
+        }
+    }
+    if let Some(groups) = def.get("targetGroups").and_then(Value::as_array) {
+        for g in groups {
+            notes.push(labelled_note("target-group", "Target group", g, ids));
+        }
+    }
+    if let Some(validity) = def.pointer("/validity/note") {
+        notes.push(labelled_note("validity", "Validity", validity, ids));
+    }
+    if !notes.is_empty() {
+        spec.insert("additionalNote".into(), notes.into());
+    }
+    if let Some(parts) = def.pointer("/stackability/partOf").and_then(Value::as_array) {
+        let parts: Vec<Value> = parts
+            .iter()
+            .map(|p| {
+                let id = match (p.get("catalogueId").and_then(Value::as_str), p.get("url").and_then(Value::as_str)) {
+                    (Some(cid), _) => format!("{public_url}/micro-credentials/{cid}"),
+                    (None, Some(url)) => url.to_owned(),
+                    (None, None) => ids.next("learningAchievementSpecification"),
+                };
+                json!({"id": id, "type": "LearningAchievementSpecification", "title": p.get("title").cloned().unwrap_or(Value::Null)})
+            })
+            .collect();
+        spec.insert("isPartOf".into(), parts.into());
+    }
+    Value::Object(spec)
+}
+
+fn assessment(def: &Value, learner: &Learner, ids: &mut NodeIds) -> Value {
+    let title = json!({"en": "Assessment"});
+    let mut spec = json!({
+        "id": ids.next("learningAssessmentSpec"),
+        "type": "LearningAssessmentSpecification",
+        "title": title,
+    });
+    if let Some(obj) = spec.as_object_mut() {
+        if let Some(d) = def.pointer("/assessment/description") {
+            obj.insert("description".into(), d.clone());
+        }
+        if let Some(t) = def.pointer("/assessment/type").and_then(Value::as_str) {
+            obj.insert("dcType".into(), concept(t));
+        }
+        if let Some(g) = def.get("grading") {
+            obj.insert(
+                "gradingScheme".into(),
+                json!({"id": ids.next("gradingScheme"), "type": "GradingScheme", "title": {"en": "Grading"}, "description": g}),
+            );
+        }
+    }
+    let grade = learner.grade.clone().unwrap_or_else(|| "Passed".to_owned());
+    let mut assessment = json!({
+        "id": ids.next("learningAssessment"),
+        "type": "LearningAssessment",
+        "title": title,
+        "grade": note(&json!({"en": grade}), ids),
+        "specifiedBy": spec,
+    });
+    if let (Some(sv), Some(obj)) = (def.get("supervisionAndIdentityVerification"), assessment.as_object_mut()) {
+        if sv.get("type").and_then(Value::as_str) == Some(vocabulary::UNSUPERVISED_NO_ID) {
+            obj.insert(
+                "idVerification".into(),
+                json!({
+                    "id": vocabulary::UNSUPERVISED_NO_ID,
+                    "type": "Concept",
+                    "inScheme": {"id": "http://data.europa.eu/snb/supervision-verification/25831c2", "type": "ConceptScheme"},
+                    "prefLabel": {"en": "Unsupervised without ID Verification"},
+                }),
+            );
+        }
+        let category = sv.get("category").and_then(Value::as_str).unwrap_or_default();
+        let mut text = json!({"en": supervision_label(category)});
+        if let (Some(Value::Object(desc)), Some(t)) = (sv.get("description"), text.as_object_mut()) {
+            for (lang, v) in desc {
+                let label = t.get(lang).and_then(Value::as_str).unwrap_or(supervision_label(category)).to_owned();
+                let joined = if lang == "en" { format!("{label}. {}", v.as_str().unwrap_or_default()) } else { v.as_str().unwrap_or_default().to_owned() };
+                t.insert(lang.clone(), joined.into());
+            }
+        }
+        obj.insert("additionalNote".into(), json!([labelled_note("supervision", "Supervision and identity verification", &text, ids)]));
+    }
+    assessment
+}
+
+fn supervision_label(category: &str) -> &'static str {
+    match category {
+        "unsupervised-no-identity-verification" => "Unsupervised, identity not verified",
+        "supervised-no-identity-verification" => "Supervised, identity not verified",
+        "supervised-online-identity-verification" => "Supervised online, identity verified",
+        "supervised-onsite-identity-verification" => "Supervised on site, identity verified",
+        _ => "Supervision",
+    }
+}
+
+fn subject(input: &Input<'_>, ids: &mut NodeIds) -> Value {
+    let def = input.definition;
+    let learner = input.learner;
+    let mut person = Map::new();
+    person.insert("id".into(), crate::clock::urn_uuid().into());
+    person.insert("type".into(), "Person".into());
+    person.insert("fullName".into(), json!({"en": learner.name}));
+    if let Some(g) = &learner.given_name {
+        person.insert("givenName".into(), json!({"en": g}));
+    }
+    if let Some(f) = &learner.family_name {
+        person.insert("familyName".into(), json!({"en": f}));
+    }
+    if let Some(d) = &learner.date_of_birth {
+        person.insert("dateOfBirth".into(), format!("{d}T00:00:00Z").into());
+    }
+    let mut identifiers = Vec::new();
+    if let Some(i) = &learner.identifier {
+        identifiers.push(json!({"id": ids.next("identifier"), "type": "Identifier", "notation": i, "schemeName": "Learner identifier of the awarding body"}));
+    }
+    if let Some(e) = &learner.email {
+        let hash: String = Sha256::digest(e.trim().to_lowercase().as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
+        identifiers.push(json!({"id": ids.next("identifier"), "type": "Identifier", "notation": format!("sha256${hash}"), "schemeName": "SHA-256 of the learner's e-mail address"}));
+    }
+    if !identifiers.is_empty() {
+        person.insert("identifier".into(), identifiers.into());
+    }
+    let spec = specification(def, input.public_url, ids);
+    let achievement = json!({
+        "id": ids.next("learningAchievement"),
+        "type": "LearningAchievement",
+        "title": def.get("title").cloned().unwrap_or_else(|| json!({})),
+        "awardedBy": {
+            "id": ids.next("awardingProcess"),
+            "type": "AwardingProcess",
+            "awardingBody": awarding_body(def, ids),
+            "awardingDate": input.issued,
+        },
+        "provenBy": assessment(def, learner, ids),
+        "specifiedBy": spec,
+    });
+    person.insert("hasClaim".into(), achievement);
+    Value::Object(person)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn profile() -> IssuerProfile {
+        IssuerProfile {
+            name: "Test issuer".into(),
+            country_uri: "http://publications.europa.eu/resource/authority/country/DEU".into(),
+            legal_identifier: Some("HRB 1".into()),
+            homepage: Some("https://issuer.example/".into()),
+        }
+    }
+
+    #[test]
+    fn learners_are_checked_and_trimmed() {
+        let ok = Learner { name: "  Олена Ковальчук ".into(), email: Some(" ".into()), ..Learner::default() };
+        let n = ok.normalized().unwrap();
+        assert_eq!(n.name, "Олена Ковальчук");
+        assert_eq!(n.email, None);
+        let bad = Learner {
+            name: " ".into(),
+            date_of_birth: Some("2001-02-30".into()),
+            email: Some("nobody".into()),
+            ..Learner::default()
+        };
+        assert_eq!(bad.normalized().unwrap_err().len(), 3);
+    }
+
+    #[test]
+    fn every_demo_certificate_is_built_with_its_parts() {
+        let learner = Learner { name: "ანა ბერიძე".into(), grade: Some("Very good".into()), ..Learner::default() };
+        for def in crate::catalogue::parse_file(crate::catalogue::DEMO).unwrap() {
+            let doc = build(&Input {
+                definition: &def,
+                learner: &learner,
+                issuer_did: "did:key:z6MkTest",
+                issuer: &profile(),
+                public_url: "http://127.0.0.1:8080",
+                credential_id: "urn:uuid:00000000-0000-4000-8000-000000000000",
+                issued: "2025-06-01T12:00:00Z",
+                status: &[],
+            });
+            let claim = &doc["credentialSubject"]["hasClaim"];
+            assert_eq!(claim["title"], def["title"]);
+            assert_eq!(claim["specifiedBy"]["learningOutcome"].as_array().unwrap().len(), def["learningOutcomes"].as_array().unwrap().len());
+            assert_eq!(doc["credentialSubject"]["fullName"]["en"], "ანა ბერიძე");
+            assert!(bem_core::model::check_credential(&doc).is_empty(), "{}: {:?}", def["id"], bem_core::model::check_credential(&doc));
+        }
+    }
+}

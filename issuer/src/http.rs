@@ -1,0 +1,316 @@
+//! The HTTP interface: routes of the contract, content negotiation, and the mapping of
+//! each request to one call of the issuing service.
+//!
+//! Handlers extract, call [`Issuer`] (on the blocking pool: SQLite and signing block),
+//! and map the result; they hold no credential logic. Admin routes take [`Admin`] as
+//! their first extractor, so a request without the token is refused before its body is
+//! read.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{DefaultBodyLimit, Path, Request, State};
+use axum::http::header::{ACCEPT, CACHE_CONTROL, CONTENT_TYPE, ETAG, IF_NONE_MATCH, LOCATION};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::certificate::Learner;
+use crate::issuance::{IssueError, Issuer};
+use crate::problem::{body_bytes, Admin, ApiError, StrictJson};
+use crate::status_lists::Purpose;
+use crate::store::StatusChange;
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    pub issuer: Arc<Issuer>,
+    pub admin_token: Arc<str>,
+    pub issuer_name: Arc<str>,
+}
+
+/// The service's routes.
+pub fn router(state: AppState, max_body_bytes: usize, max_csv_bytes: usize) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/.well-known/did.json", get(did_document))
+        .route("/did.json", get(did_document))
+        .route("/micro-credentials", get(catalogue).post(put_definition))
+        .route("/micro-credentials/{id}", get(definition))
+        .route("/micro-credentials/{id}/certificates", post(award))
+        .route(
+            "/micro-credentials/{id}/certificates/bulk",
+            post(award_bulk).layer(DefaultBodyLimit::max(max_csv_bytes)),
+        )
+        .route("/credentials/issue", post(issue))
+        .route("/credentials/status", post(update_status))
+        .route("/credentials/{id}", get(credential))
+        .route("/credentials/{id}/qr.png", get(qr_png))
+        .route("/credentials/{id}/qr.svg", get(qr_svg))
+        .route("/status-lists/{id}", get(status_list))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(max_body_bytes))
+        .with_state(state)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::not_found("no such resource")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED", "this resource does not accept that method")
+}
+
+/// Runs blocking work (SQLite, signing) off the async threads.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, ApiError> + Send + 'static) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f).await.map_err(ApiError::internal)?
+}
+
+fn path(p: Result<Path<String>, PathRejection>) -> Result<String, ApiError> {
+    p.map(|Path(s)| s).map_err(|e| ApiError::not_found(e.body_text()))
+}
+
+fn accepts(headers: &HeaderMap, media: &str) -> bool {
+    headers.get(ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| {
+        v.split(',').any(|part| part.split(';').next().unwrap_or_default().trim().eq_ignore_ascii_case(media))
+    })
+}
+
+fn json_with(content_type: &'static str, body: String) -> Response {
+    ([(CONTENT_TYPE, HeaderValue::from_static(content_type))], body).into_response()
+}
+
+async fn healthz() -> Json<Value> {
+    Json(json!({"status": "ok"}))
+}
+
+async fn did_document(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let issuer = state.issuer.clone();
+    let doc = blocking(move || issuer.did_document().map_err(ApiError::internal)).await?;
+    Ok(json_with("application/did+json", doc.to_string()))
+}
+
+async fn catalogue(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
+    let issuer = state.issuer.clone();
+    let definitions = blocking(move || issuer.db().definitions().map_err(ApiError::internal)).await?;
+    if accepts(&headers, "text/html") {
+        return Ok(Html(crate::pages::catalogue(&definitions, &state.issuer_name)).into_response());
+    }
+    Ok(Json(json!({"microCredentials": definitions})).into_response())
+}
+
+async fn definition(State(state): State<AppState>, headers: HeaderMap, id: Result<Path<String>, PathRejection>) -> Result<Response, ApiError> {
+    let id = path(id)?;
+    let issuer = state.issuer.clone();
+    let lookup = id.clone();
+    let def = blocking(move || issuer.db().definition(&lookup).map_err(ApiError::internal))
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no micro-credential {id:?} in the catalogue")))?;
+    if accepts(&headers, "application/ld+json") && !accepts(&headers, "application/json") {
+        let elm = crate::certificate::definition_document(&def, state.issuer.public_url());
+        return Ok(json_with("application/ld+json", elm.to_string()));
+    }
+    Ok(Json(def).into_response())
+}
+
+async fn put_definition(State(state): State<AppState>, _admin: Admin, StrictJson(def): StrictJson<Value>) -> Result<Response, ApiError> {
+    let issuer = state.issuer.clone();
+    let stored = def.clone();
+    let (id, created) = blocking(move || issuer.put_definition(&stored).map_err(ApiError::from)).await?;
+    let status = if created { StatusCode::CREATED } else { StatusCode::OK };
+    let location = format!("{}/micro-credentials/{id}", state.issuer.public_url());
+    let mut response = (status, Json(def)).into_response();
+    if let Ok(v) = HeaderValue::from_str(&location) {
+        response.headers_mut().insert(LOCATION, v);
+    }
+    Ok(response)
+}
+
+async fn award(
+    State(state): State<AppState>,
+    _admin: Admin,
+    id: Result<Path<String>, PathRejection>,
+    StrictJson(learner): StrictJson<Learner>,
+) -> Result<Response, ApiError> {
+    let id = path(id)?;
+    let issuer = state.issuer.clone();
+    let awarded = blocking(move || issuer.award(&id, &learner).map_err(ApiError::from)).await?;
+    let mut response = (StatusCode::CREATED, Json(&awarded)).into_response();
+    if let Ok(v) = HeaderValue::from_str(&awarded.links.credential) {
+        response.headers_mut().insert(LOCATION, v);
+    }
+    Ok(response)
+}
+
+async fn award_bulk(
+    State(state): State<AppState>,
+    _admin: Admin,
+    id: Result<Path<String>, PathRejection>,
+    request: Request,
+) -> Result<Response, ApiError> {
+    let id = path(id)?;
+    let is_csv = request
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(';').next().unwrap_or_default().trim().eq_ignore_ascii_case("text/csv"));
+    if !is_csv {
+        return Err(ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "UNSUPPORTED_MEDIA_TYPE", "the body must be text/csv"));
+    }
+    let body: Bytes = body_bytes(request, &()).await?;
+    let issuer = state.issuer.clone();
+    let started = std::time::Instant::now();
+    let results = blocking(move || {
+        let rows = crate::bulk::parse(&body).map_err(|problems| {
+            ApiError::new(StatusCode::BAD_REQUEST, "INVALID_CSV", "the CSV file cannot be used")
+                .with_problems(problems.into_iter().map(Value::String).collect())
+        })?;
+        issuer.award_bulk(&id, rows).map_err(ApiError::from)
+    })
+    .await?;
+    let issued = results.iter().filter(|r| r.status == "issued").count();
+    let body = json!({
+        "issued": issued,
+        "failed": results.len() - issued,
+        "seconds": started.elapsed().as_secs_f64(),
+        "results": results,
+    });
+    Ok((StatusCode::OK, Json(body)).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IssueRequest {
+    credential: Value,
+    #[serde(default)]
+    options: Option<Value>,
+}
+
+async fn issue(State(state): State<AppState>, _admin: Admin, StrictJson(request): StrictJson<IssueRequest>) -> Result<Response, ApiError> {
+    let options = Issuer::issue_options(request.options.as_ref())?;
+    let issuer = state.issuer.clone();
+    let signed = blocking(move || issuer.issue(request.credential, &options).map_err(ApiError::from)).await?;
+    Ok((StatusCode::CREATED, Json(json!({"verifiableCredential": signed}))).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct StatusRequest {
+    credential_id: String,
+    credential_status: StatusSelector,
+    status: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct StatusSelector {
+    #[serde(rename = "type")]
+    kind: String,
+    status_purpose: String,
+}
+
+async fn update_status(State(state): State<AppState>, _admin: Admin, StrictJson(request): StrictJson<StatusRequest>) -> Result<Response, ApiError> {
+    if request.credential_status.kind != "BitstringStatusListEntry" {
+        return Err(IssueError::Invalid {
+            code: bem_core::ProblemCode::MalformedValueError,
+            problems: vec![format!("credentialStatus.type {:?} is not BitstringStatusListEntry", request.credential_status.kind)],
+        }
+        .into());
+    }
+    let purpose = Purpose::parse(&request.credential_status.status_purpose).ok_or_else(|| {
+        ApiError::from(IssueError::Invalid {
+            code: bem_core::ProblemCode::MalformedValueError,
+            problems: vec![format!("statusPurpose {:?} is not revocation or suspension", request.credential_status.status_purpose)],
+        })
+    })?;
+    let issuer = state.issuer.clone();
+    let id = request.credential_id.clone();
+    let change = blocking(move || issuer.set_status(&id, purpose, request.status).map_err(ApiError::from)).await?;
+    let changed = matches!(change, StatusChange::Applied { changed: true, .. });
+    Ok(Json(json!({
+        "credentialId": request.credential_id,
+        "credentialStatus": {"type": "BitstringStatusListEntry", "statusPurpose": purpose.as_str()},
+        "status": request.status,
+        "changed": changed,
+    }))
+    .into_response())
+}
+
+async fn status_list(State(state): State<AppState>, headers: HeaderMap, id: Result<Path<String>, PathRejection>) -> Result<Response, ApiError> {
+    let raw = path(id)?;
+    let id: i64 = raw
+        .parse()
+        .ok()
+        .filter(|n| *n > 0 && raw.bytes().all(|b| b.is_ascii_digit()))
+        .ok_or_else(|| ApiError::not_found(format!("no status list {raw:?}")))?;
+    let issuer = state.issuer.clone();
+    let list = blocking(move || issuer.status_list(id).map_err(ApiError::from))
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no status list {id}")))?;
+    let etag = HeaderValue::from_str(&list.etag).map_err(ApiError::internal)?;
+    let cache = HeaderValue::from_static("public, max-age=60, must-revalidate");
+    let matches = headers
+        .get(IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == list.etag || t.trim() == "*"));
+    if matches {
+        return Ok((StatusCode::NOT_MODIFIED, [(ETAG, etag), (CACHE_CONTROL, cache)]).into_response());
+    }
+    Ok((
+        [(CONTENT_TYPE, HeaderValue::from_static("application/vc+ld+json")), (ETAG, etag), (CACHE_CONTROL, cache)],
+        list.body,
+    )
+        .into_response())
+}
+
+/// The stored credential of a link token, and its status notice.
+async fn stored(state: &AppState, token: String) -> Result<(Value, Option<String>), ApiError> {
+    if !crate::clock::is_token(&token) {
+        return Err(ApiError::not_found("no such credential"));
+    }
+    let issuer = state.issuer.clone();
+    blocking(move || {
+        let db = issuer.db();
+        let row = db.credential_by_token(&token).map_err(ApiError::internal)?.ok_or_else(|| ApiError::not_found("no such credential"))?;
+        let statuses = db.statuses(&token).map_err(ApiError::internal)?;
+        let notice = if statuses.contains(&(Purpose::Revocation, true)) {
+            Some("This certificate has been revoked by its issuer.".to_owned())
+        } else if statuses.contains(&(Purpose::Suspension, true)) {
+            Some("This certificate is currently suspended by its issuer.".to_owned())
+        } else {
+            None
+        };
+        Ok((row.document, notice))
+    })
+    .await
+}
+
+async fn credential(State(state): State<AppState>, headers: HeaderMap, id: Result<Path<String>, PathRejection>) -> Result<Response, ApiError> {
+    let token = path(id)?;
+    let (doc, notice) = stored(&state, token.clone()).await?;
+    if accepts(&headers, "text/html") {
+        return Ok(Html(crate::pages::certificate(&doc, &token, notice.as_deref())).into_response());
+    }
+    Ok(json_with("application/json", doc.to_string()))
+}
+
+async fn qr_png(State(state): State<AppState>, id: Result<Path<String>, PathRejection>) -> Result<Response, ApiError> {
+    let token = path(id)?;
+    stored(&state, token.clone()).await?;
+    let link = state.issuer.links(&token).credential;
+    let png = crate::qr::png(&link).map_err(ApiError::internal)?;
+    Ok(([(CONTENT_TYPE, HeaderValue::from_static("image/png"))], png).into_response())
+}
+
+async fn qr_svg(State(state): State<AppState>, id: Result<Path<String>, PathRejection>) -> Result<Response, ApiError> {
+    let token = path(id)?;
+    stored(&state, token.clone()).await?;
+    let link = state.issuer.links(&token).credential;
+    let svg = crate::qr::svg(&link).map_err(ApiError::internal)?;
+    Ok(([(CONTENT_TYPE, HeaderValue::from_static("image/svg+xml"))], svg).into_response())
+}

@@ -1,0 +1,652 @@
+//! Issuance: awarding micro-credentials (one learner or a CSV of them), signing
+//! caller-supplied credentials for the VC API, status changes, and the signed status
+//! list credentials.
+//!
+//! Invariants:
+//! - A certificate is signed before it is stored, and stored (with its status entries,
+//!   in one transaction) before anyone is told it exists; a failure at any step gives
+//!   back its reserved status indexes and stores nothing.
+//! - Each bulk row is its own transaction: a bad row is reported and skipped, and never
+//!   touches the others. Signing, the slow part, runs on all cores (rayon).
+//! - Everything is signed by the current key as exactly the issuer's DID; the VC API
+//!   refuses a credential naming another issuer.
+//! - Signing happens without the database lock held.
+
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use anyhow::Context as _;
+
+use rayon::prelude::*;
+use serde::Serialize;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use bem_core::contexts::ContextPolicy;
+use bem_core::data_integrity::{add_proof, Cryptosuite, ProofOptions, ProofPurpose};
+use bem_core::{Error as CoreError, ProblemCode};
+
+use crate::catalogue::Catalogue;
+use crate::certificate::{self, Learner};
+use crate::clock;
+use crate::config::IssuerProfile;
+use crate::identity::Identity;
+use crate::status_lists::{self, Purpose, Reservation};
+use crate::store::{Db, NewCredential, StatusChange};
+
+/// Rows signed together in a bulk run (then stored one transaction each).
+const BULK_CHUNK: usize = 256;
+
+/// Why an issuance or status change was refused.
+#[derive(Debug)]
+pub enum IssueError {
+    /// No such micro-credential, credential or list.
+    NotFound(String),
+    /// The request is wrong; every problem is listed.
+    Invalid { code: ProblemCode, problems: Vec<String> },
+    /// An option the VC API does not know.
+    UnknownOption(String),
+    /// The credential names another issuer.
+    ForeignIssuer(String),
+    /// The request conflicts with the state (e.g. undoing a revocation).
+    Conflict(String),
+    /// Our fault.
+    Internal(anyhow::Error),
+}
+
+impl From<anyhow::Error> for IssueError {
+    fn from(e: anyhow::Error) -> Self {
+        IssueError::Internal(e)
+    }
+}
+
+impl IssueError {
+    fn invalid(code: ProblemCode, problem: impl Into<String>) -> Self {
+        IssueError::Invalid { code, problems: vec![problem.into()] }
+    }
+}
+
+/// The links of an awarded certificate.
+#[derive(Debug, Clone, Serialize)]
+pub struct Links {
+    pub credential: String,
+    pub verify: String,
+    pub qr: String,
+}
+
+/// An awarded certificate.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Awarded {
+    pub verifiable_credential: Value,
+    pub links: Links,
+}
+
+/// The outcome of one CSV row.
+#[derive(Debug, Clone, Serialize)]
+pub struct RowResult {
+    pub line: u64,
+    pub status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub links: Option<Links>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<String>,
+}
+
+impl RowResult {
+    pub fn failed(line: u64, problems: Vec<String>) -> Self {
+        RowResult { line, status: "failed", id: None, links: None, problems }
+    }
+}
+
+/// A signed status list credential and its entity tag.
+#[derive(Debug, Clone)]
+pub struct SignedList {
+    pub body: String,
+    pub etag: String,
+}
+
+/// The issuing service: the database, the identity and what certificates say about it.
+pub struct Issuer {
+    db: Mutex<Db>,
+    identity: Identity,
+    profile: IssuerProfile,
+    public_url: String,
+    catalogue: Catalogue,
+    verifier_url: Option<String>,
+    conformance_contexts: bool,
+    retired_keys: std::path::PathBuf,
+}
+
+/// What the service is configured with besides its database, key and schema.
+pub struct Settings {
+    pub profile: IssuerProfile,
+    /// Base URL of links, status lists and the did:web identity (no trailing `/`).
+    pub public_url: String,
+    pub verifier_url: Option<String>,
+    /// Accept the W3C example and embedded contexts on `/credentials/issue`.
+    pub conformance_contexts: bool,
+    /// Where retired signing keys are kept (to re-sign their status lists).
+    pub retired_keys: std::path::PathBuf,
+}
+
+/// Options of `/credentials/issue` that the service understands.
+#[derive(Debug, Clone)]
+pub struct IssueOptions {
+    pub suite: Cryptosuite,
+    pub status: Vec<Purpose>,
+}
+
+impl Issuer {
+    pub fn new(db: Db, identity: Identity, catalogue: Catalogue, settings: Settings) -> Issuer {
+        let Settings { profile, public_url, verifier_url, conformance_contexts, retired_keys } = settings;
+        Issuer { db: Mutex::new(db), identity, profile, public_url, catalogue, verifier_url, conformance_contexts, retired_keys }
+    }
+
+    /// The identity of key `key_id`: the current one, or a retired key from its file.
+    fn identity_of(&self, db: &Db, key_id: Option<i64>) -> anyhow::Result<Option<Identity>> {
+        let Some(key_id) = key_id.filter(|id| *id != self.identity.key_id()) else { return Ok(None) };
+        let row = db.keys()?.into_iter().find(|k| k.id == key_id).context("the key of a status list is not in the keys table")?;
+        let path = self.retired_keys.join(format!("{}.key", row.public_multibase));
+        let key = crate::keys::read_signing_key(&path)
+            .with_context(|| format!("status list of retired key {} cannot be re-signed", row.public_multibase))?;
+        Ok(Some(Identity::new(&self.public_url, key, key_id)))
+    }
+
+    /// The database, locked. A panic elsewhere while holding it cannot leave a half
+    /// transaction behind (rusqlite rolls back on drop), so a poisoned lock is usable.
+    pub fn db(&self) -> MutexGuard<'_, Db> {
+        self.db.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    #[cfg(test)]
+    pub fn identity(&self) -> &Identity {
+        &self.identity
+    }
+
+    pub fn public_url(&self) -> &str {
+        &self.public_url
+    }
+
+    /// The issuer's DID document.
+    pub fn did_document(&self) -> anyhow::Result<Value> {
+        let keys = self.db().keys()?;
+        Ok(self.identity.document(&keys))
+    }
+
+    /// Signs `document` with the current key.
+    pub fn sign(&self, document: &Value, suite: Cryptosuite, policy: ContextPolicy) -> Result<Value, CoreError> {
+        sign_as(&self.identity, document, suite, policy)
+    }
+
+    pub fn list_url(&self, list_id: i64) -> String {
+        format!("{}/status-lists/{list_id}", self.public_url)
+    }
+
+    pub fn links(&self, token: &str) -> Links {
+        let credential = format!("{}/credentials/{token}", self.public_url);
+        let verify = match &self.verifier_url {
+            Some(v) => format!("{v}/verify?credential={}", percent_encode(&credential)),
+            None => credential.clone(),
+        };
+        Links { qr: format!("{credential}/qr.png"), verify, credential }
+    }
+
+    // --- catalogue ------------------------------------------------------------------
+
+    /// Validates and stores a definition; returns its id and whether it is new.
+    pub fn put_definition(&self, definition: &Value) -> Result<(String, bool), IssueError> {
+        let id = self
+            .catalogue
+            .validate(definition)
+            .map_err(|problems| IssueError::Invalid {
+                code: ProblemCode::SchemaValidationError,
+                problems: problems.into_iter().map(|p| format!("{}: {}", display_pointer(&p.pointer), p.message)).collect(),
+            })?
+            .to_owned();
+        let created = self.db().upsert_definition(&id, definition, &clock::now())?;
+        Ok((id, created))
+    }
+
+    // --- awarding -------------------------------------------------------------------
+
+    fn definition(&self, mc_id: &str) -> Result<Value, IssueError> {
+        self.db()
+            .definition(mc_id)?
+            .ok_or_else(|| IssueError::NotFound(format!("no micro-credential {mc_id:?} in the catalogue")))
+    }
+
+    fn reserve_pair(&self, db: &mut Db, now: &str) -> anyhow::Result<Vec<Reservation>> {
+        let revocation = db.reserve(Purpose::Revocation, now)?;
+        match db.reserve(Purpose::Suspension, now) {
+            Ok(suspension) => Ok(vec![revocation, suspension]),
+            Err(e) => {
+                db.release(&[revocation]);
+                Err(e)
+            }
+        }
+    }
+
+    /// Builds and signs one certificate (no lock held).
+    fn make_certificate(&self, definition: &Value, learner: &Learner, entries: &[Reservation], now: &str) -> anyhow::Result<(String, Value)> {
+        let credential_id = clock::urn_uuid();
+        let status: Vec<Value> = entries.iter().map(|r| status_lists::entry(r, &self.list_url(r.list_id))).collect();
+        let unsigned = certificate::build(&certificate::Input {
+            definition,
+            learner,
+            issuer_did: self.identity.did(),
+            issuer: &self.profile,
+            public_url: &self.public_url,
+            credential_id: &credential_id,
+            issued: now,
+            status: &status,
+        });
+        let signed = self
+            .sign(&unsigned, Cryptosuite::EddsaRdfc2022, ContextPolicy::STRICT)
+            .map_err(|e| anyhow::anyhow!("the certificate could not be signed: {e}"))?;
+        Ok((credential_id, signed))
+    }
+
+    /// The row of a new credential, with a fresh link token.
+    fn new_credential(&self, credential_id: Option<String>, mc_id: Option<&str>, learner: Option<&str>, now: &str, document: &Value, entries: Vec<Reservation>) -> anyhow::Result<NewCredential> {
+        Ok(NewCredential {
+            token: clock::token(),
+            credential_id,
+            micro_credential: mc_id.map(str::to_owned),
+            learner_name: learner.map(str::to_owned),
+            issued: now.to_owned(),
+            key_id: self.identity.key_id(),
+            document: serde_json::to_string(document)?,
+            entries,
+        })
+    }
+
+    /// Awards micro-credential `mc_id` to one learner.
+    pub fn award(&self, mc_id: &str, learner: &Learner) -> Result<Awarded, IssueError> {
+        let learner = learner
+            .normalized()
+            .map_err(|problems| IssueError::Invalid { code: ProblemCode::MalformedValueError, problems })?;
+        let definition = self.definition(mc_id)?;
+        let now = clock::now();
+        let entries = {
+            let mut db = self.db();
+            self.reserve_pair(&mut db, &now)?
+        };
+        let result = self.make_certificate(&definition, &learner, &entries, &now).and_then(|(credential_id, signed)| {
+            let new = self.new_credential(Some(credential_id), Some(mc_id), Some(&learner.name), &now, &signed, entries.clone())?;
+            self.db().insert_issued(&new)?;
+            Ok(Awarded { verifiable_credential: signed, links: self.links(&new.token) })
+        });
+        if result.is_err() {
+            self.db().release(&entries);
+        }
+        Ok(result?)
+    }
+
+    /// Awards `mc_id` to every good row; each row's outcome in order.
+    pub fn award_bulk(&self, mc_id: &str, rows: Vec<(u64, Result<Learner, Vec<String>>)>) -> Result<Vec<RowResult>, IssueError> {
+        let definition = self.definition(mc_id)?;
+        let mut results: Vec<RowResult> = Vec::with_capacity(rows.len());
+        let mut good: Vec<(usize, Learner)> = Vec::new();
+        for (line, row) in rows {
+            match row.and_then(|l| l.normalized()) {
+                Ok(learner) => {
+                    good.push((results.len(), learner));
+                    results.push(RowResult { line, status: "pending", id: None, links: None, problems: Vec::new() });
+                }
+                Err(problems) => results.push(RowResult::failed(line, problems)),
+            }
+        }
+        for chunk in good.chunks(BULK_CHUNK) {
+            let now = clock::now();
+            let reserved: Vec<anyhow::Result<Vec<Reservation>>> = {
+                let mut db = self.db();
+                chunk.iter().map(|_| self.reserve_pair(&mut db, &now)).collect()
+            };
+            let made: Vec<anyhow::Result<(Vec<Reservation>, String, Value)>> = chunk
+                .par_iter()
+                .zip(reserved)
+                .map(|((_, learner), entries)| {
+                    let entries = entries?;
+                    match self.make_certificate(&definition, learner, &entries, &now) {
+                        Ok((id, signed)) => Ok((entries, id, signed)),
+                        Err(e) => {
+                            self.db().release(&entries);
+                            Err(e)
+                        }
+                    }
+                })
+                .collect();
+            let mut db = self.db();
+            for ((slot, learner), made) in chunk.iter().zip(made) {
+                let outcome = made.and_then(|(entries, credential_id, signed)| {
+                    let new = self.new_credential(Some(credential_id.clone()), Some(mc_id), Some(&learner.name), &now, &signed, entries.clone())?;
+                    if let Err(e) = db.insert_issued(&new) {
+                        db.release(&entries);
+                        return Err(e);
+                    }
+                    Ok((credential_id, new.token))
+                });
+                if let Some(result) = results.get_mut(*slot) {
+                    match outcome {
+                        Ok((credential_id, token)) => {
+                            result.status = "issued";
+                            result.id = Some(credential_id);
+                            result.links = Some(self.links(&token));
+                        }
+                        Err(e) => {
+                            result.status = "failed";
+                            result.problems = vec![format!("not issued: {e:#}")];
+                        }
+                    }
+                }
+            }
+        }
+        Ok(results)
+    }
+
+    // --- VC API -----------------------------------------------------------------------
+
+    /// Parses the `options` of `/credentials/issue`.
+    pub fn issue_options(options: Option<&Value>) -> Result<IssueOptions, IssueError> {
+        let mut parsed = IssueOptions { suite: Cryptosuite::EddsaRdfc2022, status: Vec::new() };
+        let Some(options) = options else { return Ok(parsed) };
+        let Some(options) = options.as_object() else {
+            return Err(IssueError::invalid(ProblemCode::MalformedValueError, "options must be an object"));
+        };
+        for (name, value) in options {
+            match name.as_str() {
+                "cryptosuite" => {
+                    let name = value.as_str().ok_or_else(|| IssueError::invalid(ProblemCode::MalformedValueError, "options.cryptosuite must be a string"))?;
+                    parsed.suite = Cryptosuite::parse(name).map_err(|e| IssueError::invalid(e.code, e.message))?;
+                }
+                "credentialStatus" => {
+                    let items: Vec<&Value> = match value {
+                        Value::Array(items) => items.iter().collect(),
+                        one => vec![one],
+                    };
+                    for item in items {
+                        parsed.status.push(status_option(item)?);
+                    }
+                }
+                other => return Err(IssueError::UnknownOption(other.to_owned())),
+            }
+        }
+        Ok(parsed)
+    }
+
+    /// Signs a caller's credential as this issuer (VC API `/credentials/issue`).
+    pub fn issue(&self, credential: Value, options: &IssueOptions) -> Result<Value, IssueError> {
+        let mut document = with_issuer(credential, self.identity.did())?;
+        let problems: Vec<String> = bem_core::model::check_credential(&document).iter().map(|e| e.message.clone()).collect();
+        if !problems.is_empty() {
+            return Err(IssueError::Invalid { code: ProblemCode::MalformedValueError, problems });
+        }
+        let now = clock::now();
+        let mut entries = Vec::new();
+        if !options.status.is_empty() {
+            let mut db = self.db();
+            for purpose in &options.status {
+                match db.reserve(*purpose, &now) {
+                    Ok(r) => entries.push(r),
+                    Err(e) => {
+                        db.release(&entries);
+                        return Err(e.into());
+                    }
+                }
+            }
+            drop(db);
+            add_status_entries(&mut document, &entries, |id| self.list_url(id));
+        }
+        let policy = if self.conformance_contexts { ContextPolicy::CONFORMANCE } else { ContextPolicy::STRICT };
+        let result = self.sign(&document, options.suite, policy).map_err(|e| IssueError::invalid(e.code, e.message)).and_then(|signed| {
+            let credential_id = signed.get("id").and_then(Value::as_str).map(str::to_owned);
+            let new = self.new_credential(credential_id, None, None, &now, &signed, entries.clone())?;
+            self.db().insert_issued(&new)?;
+            Ok(signed)
+        });
+        if result.is_err() {
+            self.db().release(&entries);
+        }
+        result
+    }
+
+    /// VC API `/credentials/status`: sets (`on`) or clears a status of a credential.
+    pub fn set_status(&self, credential_id: &str, purpose: Purpose, on: bool) -> Result<StatusChange, IssueError> {
+        let change = self.db().set_status(credential_id, purpose, on, &clock::now())?;
+        match change {
+            StatusChange::UnknownCredential => Err(IssueError::NotFound(format!("no credential {credential_id:?} was issued here"))),
+            StatusChange::NoEntry => Err(IssueError::invalid(
+                ProblemCode::MalformedValueError,
+                format!("credential {credential_id:?} has no {} status entry", purpose.as_str()),
+            )),
+            StatusChange::Irreversible => Err(IssueError::Conflict(format!("credential {credential_id:?} is revoked; revocation cannot be undone"))),
+            applied @ StatusChange::Applied { .. } => Ok(applied),
+        }
+    }
+
+    /// The signed status list credential `id`, re-signed when its entries changed.
+    pub fn status_list(&self, id: i64) -> Result<Option<SignedList>, IssueError> {
+        let mut db = self.db();
+        let Some(row) = db.list(id)? else { return Ok(None) };
+        let url = self.list_url(id);
+        if let (Some(body), Some(etag)) = (&row.signed, &row.etag) {
+            let same_url = serde_json::from_str::<Value>(body).ok().is_some_and(|v| v.get("id").and_then(Value::as_str) == Some(&url));
+            if same_url {
+                return Ok(Some(SignedList { body: body.clone(), etag: etag.clone() }));
+            }
+        }
+        let set = db.set_indexes(id)?;
+        // A list is signed by the key (and so the DID) that issued its credentials.
+        let retired = self.identity_of(&db, row.key_id)?;
+        let signer = retired.as_ref().unwrap_or(&self.identity);
+        let unsigned = status_lists::list_credential(&url, signer.did(), row.purpose, row.size, &set, &clock::now())?;
+        let signed = sign_as(signer, &unsigned, Cryptosuite::EddsaRdfc2022, ContextPolicy::STRICT)
+            .map_err(|e| anyhow::anyhow!("the status list could not be signed: {e}"))?;
+        let body = serde_json::to_string(&signed).map_err(anyhow::Error::from)?;
+        let digest = Sha256::digest(body.as_bytes());
+        let etag = format!("\"{}\"", digest.iter().take(16).map(|b| format!("{b:02x}")).collect::<String>());
+        db.store_signed_list(id, &body, &etag)?;
+        Ok(Some(SignedList { body, etag }))
+    }
+}
+
+/// Signs `document` with the identity's current key, as its verification method.
+pub fn sign_as(identity: &Identity, document: &Value, suite: Cryptosuite, policy: ContextPolicy) -> Result<Value, CoreError> {
+    let mut options = ProofOptions::new(suite, identity.verification_method(), ProofPurpose::AssertionMethod);
+    options.created = Some(clock::now());
+    add_proof(document, &options, identity.signing_key(), policy)
+}
+
+/// The credential with `issuer` set to `did` when absent; refused when it names another.
+pub fn with_issuer(credential: Value, did: &str) -> Result<Value, IssueError> {
+    let Value::Object(mut credential) = credential else {
+        return Err(IssueError::invalid(ProblemCode::ParsingError, "credential must be a JSON object"));
+    };
+    match credential.get_mut("issuer") {
+        None => {
+            credential.insert("issuer".into(), did.into());
+        }
+        Some(Value::String(s)) if s == did => {}
+        Some(Value::Object(o)) => match o.get("id") {
+            None => {
+                o.insert("id".into(), did.into());
+            }
+            Some(Value::String(s)) if s == did => {}
+            Some(other) => return Err(IssueError::ForeignIssuer(format!("issuer.id {other} is not this issuer, {did}"))),
+        },
+        Some(other) => return Err(IssueError::ForeignIssuer(format!("issuer {other} is not this issuer, {did}"))),
+    }
+    Ok(Value::Object(credential))
+}
+
+fn status_option(item: &Value) -> Result<Purpose, IssueError> {
+    let bad = |m: &str| IssueError::invalid(ProblemCode::MalformedValueError, format!("options.credentialStatus: {m}"));
+    let obj = item.as_object().ok_or_else(|| bad("each entry must be an object"))?;
+    for key in obj.keys() {
+        if key != "type" && key != "statusPurpose" {
+            return Err(IssueError::UnknownOption(format!("credentialStatus.{key}")));
+        }
+    }
+    if obj.get("type").and_then(Value::as_str) != Some("BitstringStatusListEntry") {
+        return Err(bad("type must be \"BitstringStatusListEntry\""));
+    }
+    obj.get("statusPurpose")
+        .and_then(Value::as_str)
+        .and_then(Purpose::parse)
+        .ok_or_else(|| bad("statusPurpose must be \"revocation\" or \"suspension\""))
+}
+
+/// Appends the status entries to `credentialStatus`, adding the status context to a
+/// VC 1.1 credential that lacks it (VC 2.0 defines the terms itself).
+fn add_status_entries(document: &mut Value, entries: &[Reservation], list_url: impl Fn(i64) -> String) {
+    let Some(obj) = document.as_object_mut() else { return };
+    let new: Vec<Value> = entries.iter().map(|r| status_lists::entry(r, &list_url(r.list_id))).collect();
+    let status = match obj.remove("credentialStatus") {
+        None => Value::Array(new),
+        Some(Value::Array(mut existing)) => {
+            existing.extend(new);
+            Value::Array(existing)
+        }
+        Some(one) => {
+            let mut all = vec![one];
+            all.extend(new);
+            Value::Array(all)
+        }
+    };
+    let status = match status {
+        Value::Array(mut items) if items.len() == 1 => items.pop().unwrap_or(Value::Null),
+        other => other,
+    };
+    obj.insert("credentialStatus".into(), status);
+    if let Some(Value::Array(context)) = obj.get_mut("@context") {
+        let is_v1 = context.first().and_then(Value::as_str) == Some(bem_core::contexts::CREDENTIALS_V1);
+        if is_v1 && !context.iter().any(|c| c.as_str() == Some(bem_core::contexts::STATUS_V1)) {
+            context.push(bem_core::contexts::STATUS_V1.into());
+        }
+    }
+}
+
+fn display_pointer(pointer: &str) -> String {
+    if pointer.is_empty() { "(definition)".to_owned() } else { pointer.to_owned() }
+}
+
+fn percent_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            other => format!("%{other:02X}"),
+        })
+        .collect()
+}
+
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bem_core::resolver::{Fetched, Resolver};
+    use bem_core::trust::TrustList;
+    use bem_core::verify::{verify_credential, VerifyOptions};
+
+    const URL: &str = "http://127.0.0.1:9";
+
+    fn issuer(dir: &std::path::Path) -> Issuer {
+        let mut db = crate::store::open(&dir.join("db.sqlite3"), status_lists::LIST_SIZE).unwrap();
+        let key = crate::keys::generate_signing_key();
+        let key_id = db.use_key(&bem_core::multikey::encode_public(&key.verifying_key()), "2025-01-01T00:00:00Z").unwrap();
+        let catalogue = Catalogue::new().unwrap();
+        for def in crate::catalogue::parse_file(crate::catalogue::DEMO).unwrap() {
+            db.upsert_definition(def["id"].as_str().unwrap(), &def, "2025-01-01T00:00:00Z").unwrap();
+        }
+        let profile = IssuerProfile {
+            name: "Test issuer".into(),
+            country_uri: "http://publications.europa.eu/resource/authority/country/DEU".into(),
+            legal_identifier: Some("HRB 0000".into()),
+            homepage: Some("https://issuer.example/".into()),
+        };
+        let settings = Settings { profile, public_url: URL.into(), verifier_url: None, conformance_contexts: false, retired_keys: dir.join("retired-keys") };
+        Issuer::new(db, Identity::new(URL, key, key_id), catalogue, settings)
+    }
+
+    /// Serves the issuer's status lists straight from the service.
+    struct Lists<'a>(&'a Issuer);
+
+    impl Resolver for Lists<'_> {
+        fn controller_document(&self, _identifier: &str) -> Fetched {
+            Fetched::Offline
+        }
+        fn status_list_credential(&self, url: &str) -> Fetched {
+            let id = url.rsplit('/').next().and_then(|s| s.parse().ok()).unwrap();
+            let list = self.0.status_list(id).unwrap().unwrap();
+            Fetched::Document(serde_json::from_str(&list.body).unwrap())
+        }
+    }
+
+    fn now() -> bem_core::datetime::Timestamp {
+        bem_core::datetime::parse_datetime_stamp(&clock::now()).unwrap()
+    }
+
+    fn check(issuer: &Issuer, doc: &Value) -> bem_core::verify::Report {
+        let trust = TrustList::default();
+        let resolver = Lists(issuer);
+        verify_credential(doc, &VerifyOptions::new(now(), &trust, &resolver))
+    }
+
+    #[test]
+    fn every_demo_micro_credential_awards_a_certificate_that_verifies() {
+        let dir = tempfile::tempdir().unwrap();
+        let issuer = issuer(dir.path());
+        let learner = Learner {
+            name: "Олена Коваленко".into(),
+            date_of_birth: Some("1990-04-01".into()),
+            identifier: Some("L-1".into()),
+            email: Some("olena@example.org".into()),
+            grade: Some("Excellent".into()),
+            ..Learner::default()
+        };
+        for def in crate::catalogue::parse_file(crate::catalogue::DEMO).unwrap() {
+            let id = def["id"].as_str().unwrap();
+            let awarded = issuer.award(id, &learner).unwrap();
+            let report = check(&issuer, &awarded.verifiable_credential);
+            assert!(report.verified(), "{id}: {:#?}", report.checks);
+            let statuses = report.checks.iter().filter(|c| c.name == "status" && c.status == bem_core::verify::Status::Ok).count();
+            assert_eq!(statuses, 2, "{id}: {:#?}", report.checks);
+        }
+    }
+
+    #[test]
+    fn revocation_shows_in_verification_and_vc_api_credentials_verify() {
+        let dir = tempfile::tempdir().unwrap();
+        let issuer = issuer(dir.path());
+        let awarded = issuer.award("md-digital-tools-small-business", &Learner { name: "Ana".into(), ..Learner::default() }).unwrap();
+        let id = awarded.verifiable_credential["id"].as_str().unwrap().to_owned();
+        issuer.set_status(&id, Purpose::Suspension, true).unwrap();
+        assert_eq!(check(&issuer, &awarded.verifiable_credential).verdict(), bem_core::verify::Verdict::Suspended);
+        issuer.set_status(&id, Purpose::Suspension, false).unwrap();
+        assert!(check(&issuer, &awarded.verifiable_credential).verified());
+        issuer.set_status(&id, Purpose::Revocation, true).unwrap();
+        assert_eq!(check(&issuer, &awarded.verifiable_credential).verdict(), bem_core::verify::Verdict::Revoked);
+        assert!(matches!(issuer.set_status(&id, Purpose::Revocation, false), Err(IssueError::Conflict(_))));
+
+        let credential = serde_json::json!({
+            "@context": ["https://www.w3.org/ns/credentials/v2"],
+            "type": ["VerifiableCredential"],
+            "credentialSubject": {"id": "did:example:learner"},
+        });
+        for suite in ["eddsa-rdfc-2022", "eddsa-jcs-2022"] {
+            let options = Issuer::issue_options(Some(&serde_json::json!({
+                "cryptosuite": suite,
+                "credentialStatus": [{"type": "BitstringStatusListEntry", "statusPurpose": "revocation"}]
+            })))
+            .unwrap();
+            let signed = issuer.issue(credential.clone(), &options).unwrap();
+            assert_eq!(signed["issuer"], issuer.identity().did());
+            let report = check(&issuer, &signed);
+            assert!(report.verified(), "{suite}: {:#?}", report.checks);
+        }
+        let foreign = serde_json::json!({"issuer": "did:example:other", "@context": ["https://www.w3.org/ns/credentials/v2"], "type": ["VerifiableCredential"], "credentialSubject": {}});
+        assert!(matches!(issuer.issue(foreign, &Issuer::issue_options(None).unwrap()), Err(IssueError::ForeignIssuer(_))));
+        assert!(matches!(Issuer::issue_options(Some(&serde_json::json!({"mandatoryPointers": []}))), Err(IssueError::UnknownOption(_))));
+    }
+}

@@ -1,0 +1,371 @@
+//! `bem-issuer`: the training provider's issuing service and its admin commands.
+//!
+//! `serve` runs the HTTP service; `keygen`, `sign`, `catalogue import` and `rotate-key`
+//! work on the same data directory without a server. Exit codes: 0 success, 1 failure,
+//! 2 usage error or unreadable input. Every failure is a message, never a panic.
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing))]
+
+mod bulk;
+mod catalogue;
+mod certificate;
+mod clock;
+mod config;
+mod http;
+mod identity;
+mod issuance;
+mod keys;
+mod pages;
+mod problem;
+mod qr;
+mod status_lists;
+mod store;
+mod vocabulary;
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{bail, Context};
+use clap::{Args, Parser, Subcommand};
+use serde_json::Value;
+
+use bem_core::contexts::ContextPolicy;
+use bem_core::data_integrity::Cryptosuite;
+
+use crate::config::{Config, Flags};
+use crate::identity::Identity;
+use crate::issuance::Issuer;
+
+#[derive(Parser)]
+#[command(name = "bem-issuer", version, about = "BEM Credentials issuer: micro-credential catalogue, certificates, status lists")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args, Clone, Default)]
+struct Common {
+    /// Data directory (database, keys, admin token). Default ./bem-data.
+    #[arg(long, global = true)]
+    data_dir: Option<PathBuf>,
+    /// TOML configuration file.
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP service.
+    Serve {
+        #[command(flatten)]
+        common: Common,
+        /// Address to listen on. Default 127.0.0.1:8080.
+        #[arg(long)]
+        listen: Option<String>,
+        /// Public base URL (https gives a did:web identity). Default http://<listen>.
+        #[arg(long)]
+        public_url: Option<String>,
+    },
+    /// Create the signing key file (refuses to overwrite one).
+    Keygen {
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Sign an unsigned credential with the configured key and print it.
+    Sign {
+        #[command(flatten)]
+        common: Common,
+        /// The credential (JSON); `-` reads standard input.
+        file: PathBuf,
+        /// eddsa-rdfc-2022 (default) or eddsa-jcs-2022.
+        #[arg(long, default_value = "eddsa-rdfc-2022")]
+        cryptosuite: String,
+        /// Public base URL the issuer DID derives from (as for serve).
+        #[arg(long)]
+        public_url: Option<String>,
+    },
+    /// Catalogue administration.
+    Catalogue {
+        #[command(subcommand)]
+        command: CatalogueCommand,
+    },
+    /// Make a new current signing key; earlier keys stay in the DID document.
+    RotateKey {
+        #[command(flatten)]
+        common: Common,
+    },
+}
+
+#[derive(Subcommand)]
+enum CatalogueCommand {
+    /// Validate and store the definitions of FILE (a JSON array, or one definition).
+    Import {
+        #[command(flatten)]
+        common: Common,
+        file: PathBuf,
+    },
+}
+
+/// A failure that is the caller's input or usage (exit code 2).
+#[derive(Debug)]
+struct Usage(String);
+
+impl std::fmt::Display for Usage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Usage {}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
+        }
+    };
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("bem-issuer: {e:#}");
+            if e.downcast_ref::<Usage>().is_some() { ExitCode::from(2) } else { ExitCode::from(1) }
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Serve { common, listen, public_url } => {
+            let config = load_config(&common, listen, public_url)?;
+            serve(config)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Keygen { common } => keygen(&load_config(&common, None, None)?),
+        Command::Sign { common, file, cryptosuite, public_url } => sign(&load_config(&common, None, public_url)?, &file, &cryptosuite),
+        Command::Catalogue { command: CatalogueCommand::Import { common, file } } => import(&load_config(&common, None, None)?, &file),
+        Command::RotateKey { common } => rotate_key(&load_config(&common, None, None)?),
+    }
+}
+
+fn load_config(common: &Common, listen: Option<String>, public_url: Option<String>) -> anyhow::Result<Config> {
+    let flags = Flags { data_dir: common.data_dir.clone(), listen, public_url, config: common.config.clone() };
+    Config::load(&flags).map_err(|e| anyhow::Error::new(Usage(format!("{e:#}"))))
+}
+
+fn say(line: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{line}");
+    let _ = out.flush();
+}
+
+fn prepare_data_dir(config: &Config) -> anyhow::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    if !config.data_dir.exists() {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&config.data_dir)
+            .with_context(|| format!("cannot create data directory {}", config.data_dir.display()))?;
+    }
+    Ok(())
+}
+
+/// The configured signing key (given in the config, or the key file, created if absent).
+fn signing_key(config: &Config) -> anyhow::Result<(ed25519_dalek::SigningKey, String)> {
+    if let Some(secret) = &config.signing_key {
+        return Ok((keys::parse_signing_key(secret).context("keys.signing_key")?, "given in the configuration".to_owned()));
+    }
+    let (key, created) = keys::load_or_create_signing_key(&config.signing_key_file)?;
+    let how = if created { "created" } else { "reused" };
+    Ok((key, format!("{} ({how})", config.signing_key_file.display())))
+}
+
+fn serve(config: Config) -> anyhow::Result<()> {
+    if config.tls.is_some() {
+        bail!("serving TLS directly is not implemented yet: terminate TLS in a reverse proxy and set public_url to its https URL");
+    }
+    prepare_data_dir(&config)?;
+    let db_path = config.database_path();
+    let mut db = store::open(&db_path, status_lists::LIST_SIZE)?;
+    let (key, key_note) = signing_key(&config)?;
+    let (token, token_created) = keys::load_or_create_token(&config.admin_token_file)?;
+    let now = clock::now();
+    let key_id = db.use_key(&bem_core::multikey::encode_public(&key.verifying_key()), &now)?;
+    let catalogue = catalogue::Catalogue::new()?;
+    let mut catalogue_note = format!("{} definitions", db.definitions()?.len());
+    if db.catalogue_is_empty()? {
+        let mut loaded = 0;
+        for def in catalogue::parse_file(catalogue::DEMO)? {
+            match catalogue.validate(&def) {
+                Ok(id) => {
+                    let id = id.to_owned();
+                    db.upsert_definition(&id, &def, &now)?;
+                    loaded += 1;
+                }
+                Err(problems) => eprintln!("bem-issuer: demo definition {:?} skipped: {problems:?}", def.get("id")),
+            }
+        }
+        catalogue_note = format!("{loaded} demo definitions loaded from schemas/demo-catalogue.json");
+    }
+
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(&config.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.listen))?;
+        let bound = listener.local_addr()?;
+        let public_url = config.public_url.clone().unwrap_or_else(|| format!("http://{bound}"));
+        let identity = Identity::new(&public_url, key, key_id);
+        say(&format!("bem-issuer: data directory {}", config.data_dir.display()));
+        say(&format!("bem-issuer: database {} (schema version {})", db_path.display(), store::schema_version()));
+        say(&format!("bem-issuer: signing key {key_note}"));
+        say(&format!(
+            "bem-issuer: admin token {} ({})",
+            config.admin_token_file.display(),
+            if token_created { "created" } else { "reused" }
+        ));
+        say(&format!("bem-issuer: catalogue: {catalogue_note}"));
+        say(&format!("bem-issuer: issuer DID {}", identity.did()));
+        say(&format!("bem-issuer: public URL {public_url}"));
+        let settings = issuance::Settings {
+            profile: config.issuer.clone(),
+            public_url,
+            verifier_url: config.verifier_url.clone(),
+            conformance_contexts: config.conformance_contexts,
+            retired_keys: config.retired_keys_dir(),
+        };
+        let issuer = Issuer::new(db, identity, catalogue, settings);
+        let state = http::AppState {
+            issuer: Arc::new(issuer),
+            admin_token: Arc::from(token.as_str()),
+            issuer_name: Arc::from(config.issuer.name.as_str()),
+        };
+        let app = http::router(state, config.max_body_bytes, config.max_csv_bytes);
+        say(&format!("bem-issuer: listening on http://{bound}"));
+        axum::serve(listener, app).with_graceful_shutdown(shutdown()).await.context("the server failed")
+    })
+}
+
+async fn shutdown() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
+            }
+            Err(_) => {
+                let _ = ctrl_c.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}
+
+fn keygen(config: &Config) -> anyhow::Result<ExitCode> {
+    let path = &config.signing_key_file;
+    if path.exists() {
+        return Err(Usage(format!("{} exists already; use `bem-issuer rotate-key` to replace it", path.display())).into());
+    }
+    prepare_data_dir(config)?;
+    let key = keys::generate_signing_key();
+    keys::write_secret(path, &bem_core::multikey::encode_secret(&key))?;
+    let public = bem_core::multikey::encode_public(&key.verifying_key());
+    say(&format!("signing key written to {} (mode 0600)", path.display()));
+    say(&format!("publicKeyMultibase {public}"));
+    say(&format!("did:key:{public}"));
+    Ok(ExitCode::SUCCESS)
+}
+
+fn read_input(file: &Path) -> anyhow::Result<Vec<u8>> {
+    let bytes = if file == Path::new("-") {
+        let mut buf = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf).map(|_| buf)
+    } else {
+        std::fs::read(file)
+    };
+    bytes.map_err(|e| Usage(format!("cannot read {}: {e}", file.display())).into())
+}
+
+fn sign(config: &Config, file: &Path, suite: &str) -> anyhow::Result<ExitCode> {
+    let suite = Cryptosuite::parse(suite).map_err(|e| Usage(e.message))?;
+    let bytes = read_input(file)?;
+    let document = bem_core::json::parse(&bytes, &bem_core::json::JsonLimits::default())
+        .map_err(|e| Usage(format!("{}: {}", file.display(), e.message)))?;
+    let key = if let Some(secret) = &config.signing_key {
+        keys::parse_signing_key(secret)?
+    } else {
+        keys::read_signing_key(&config.signing_key_file)?
+    };
+    let public_url = config.public_url.clone().unwrap_or_else(|| format!("http://{}", config.listen));
+    let identity = Identity::new(&public_url, key, 0);
+    let document = issuance::with_issuer(document, identity.did()).map_err(|e| Usage(format!("{e:?}")))?;
+    let problems = bem_core::model::check_credential(&document);
+    if !problems.is_empty() {
+        for p in &problems {
+            eprintln!("bem-issuer: {}: {}", p.code, p.message);
+        }
+        return Ok(ExitCode::from(1));
+    }
+    let signed = issuance::sign_as(&identity, &document, suite, ContextPolicy::STRICT)
+        .map_err(|e| anyhow::anyhow!("cannot sign: {e}"))?;
+    say(&serde_json::to_string_pretty(&signed)?);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn import(config: &Config, file: &Path) -> anyhow::Result<ExitCode> {
+    let text = String::from_utf8(read_input(file)?).map_err(|_| Usage(format!("{} is not UTF-8", file.display())))?;
+    let definitions = catalogue::parse_file(&text).map_err(|e| Usage(format!("{}: {e:#}", file.display())))?;
+    prepare_data_dir(config)?;
+    let mut db = store::open(&config.database_path(), status_lists::LIST_SIZE)?;
+    let catalogue = catalogue::Catalogue::new()?;
+    let now = clock::now();
+    let (mut stored, mut refused) = (0, 0);
+    for (i, def) in definitions.iter().enumerate() {
+        match catalogue.validate(def) {
+            Ok(id) => {
+                let created = db.upsert_definition(id, def, &now)?;
+                say(&format!("{} {id}", if created { "added" } else { "updated" }));
+                stored += 1;
+            }
+            Err(problems) => {
+                refused += 1;
+                let name = def.get("id").and_then(Value::as_str).map_or_else(|| format!("#{i}"), str::to_owned);
+                for p in problems {
+                    eprintln!("PROBLEM {name}: {}: {}", if p.pointer.is_empty() { "(definition)" } else { &p.pointer }, p.message);
+                }
+            }
+        }
+    }
+    say(&format!("{stored} definitions stored, {refused} refused"));
+    Ok(if refused == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+fn rotate_key(config: &Config) -> anyhow::Result<ExitCode> {
+    if config.signing_key.is_some() {
+        return Err(Usage("the signing key is given in the configuration; change it there".into()).into());
+    }
+    let path = &config.signing_key_file;
+    let old = keys::read_signing_key(path).map_err(|e| Usage(format!("{e:#} (run `bem-issuer keygen` or `serve` first)")))?;
+    prepare_data_dir(config)?;
+    let mut db = store::open(&config.database_path(), status_lists::LIST_SIZE)?;
+    let now = clock::now();
+    let old_public = bem_core::multikey::encode_public(&old.verifying_key());
+    db.ensure_key(&old_public, &now)?;
+    let retired = config.retired_keys_dir().join(format!("{old_public}.key"));
+    keys::write_secret(&retired, &bem_core::multikey::encode_secret(&old))?;
+    let new = keys::generate_signing_key();
+    keys::write_secret(path, &bem_core::multikey::encode_secret(&new))?;
+    let new_public = bem_core::multikey::encode_public(&new.verifying_key());
+    db.ensure_key(&new_public, &now)?;
+    say(&format!("old key {old_public} kept in {}", retired.display()));
+    say(&format!("new current key {new_public} in {}", path.display()));
+    say("restart `bem-issuer serve` to sign with it; the DID document lists both keys");
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,155 @@
+//! The HTML pages: the public catalogue and the printable certificate.
+//!
+//! Invariant: every text that comes from a definition, a learner or the configuration
+//! goes through [`escape`]; nothing else is interpolated into markup. Pages load no
+//! script and nothing from other origins.
+
+use serde_json::Value;
+
+use crate::catalogue::text_en;
+
+/// Escapes text for HTML element content and quoted attribute values.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}\
+h1{font-size:1.6rem}article{border:1px solid #ccc;border-radius:.5rem;padding:1rem;margin:1rem 0}\
+.meta{color:#555}.status{padding:.5rem 1rem;border-radius:.3rem;background:#fde;border:1px solid #c66}\
+.cert{border:6px double #335;padding:2rem;text-align:center}.cert h2{font-size:2rem;margin:.5rem 0}\
+.qr img{width:12rem;height:12rem}ul.outcomes{text-align:left}@media print{.noprint{display:none}}";
+
+fn page(title: &str, body: &str) -> String {
+    format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
+         <title>{}</title><style>{STYLE}</style></head><body>{body}</body></html>",
+        escape(title)
+    )
+}
+
+fn str_at<'a>(v: &'a Value, pointer: &str) -> &'a str {
+    v.pointer(pointer).and_then(Value::as_str).unwrap_or_default()
+}
+
+fn workload(def: &Value) -> String {
+    let mut parts = Vec::new();
+    if let Some(n) = def.pointer("/workload/ectsCredits") {
+        parts.push(format!("{n} ECTS"));
+    }
+    if let Some(n) = def.pointer("/workload/ecvetPoints") {
+        parts.push(format!("{n} ECVET points"));
+    }
+    if let Some(n) = def.pointer("/workload/hours") {
+        parts.push(format!("{n} hours"));
+    }
+    parts.join(", ")
+}
+
+/// The catalogue page.
+pub fn catalogue(definitions: &[Value], issuer_name: &str) -> String {
+    let mut body = format!("<h1>Micro-credentials of {}</h1>", escape(issuer_name));
+    for def in definitions {
+        let id = str_at(def, "/id");
+        let eqf = def.get("eqfLevel").map(|l| format!(" · EQF level {l}")).unwrap_or_default();
+        body.push_str(&format!(
+            "<article><h2>{title}</h2><p class=\"meta\">{body_name} ({country}) · {work}{eqf}</p><p>{summary}</p>\
+             <p><a href=\"{course}\">Course page</a> · <a href=\"/micro-credentials/{id_attr}\">Definition (JSON)</a></p></article>",
+            title = escape(&text_en(def.get("title"))),
+            body_name = escape(&text_en(def.pointer("/awardingBody/name"))),
+            country = escape(str_at(def, "/awardingBody/country/code")),
+            work = escape(&workload(def)),
+            eqf = escape(&eqf),
+            summary = escape(&text_en(def.get("summary"))),
+            course = escape(str_at(def, "/courseUrl")),
+            id_attr = escape(id),
+        ));
+    }
+    page("Micro-credential catalogue", &body)
+}
+
+/// The printable certificate page of a signed certificate; `notice` says if it is
+/// revoked or suspended.
+pub fn certificate(doc: &Value, token: &str, notice: Option<&str>) -> String {
+    let claim = doc.pointer("/credentialSubject/hasClaim").unwrap_or(&Value::Null);
+    let spec = claim.get("specifiedBy").unwrap_or(&Value::Null);
+    let title = if claim.is_null() {
+        doc.get("name").and_then(Value::as_str).unwrap_or("Verifiable credential").to_owned()
+    } else {
+        text_en(claim.get("title"))
+    };
+    let learner = text_en(doc.pointer("/credentialSubject/fullName"));
+    let awarding = text_en(claim.pointer("/awardedBy/awardingBody/legalName"));
+    let issued = doc.get("issued").or_else(|| doc.get("validFrom")).and_then(Value::as_str).unwrap_or_default();
+    let date = issued.get(..10).unwrap_or(issued);
+    let outcomes: String = spec
+        .get("learningOutcome")
+        .and_then(Value::as_array)
+        .map(|items| items.iter().map(|o| format!("<li>{}</li>", escape(&text_en(o.get("title"))))).collect())
+        .unwrap_or_default();
+    let mut facts = Vec::new();
+    if let Some(points) = spec.get("creditPoint").and_then(Value::as_array) {
+        for p in points {
+            facts.push(format!("{} {}", str_at(p, "/point"), str_at(p, "/framework/prefLabel/en")));
+        }
+    }
+    if let Some(v) = spec.get("volumeOfLearning").and_then(Value::as_str) {
+        facts.push(format!("workload {}", v.trim_start_matches("PT").replace('H', " hours")));
+    }
+    if let Some(l) = spec.pointer("/eqfLevel/prefLabel/en").and_then(Value::as_str) {
+        facts.push(format!("EQF {l}"));
+    }
+    if let Some(m) = spec.pointer("/mode/prefLabel/en").and_then(Value::as_str) {
+        facts.push(m.to_owned());
+    }
+    if let Some(a) = claim.pointer("/provenBy/specifiedBy/dcType/prefLabel/en").and_then(Value::as_str) {
+        facts.push(format!("assessment: {a}"));
+    }
+    let grade = claim.pointer("/provenBy/grade/noteLiteral").map(|g| text_en(Some(g))).unwrap_or_default();
+    let notice = notice.map(|n| format!("<p class=\"status\">{}</p>", escape(n))).unwrap_or_default();
+    let body = format!(
+        "{notice}<div class=\"cert\"><p>{awarding}</p><p>certifies that</p><h2>{learner}</h2>\
+         <p>has been awarded the micro-credential</p><h2>{title}</h2><p class=\"meta\">{facts}</p>\
+         <p>Grade: {grade} · Issued {date}</p><ul class=\"outcomes\">{outcomes}</ul>\
+         <p class=\"qr\"><img src=\"/credentials/{token}/qr.svg\" alt=\"QR code of this certificate's link\"></p>\
+         <p class=\"meta\">Issuer {issuer} · Credential {id}</p></div>\
+         <p class=\"noprint\"><a href=\"/credentials/{token}\" type=\"application/json\">Download the signed credential (JSON)</a> · \
+         <a href=\"/credentials/{token}/qr.png\">QR code (PNG)</a></p>",
+        awarding = escape(&awarding),
+        learner = escape(&learner),
+        title = escape(&title),
+        facts = escape(&facts.join(" · ")),
+        grade = escape(&grade),
+        date = escape(date),
+        outcomes = outcomes,
+        token = escape(token),
+        issuer = escape(bem_core::model::issuer_id(doc).unwrap_or_default()),
+        id = escape(doc.get("id").and_then(Value::as_str).unwrap_or_default()),
+    );
+    page(&format!("{title} — {learner}"), &body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_is_escaped() {
+        assert_eq!(escape("<script>alert('x')</script>&\""), "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;&amp;&quot;");
+        let mut def = crate::catalogue::parse_file(crate::catalogue::DEMO).unwrap().remove(0);
+        def["title"]["en"] = "<img src=x onerror=alert(1)>".into();
+        let html = catalogue(&[def], "Issuer <b>");
+        assert!(!html.contains("<img src=x"));
+        assert!(html.contains("Issuer &lt;b&gt;"));
+    }
+}

@@ -1,0 +1,449 @@
+//! The issuer's SQLite database: schema and migrations, and every read and write of
+//! keys, the catalogue, issued credentials, status lists and status entries.
+//!
+//! Invariants:
+//! - WAL journal, `synchronous=FULL` and foreign keys on every connection, so a commit
+//!   is on disk when it returns: a transaction committed before an HTTP answer survives
+//!   a crash.
+//! - An issued credential and its status entries are written in one transaction
+//!   ([`Db::insert_issued`]); a crash leaves either all of it or none.
+//! - `(list_id, idx)` is the primary key of `status_entries`: a status index is never
+//!   given to two credentials, whatever the process does in memory.
+//! - A status change and the invalidation of its list's signed copy are one transaction.
+//! - The schema version is `PRAGMA user_version`; [`MIGRATIONS`] only ever grows.
+
+use std::path::Path;
+
+use anyhow::Context;
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use serde_json::Value;
+
+use crate::status_lists::{Allocator, Purpose, Reservation};
+
+/// Migrations, in order; migration `i` takes the schema from version `i` to `i + 1`.
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE keys (
+    id INTEGER PRIMARY KEY,
+    public_multibase TEXT NOT NULL UNIQUE,
+    created TEXT NOT NULL,
+    retired TEXT
+);
+CREATE TABLE micro_credentials (
+    id TEXT PRIMARY KEY,
+    definition TEXT NOT NULL,
+    created TEXT NOT NULL,
+    updated TEXT NOT NULL
+);
+CREATE TABLE status_lists (
+    id INTEGER PRIMARY KEY,
+    purpose TEXT NOT NULL CHECK (purpose IN ('revocation', 'suspension')),
+    size INTEGER NOT NULL CHECK (size > 0),
+    created TEXT NOT NULL,
+    signed TEXT,
+    etag TEXT,
+    key_id INTEGER REFERENCES keys(id)
+);
+CREATE TABLE credentials (
+    token TEXT PRIMARY KEY,
+    credential_id TEXT,
+    micro_credential TEXT REFERENCES micro_credentials(id),
+    learner_name TEXT,
+    issued TEXT NOT NULL,
+    key_id INTEGER NOT NULL REFERENCES keys(id),
+    document TEXT NOT NULL
+);
+CREATE INDEX credentials_by_id ON credentials(credential_id);
+CREATE TABLE status_entries (
+    list_id INTEGER NOT NULL REFERENCES status_lists(id),
+    idx INTEGER NOT NULL CHECK (idx >= 0),
+    credential TEXT NOT NULL REFERENCES credentials(token),
+    status INTEGER NOT NULL DEFAULT 0 CHECK (status IN (0, 1)),
+    changed TEXT,
+    PRIMARY KEY (list_id, idx)
+);
+CREATE INDEX status_entries_by_credential ON status_entries(credential);
+"#];
+
+/// One signing key the issuer has used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyRow {
+    pub id: i64,
+    pub public_multibase: String,
+    pub created: String,
+    pub retired: Option<String>,
+}
+
+/// A status list as stored.
+#[derive(Debug, Clone)]
+pub struct ListRow {
+    pub purpose: Purpose,
+    pub size: usize,
+    pub signed: Option<String>,
+    pub etag: Option<String>,
+    /// The key whose DID issues the credentials of this list, and so signs it.
+    pub key_id: Option<i64>,
+}
+
+/// A credential as stored.
+#[derive(Debug, Clone)]
+pub struct CredentialRow {
+    pub document: Value,
+}
+
+/// A credential ready to be stored with its status entries.
+#[derive(Debug, Clone)]
+pub struct NewCredential {
+    pub token: String,
+    pub credential_id: Option<String>,
+    pub micro_credential: Option<String>,
+    pub learner_name: Option<String>,
+    pub issued: String,
+    pub key_id: i64,
+    pub document: String,
+    pub entries: Vec<Reservation>,
+}
+
+/// What a status change found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusChange {
+    /// The entries were set (`changed` tells whether any bit flipped).
+    Applied { changed: bool, entries: usize },
+    /// No credential has this id.
+    UnknownCredential,
+    /// The credential exists but has no entry of this purpose.
+    NoEntry,
+    /// Revocation cannot be undone.
+    Irreversible,
+}
+
+/// The open database and the status-index allocator that mirrors it.
+pub struct Db {
+    conn: Connection,
+    allocator: Allocator,
+}
+
+/// Opens (creating if needed) the database at `path` and migrates it. Status indexes
+/// can be reserved once [`Db::use_key`] has named the signing key.
+pub fn open(path: &Path, list_size: usize) -> anyhow::Result<Db> {
+    let mut conn = Connection::open(path).with_context(|| format!("cannot open database {}", path.display()))?;
+    configure(&conn)?;
+    migrate(&mut conn)?;
+    let allocator = Allocator::empty(list_size);
+    Ok(Db { conn, allocator })
+}
+
+fn configure(conn: &Connection) -> anyhow::Result<()> {
+    let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        anyhow::bail!("the database could not be switched to WAL (journal mode {mode})");
+    }
+    conn.execute_batch("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000;")?;
+    Ok(())
+}
+
+fn migrate(conn: &mut Connection) -> anyhow::Result<()> {
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    let version = usize::try_from(version).context("negative schema version")?;
+    if version > MIGRATIONS.len() {
+        anyhow::bail!(
+            "the database has schema version {version}, newer than this bem-issuer knows ({}); use a newer bem-issuer",
+            MIGRATIONS.len()
+        );
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql).with_context(|| format!("migration {} failed", i + 1))?;
+        tx.pragma_update(None, "user_version", i64::try_from(i + 1)?)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+/// The current schema version of this build.
+pub fn schema_version() -> usize {
+    MIGRATIONS.len()
+}
+
+impl Db {
+    // --- keys -----------------------------------------------------------------------
+
+    /// Registers `public_multibase` as the current signing key (see [`Db::ensure_key`])
+    /// and opens the status lists of that key: credentials and their status lists are
+    /// always issued by the same DID.
+    pub fn use_key(&mut self, public_multibase: &str, now: &str) -> anyhow::Result<i64> {
+        let id = self.ensure_key(public_multibase, now)?;
+        self.allocator = Allocator::load(&self.conn, self.allocator.size(), id)?;
+        Ok(id)
+    }
+
+    /// The id of the key `public_multibase`, inserting it (as the newest key) if absent.
+    pub fn ensure_key(&mut self, public_multibase: &str, now: &str) -> anyhow::Result<i64> {
+        let existing: Option<i64> = self
+            .conn
+            .query_row("SELECT id FROM keys WHERE public_multibase = ?1", [public_multibase], |r| r.get(0))
+            .optional()?;
+        if let Some(id) = existing {
+            return Ok(id);
+        }
+        let tx = self.conn.transaction()?;
+        tx.execute("UPDATE keys SET retired = ?1 WHERE retired IS NULL", [now])?;
+        tx.execute("INSERT INTO keys (public_multibase, created) VALUES (?1, ?2)", params![public_multibase, now])?;
+        let id = tx.last_insert_rowid();
+        tx.commit()?;
+        Ok(id)
+    }
+
+    /// Every key that ever signed, oldest first.
+    pub fn keys(&self) -> anyhow::Result<Vec<KeyRow>> {
+        let mut stmt = self.conn.prepare("SELECT id, public_multibase, created, retired FROM keys ORDER BY id")?;
+        let rows = stmt.query_map([], |r| {
+            Ok(KeyRow { id: r.get(0)?, public_multibase: r.get(1)?, created: r.get(2)?, retired: r.get(3)? })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    // --- catalogue --------------------------------------------------------------------
+
+    /// Inserts or replaces a definition; returns true when it is new.
+    pub fn upsert_definition(&mut self, id: &str, definition: &Value, now: &str) -> anyhow::Result<bool> {
+        let text = serde_json::to_string(definition)?;
+        let tx = self.conn.transaction()?;
+        let existed: bool =
+            tx.query_row("SELECT EXISTS(SELECT 1 FROM micro_credentials WHERE id = ?1)", [id], |r| r.get(0))?;
+        if existed {
+            tx.execute("UPDATE micro_credentials SET definition = ?2, updated = ?3 WHERE id = ?1", params![id, text, now])?;
+        } else {
+            tx.execute(
+                "INSERT INTO micro_credentials (id, definition, created, updated) VALUES (?1, ?2, ?3, ?3)",
+                params![id, text, now],
+            )?;
+        }
+        tx.commit()?;
+        Ok(!existed)
+    }
+
+    /// Every definition, by id.
+    pub fn definitions(&self) -> anyhow::Result<Vec<Value>> {
+        let mut stmt = self.conn.prepare("SELECT definition FROM micro_credentials ORDER BY id")?;
+        let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+        rows.map(|text| Ok(serde_json::from_str(&text?)?)).collect()
+    }
+
+    pub fn definition(&self, id: &str) -> anyhow::Result<Option<Value>> {
+        let text: Option<String> = self
+            .conn
+            .query_row("SELECT definition FROM micro_credentials WHERE id = ?1", [id], |r| r.get(0))
+            .optional()?;
+        text.map(|t| serde_json::from_str(&t).map_err(anyhow::Error::from)).transpose()
+    }
+
+    pub fn catalogue_is_empty(&self) -> anyhow::Result<bool> {
+        Ok(!self.conn.query_row("SELECT EXISTS(SELECT 1 FROM micro_credentials)", [], |r| r.get(0))?)
+    }
+
+    // --- status indexes -----------------------------------------------------------------
+
+    /// Reserves a free, random index in the current list of `purpose` (a new list when
+    /// it is full). The reservation lives in memory until stored or released.
+    pub fn reserve(&mut self, purpose: Purpose, now: &str) -> anyhow::Result<Reservation> {
+        self.allocator.reserve(&self.conn, purpose, now)
+    }
+
+    /// Gives back reservations that were not stored.
+    pub fn release(&mut self, reservations: &[Reservation]) {
+        for r in reservations {
+            self.allocator.release(r);
+        }
+    }
+
+    // --- credentials --------------------------------------------------------------------
+
+    /// Stores a credential and its status entries in one transaction.
+    pub fn insert_issued(&mut self, new: &NewCredential) -> anyhow::Result<()> {
+        let tx = self.conn.transaction()?;
+        insert_issued(&tx, new)?;
+        tx.commit()?;
+        for r in &new.entries {
+            self.allocator.commit(r);
+        }
+        Ok(())
+    }
+
+    pub fn credential_by_token(&self, token: &str) -> anyhow::Result<Option<CredentialRow>> {
+        let row = self
+            .conn
+            .query_row(
+                "SELECT document FROM credentials WHERE token = ?1",
+                [token],
+                |r| r.get::<_, String>(0),
+            )
+            .optional()?;
+        row.map(|text| Ok(CredentialRow { document: serde_json::from_str(&text)? })).transpose()
+    }
+
+    /// The statuses (purpose, status bit) of a credential.
+    pub fn statuses(&self, token: &str) -> anyhow::Result<Vec<(Purpose, bool)>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT l.purpose, e.status FROM status_entries e JOIN status_lists l ON l.id = e.list_id WHERE e.credential = ?1",
+        )?;
+        let rows = stmt.query_map([token], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (purpose, status) = row?;
+            if let Some(p) = Purpose::parse(&purpose) {
+                out.push((p, status != 0));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Sets the `purpose` status of the credentials named `credential_id` (the
+    /// credential's `id`, or the token of its link), in one transaction.
+    pub fn set_status(&mut self, credential_id: &str, purpose: Purpose, on: bool, now: &str) -> anyhow::Result<StatusChange> {
+        let tx = self.conn.transaction()?;
+        let tokens: Vec<String> = {
+            let mut stmt = tx.prepare("SELECT token FROM credentials WHERE credential_id = ?1 OR token = ?1")?;
+            let rows = stmt.query_map([credential_id], |r| r.get(0))?;
+            rows.collect::<Result<_, _>>()?
+        };
+        if tokens.is_empty() {
+            return Ok(StatusChange::UnknownCredential);
+        }
+        let mut entries = Vec::new();
+        for token in &tokens {
+            let mut stmt = tx.prepare(
+                "SELECT e.list_id, e.idx, e.status FROM status_entries e JOIN status_lists l ON l.id = e.list_id \
+                 WHERE e.credential = ?1 AND l.purpose = ?2",
+            )?;
+            let rows = stmt.query_map(params![token, purpose.as_str()], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
+            })?;
+            for row in rows {
+                entries.push(row?);
+            }
+        }
+        if entries.is_empty() {
+            return Ok(StatusChange::NoEntry);
+        }
+        let wanted = i64::from(on);
+        if purpose == Purpose::Revocation && !on && entries.iter().any(|(_, _, s)| *s != 0) {
+            return Ok(StatusChange::Irreversible);
+        }
+        let mut changed = false;
+        for (list, idx, status) in &entries {
+            if *status != wanted {
+                changed = true;
+                tx.execute(
+                    "UPDATE status_entries SET status = ?3, changed = ?4 WHERE list_id = ?1 AND idx = ?2",
+                    params![list, idx, wanted, now],
+                )?;
+                tx.execute("UPDATE status_lists SET signed = NULL, etag = NULL WHERE id = ?1", [list])?;
+            }
+        }
+        tx.commit()?;
+        Ok(StatusChange::Applied { changed, entries: entries.len() })
+    }
+
+    // --- status lists ---------------------------------------------------------------------
+
+    pub fn list(&self, id: i64) -> anyhow::Result<Option<ListRow>> {
+        let row = self
+            .conn
+            .query_row("SELECT id, purpose, size, signed, etag, key_id FROM status_lists WHERE id = ?1", [id], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
+            })
+            .optional()?;
+        let Some((id, purpose, size, signed, etag, key_id)) = row else { return Ok(None) };
+        let purpose = Purpose::parse(&purpose).with_context(|| format!("status list {id} has purpose {purpose:?}"))?;
+        Ok(Some(ListRow { purpose, size: usize::try_from(size)?, signed, etag, key_id }))
+    }
+
+    /// The indexes whose status bit is set in list `id`.
+    pub fn set_indexes(&self, id: i64) -> anyhow::Result<Vec<usize>> {
+        let mut stmt = self.conn.prepare("SELECT idx FROM status_entries WHERE list_id = ?1 AND status != 0")?;
+        let rows = stmt.query_map([id], |r| r.get::<_, i64>(0))?;
+        rows.map(|r| Ok(usize::try_from(r?)?)).collect()
+    }
+
+    pub fn store_signed_list(&mut self, id: i64, signed: &str, etag: &str) -> anyhow::Result<()> {
+        self.conn.execute("UPDATE status_lists SET signed = ?2, etag = ?3 WHERE id = ?1", params![id, signed, etag])?;
+        Ok(())
+    }
+}
+
+fn insert_issued(tx: &Transaction<'_>, new: &NewCredential) -> anyhow::Result<()> {
+    tx.execute(
+        "INSERT INTO credentials (token, credential_id, micro_credential, learner_name, issued, key_id, document) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![new.token, new.credential_id, new.micro_credential, new.learner_name, new.issued, new.key_id, new.document],
+    )?;
+    for r in &new.entries {
+        tx.execute(
+            "INSERT INTO status_entries (list_id, idx, credential) VALUES (?1, ?2, ?3)",
+            params![r.list_id, i64::try_from(r.index)?, new.token],
+        )
+        .with_context(|| format!("status index {} of list {} is taken", r.index, r.list_id))?;
+    }
+    Ok(())
+}
+
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrates_once_and_keeps_the_version() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db.sqlite3");
+        {
+            let db = open(&path, 131_072).unwrap();
+            let v: i64 = db.conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+            assert_eq!(v as usize, schema_version());
+            let fk: i64 = db.conn.query_row("PRAGMA foreign_keys", [], |r| r.get(0)).unwrap();
+            assert_eq!(fk, 1);
+        }
+        let db = open(&path, 131_072).unwrap();
+        let mode: String = db.conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+        assert_eq!(mode, "wal");
+    }
+
+    #[test]
+    fn a_status_index_cannot_be_stored_twice() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut db = open(&dir.path().join("db.sqlite3"), 131_072).unwrap();
+        let key = db.use_key("z6Mk-test", "2025-01-01T00:00:00Z").unwrap();
+        let r = db.reserve(Purpose::Revocation, "2025-01-01T00:00:00Z").unwrap();
+        let new = |token: &str| NewCredential {
+            token: token.into(),
+            credential_id: Some(format!("urn:uuid:{token}")),
+            micro_credential: None,
+            learner_name: None,
+            issued: "2025-01-01T00:00:00Z".into(),
+            key_id: key,
+            document: "{}".into(),
+            entries: vec![r],
+        };
+        db.insert_issued(&new("a")).unwrap();
+        assert!(db.insert_issued(&new("b")).is_err());
+        // The failed insert left nothing behind.
+        assert!(db.credential_by_token("b").unwrap().is_none());
+        assert_eq!(
+            db.set_status("urn:uuid:a", Purpose::Revocation, true, "2025-01-02T00:00:00Z").unwrap(),
+            StatusChange::Applied { changed: true, entries: 1 }
+        );
+        assert_eq!(db.set_indexes(r.list_id).unwrap(), vec![r.index]);
+        assert_eq!(
+            db.set_status("urn:uuid:a", Purpose::Revocation, false, "2025-01-02T00:00:00Z").unwrap(),
+            StatusChange::Irreversible
+        );
+        assert_eq!(
+            db.set_status("urn:uuid:a", Purpose::Suspension, true, "2025-01-02T00:00:00Z").unwrap(),
+            StatusChange::NoEntry
+        );
+        assert_eq!(
+            db.set_status("urn:uuid:zzz", Purpose::Suspension, true, "2025-01-02T00:00:00Z").unwrap(),
+            StatusChange::UnknownCredential
+        );
+    }
+}

@@ -1,0 +1,665 @@
+//! End-to-end tests of `bem-issuer`: the real binary on a free port with a temporary
+//! data directory, driven over HTTP and through its CLI, checked with bem-core's
+//! verification pipeline. One test binary (style.md §8); each module one area.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+mod support {
+    use std::io::{BufRead, BufReader};
+    use std::path::{Path, PathBuf};
+    use std::process::{Child, Command, Stdio};
+    use std::time::Duration;
+
+    use bem_core::resolver::{Fetched, Resolver};
+    use bem_core::trust::TrustList;
+    use bem_core::verify::{verify_credential, Report, VerifyOptions};
+    use serde_json::Value;
+
+    pub const BIN: &str = env!("CARGO_BIN_EXE_bem-issuer");
+
+    /// A running `bem-issuer serve`; killed when dropped.
+    pub struct Server {
+        pub child: Child,
+        pub base: String,
+        pub token: String,
+        pub dir: PathBuf,
+    }
+
+    impl Drop for Server {
+        fn drop(&mut self) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+
+    pub fn free_port() -> u16 {
+        std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    }
+
+    impl Server {
+        pub fn start(dir: &Path) -> Server {
+            Server::start_with(dir, "127.0.0.1:0", None)
+        }
+
+        pub fn start_with(dir: &Path, listen: &str, public_url: Option<&str>) -> Server {
+            let mut cmd = Command::new(BIN);
+            cmd.arg("serve").arg("--data-dir").arg(dir).arg("--listen").arg(listen);
+            if let Some(url) = public_url {
+                cmd.arg("--public-url").arg(url);
+            }
+            let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().unwrap();
+            let stdout = child.stdout.take().unwrap();
+            let mut lines = BufReader::new(stdout).lines();
+            let mut seen = Vec::new();
+            let base = loop {
+                let line = lines.next().unwrap_or_else(|| panic!("server exited: {seen:?}")).unwrap();
+                if let Some(addr) = line.strip_prefix("bem-issuer: listening on ") {
+                    break addr.trim().to_owned();
+                }
+                seen.push(line);
+            };
+            // Keep draining stdout so the server never blocks on a full pipe.
+            std::thread::spawn(move || for _ in lines {});
+            assert!(seen.iter().any(|l| l.contains("admin token")), "{seen:?}");
+            assert!(seen.iter().any(|l| l.contains("signing key")), "{seen:?}");
+            let token = std::fs::read_to_string(dir.join("admin-token")).unwrap().trim().to_owned();
+            Server { child, base, token, dir: dir.to_owned() }
+        }
+
+        pub fn url(&self, path: &str) -> String {
+            format!("{}{path}", self.base)
+        }
+
+        pub fn get(&self, path: &str, accept: &str) -> Answer {
+            call(ureq::get(&self.url(path)).set("Accept", accept), None)
+        }
+
+        pub fn post_json(&self, path: &str, token: Option<&str>, body: &Value) -> Answer {
+            let mut req = ureq::post(&self.url(path)).set("Content-Type", "application/json");
+            if let Some(t) = token {
+                req = req.set("Authorization", &format!("Bearer {t}"));
+            }
+            call(req, Some(body.to_string().into_bytes()))
+        }
+
+        pub fn admin(&self, path: &str, body: &Value) -> Answer {
+            self.post_json(path, Some(&self.token.clone()), body)
+        }
+
+        pub fn post_raw(&self, path: &str, content_type: &str, body: &[u8]) -> Answer {
+            let req = ureq::post(&self.url(path))
+                .set("Content-Type", content_type)
+                .set("Authorization", &format!("Bearer {}", self.token));
+            call(req, Some(body.to_vec()))
+        }
+
+        pub fn award(&self, mc: &str, name: &str) -> Value {
+            let a = self.admin(&format!("/micro-credentials/{mc}/certificates"), &serde_json::json!({"name": name}));
+            assert_eq!(a.status, 201, "{}", a.text);
+            a.json()
+        }
+
+        pub fn db(&self) -> rusqlite::Connection {
+            rusqlite::Connection::open(self.dir.join("issuer.sqlite3")).unwrap()
+        }
+    }
+
+    pub struct Answer {
+        pub status: u16,
+        pub content_type: String,
+        pub etag: Option<String>,
+        pub bytes: Vec<u8>,
+        pub text: String,
+    }
+
+    impl Answer {
+        pub fn json(&self) -> Value {
+            serde_json::from_slice(&self.bytes).unwrap_or_else(|e| panic!("{e}: {}", self.text))
+        }
+
+        /// A problem+json answer with `status`; returns its body.
+        pub fn problem(&self, status: u16) -> Value {
+            assert_eq!(self.status, status, "{}", self.text);
+            assert_eq!(self.content_type, "application/problem+json", "{}", self.text);
+            self.json()
+        }
+    }
+
+    pub fn call(req: ureq::Request, body: Option<Vec<u8>>) -> Answer {
+        let result = match body {
+            Some(b) => req.timeout(Duration::from_secs(120)).send_bytes(&b),
+            None => req.timeout(Duration::from_secs(60)).call(),
+        };
+        let resp = match result {
+            Ok(r) => r,
+            Err(ureq::Error::Status(_, r)) => r,
+            Err(e) => panic!("request failed: {e}"),
+        };
+        let status = resp.status();
+        let content_type = resp.header("Content-Type").unwrap_or_default().to_owned();
+        let etag = resp.header("ETag").map(str::to_owned);
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut resp.into_reader(), &mut bytes).unwrap();
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        Answer { status, content_type, etag, bytes, text }
+    }
+
+    /// Fetches status lists and did:web documents from the test server; an https URL of
+    /// the server is mapped to its plain-http listener.
+    pub struct Http {
+        pub base: String,
+    }
+
+    impl Http {
+        fn fetch(&self, url: &str) -> Fetched {
+            // The issuer believes it is served at https://issuer.test:PORT (TLS terminated
+            // elsewhere); the test reaches it on loopback.
+            let port = self.base.rsplit(':').next().unwrap_or_default();
+            let host = self.base.trim_start_matches("http://");
+            let url = url
+                .replace(&format!("https://{host}"), &self.base)
+                .replace(&format!("https://issuer.test:{port}"), &self.base);
+            match ureq::get(&url).call() {
+                Ok(r) => match r.into_json::<Value>() {
+                    Ok(v) => Fetched::Document(v),
+                    Err(e) => Fetched::Failed(bem_core::Error::parsing(e.to_string())),
+                },
+                Err(e) => Fetched::Failed(bem_core::Error::new(bem_core::ProblemCode::StatusRetrievalError, e.to_string())),
+            }
+        }
+    }
+
+    impl Resolver for Http {
+        fn controller_document(&self, identifier: &str) -> Fetched {
+            let Some(rest) = identifier.strip_prefix("did:web:") else { return Fetched::Offline };
+            let host = rest.replace("%3A", ":");
+            self.fetch(&format!("https://{host}/.well-known/did.json"))
+        }
+        fn status_list_credential(&self, url: &str) -> Fetched {
+            self.fetch(url)
+        }
+    }
+
+    pub fn now() -> bem_core::datetime::Timestamp {
+        let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+        bem_core::datetime::Timestamp::from_unix(secs as i64)
+    }
+
+    pub fn verify(server: &Server, doc: &Value) -> Report {
+        let trust = TrustList::default();
+        let resolver = Http { base: server.base.clone() };
+        verify_credential(doc, &VerifyOptions::new(now(), &trust, &resolver))
+    }
+
+    /// The status bit of a credential's entry of `purpose`, read from the served list.
+    pub fn status_bit(server: &Server, doc: &Value, purpose: &str) -> bool {
+        let entry = doc["credentialStatus"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["statusPurpose"] == purpose)
+            .unwrap()
+            .clone();
+        let url = entry["statusListCredential"].as_str().unwrap().replace(&server.base, "");
+        let list = server.get(&url, "application/json").json();
+        let encoded = list["credentialSubject"]["encodedList"].as_str().unwrap();
+        let bits = bem_core::status_list::Bitstring::decode(encoded, &Default::default()).unwrap();
+        let index = bem_core::status_list::StatusListIndex::parse(&entry["statusListIndex"]).unwrap();
+        bits.get(index.value()).unwrap()
+    }
+
+    pub const MC: &str = "md-digital-tools-small-business";
+}
+
+mod catalogue {
+    use super::support::*;
+    use serde_json::json;
+
+    #[test]
+    fn catalogue_json_html_elm_and_validation() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Server::start(dir.path());
+        assert_eq!(s.get("/healthz", "application/json").json()["status"], "ok");
+        let all = s.get("/micro-credentials", "application/json").json();
+        let list = all["microCredentials"].as_array().unwrap();
+        assert!(list.len() >= 10, "{}", list.len());
+        let html = s.get("/micro-credentials", "text/html,application/xhtml+xml");
+        assert!(html.content_type.starts_with("text/html"), "{}", html.content_type);
+        assert!(html.text.contains("<!DOCTYPE html>"));
+        let one = s.get(&format!("/micro-credentials/{MC}"), "application/json").json();
+        assert_eq!(one["id"], MC);
+        let elm = s.get(&format!("/micro-credentials/{MC}"), "application/ld+json");
+        assert_eq!(elm.content_type, "application/ld+json");
+        assert_eq!(elm.json()["type"], "Qualification");
+        s.get("/micro-credentials/nope", "application/json").problem(404);
+
+        // Invalid definitions: 422 listing every problem; nothing stored.
+        let mut bad = one.clone();
+        bad["id"] = "Bad Id".into();
+        bad["workload"] = json!({});
+        bad.as_object_mut().unwrap().remove("assessment");
+        let p = s.admin("/micro-credentials", &bad).problem(422);
+        assert!(p["problems"].as_array().unwrap().len() >= 3, "{p}");
+
+        // Create, then update.
+        let mut new = one.clone();
+        new["id"] = "e2e-new-course".into();
+        new["title"]["en"] = "<script>alert(1)</script> E2E course".into();
+        assert_eq!(s.admin("/micro-credentials", &new).status, 201);
+        assert_eq!(s.admin("/micro-credentials", &new).status, 200);
+        let html = s.get("/micro-credentials", "text/html");
+        assert!(!html.text.contains("<script>alert(1)"));
+        assert!(html.text.contains("&lt;script&gt;alert(1)"));
+        let cert = s.award("e2e-new-course", "Test Learner");
+        assert!(verify(&s, &cert["verifiableCredential"]).verified());
+    }
+}
+
+mod awards {
+    use super::support::*;
+    use serde_json::json;
+
+    #[test]
+    fn award_host_verify_suspend_unsuspend_revoke() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Server::start(dir.path());
+        let awarded = s.award(MC, "Олена Коваленко");
+        let vc = awarded["verifiableCredential"].clone();
+        let link = awarded["links"]["credential"].as_str().unwrap().to_owned();
+        assert!(awarded["links"]["qr"].as_str().unwrap().ends_with("/qr.png"));
+        let token = link.rsplit('/').next().unwrap().to_owned();
+        assert_eq!(token.len(), 32);
+        let path = format!("/credentials/{token}");
+
+        assert_eq!(s.get(&path, "application/json").json(), vc);
+        let page = s.get(&path, "text/html");
+        assert!(page.text.contains("Олена Коваленко"), "{}", page.text);
+        let png = s.get(&format!("{path}/qr.png"), "image/png");
+        assert_eq!(png.content_type, "image/png");
+        assert_eq!(&png.bytes[..4], b"\x89PNG");
+        assert!(s.get(&format!("{path}/qr.svg"), "image/svg+xml").text.contains("<svg"));
+        s.get("/credentials/00000000000000000000000000000000", "application/json").problem(404);
+
+        let report = verify(&s, &vc);
+        assert!(report.verified(), "{:#?}", report.checks);
+        assert_eq!(vc["@context"][1], "http://data.europa.eu/snb/model/context/edc-ap");
+        assert_eq!(vc["credentialStatus"].as_array().unwrap().len(), 2);
+        assert!(!status_bit(&s, &vc, "suspension"));
+
+        let list_url = vc["credentialStatus"][1]["statusListCredential"].as_str().unwrap().replace(&s.base, "");
+        let first = s.get(&list_url, "application/json");
+        let etag = first.etag.clone().unwrap();
+        let again = call(ureq::get(&s.url(&list_url)).set("If-None-Match", &etag), None);
+        assert_eq!(again.status, 304);
+
+        let id = vc["id"].as_str().unwrap();
+        let status = |purpose: &str, on: bool| {
+            json!({"credentialId": id, "credentialStatus": {"type": "BitstringStatusListEntry", "statusPurpose": purpose}, "status": on})
+        };
+        assert_eq!(s.admin("/credentials/status", &status("suspension", true)).status, 200);
+        assert!(status_bit(&s, &vc, "suspension"));
+        assert_ne!(s.get(&list_url, "application/json").etag.unwrap(), etag, "a changed list has a new ETag");
+        assert_eq!(verify(&s, &vc).verdict(), bem_core::verify::Verdict::Suspended);
+        assert!(s.get(&path, "text/html").text.contains("suspended"));
+
+        assert_eq!(s.admin("/credentials/status", &status("suspension", false)).status, 200);
+        assert!(!status_bit(&s, &vc, "suspension"));
+        assert!(verify(&s, &vc).verified());
+
+        assert_eq!(s.admin("/credentials/status", &status("revocation", true)).status, 200);
+        assert!(status_bit(&s, &vc, "revocation"));
+        assert_eq!(verify(&s, &vc).verdict(), bem_core::verify::Verdict::Revoked);
+        s.admin("/credentials/status", &status("revocation", false)).problem(409);
+
+        let unknown = json!({"credentialId": "urn:uuid:nope", "credentialStatus": {"type": "BitstringStatusListEntry", "statusPurpose": "revocation"}, "status": true});
+        s.admin("/credentials/status", &unknown).problem(404);
+        let extra = json!({"credentialId": id, "credentialStatus": {"type": "BitstringStatusListEntry", "statusPurpose": "revocation"}, "status": true, "x": 1});
+        s.admin("/credentials/status", &extra).problem(400);
+    }
+
+    #[test]
+    fn bulk_issues_good_rows_and_reports_bad_ones_by_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Server::start(dir.path());
+        let mut csv = String::from("name,email,dateOfBirth,grade\n");
+        csv.push_str("\"Kovalenko, Olena\",olena@example.org,1990-04-01,Good\n");
+        csv.push_str(",missing@example.org,,\n");
+        csv.push_str("ანა ბერიძე,,,\n");
+        csv.push_str("Bad Date,,1990-02-30,\n");
+        csv.push_str("\"Jovan \"\"Joca\"\" Petrović\",,,\n");
+        csv.push_str("Too,many,fields,in,this,row\n");
+        for i in 0..40 {
+            csv.push_str(&format!("Learner {i},,,\n"));
+        }
+        let mut bytes = csv.into_bytes();
+        bytes.extend_from_slice(b"Broken \xff UTF-8,,,\n");
+        let a = s.post_raw(&format!("/micro-credentials/{MC}/certificates/bulk"), "text/csv; charset=utf-8", &bytes);
+        assert_eq!(a.status, 200, "{}", a.text);
+        let body = a.json();
+        assert_eq!(body["issued"], 43, "{body}");
+        assert_eq!(body["failed"], 4, "{body}");
+        let results = body["results"].as_array().unwrap();
+        let failed_lines: Vec<u64> = results.iter().filter(|r| r["status"] == "failed").map(|r| r["line"].as_u64().unwrap()).collect();
+        assert_eq!(failed_lines, vec![3, 5, 7, 48]);
+        let count: i64 = s.db().query_row("SELECT COUNT(*) FROM credentials", [], |r| r.get(0)).unwrap();
+        assert_eq!(count, 43);
+        // Every issued row is a complete certificate with its two status entries.
+        let incomplete: i64 = s
+            .db()
+            .query_row("SELECT COUNT(*) FROM credentials c WHERE (SELECT COUNT(*) FROM status_entries e WHERE e.credential = c.token) != 2", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(incomplete, 0);
+        let georgian = results.iter().find(|r| r["line"] == 4).unwrap();
+        let path = georgian["links"]["credential"].as_str().unwrap().replace(&s.base, "");
+        let vc = s.get(&path, "application/json").json();
+        assert_eq!(vc["credentialSubject"]["fullName"]["en"], "ანა ბერიძე");
+        assert!(verify(&s, &vc).verified());
+
+        // Whole-file problems.
+        s.post_raw(&format!("/micro-credentials/{MC}/certificates/bulk"), "text/csv", b"nom\nx\n").problem(400);
+        s.post_raw(&format!("/micro-credentials/{MC}/certificates/bulk"), "application/json", b"{}").problem(415);
+        s.post_raw("/micro-credentials/nope/certificates/bulk", "text/csv", b"name\nx\n").problem(404);
+    }
+}
+
+mod auth {
+    use super::support::*;
+    use serde_json::json;
+
+    fn counts(s: &Server) -> (i64, i64, i64) {
+        let db = s.db();
+        let q = |sql: &str| db.query_row(sql, [], |r| r.get::<_, i64>(0)).unwrap();
+        (q("SELECT COUNT(*) FROM credentials"), q("SELECT COUNT(*) FROM micro_credentials"), q("SELECT COUNT(*) FROM status_entries WHERE status != 0"))
+    }
+
+    #[test]
+    fn missing_or_wrong_tokens_change_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Server::start(dir.path());
+        let vc = s.award(MC, "Someone")["verifiableCredential"].clone();
+        let before = counts(&s);
+        let def = s.get(&format!("/micro-credentials/{MC}"), "application/json").json();
+        let mut new = def.clone();
+        new["id"] = "sneaky-course".into();
+        let status = json!({"credentialId": vc["id"], "credentialStatus": {"type": "BitstringStatusListEntry", "statusPurpose": "revocation"}, "status": true});
+        let issue = json!({"credential": {"@context": ["https://www.w3.org/ns/credentials/v2"], "type": ["VerifiableCredential"], "credentialSubject": {"id": "did:example:x"}}});
+        let calls: Vec<(String, serde_json::Value)> = vec![
+            ("/micro-credentials".into(), new),
+            (format!("/micro-credentials/{MC}/certificates"), json!({"name": "X"})),
+            ("/credentials/status".into(), status),
+            ("/credentials/issue".into(), issue),
+        ];
+        for (path, body) in &calls {
+            let p = s.post_json(path, None, body).problem(401);
+            assert_eq!(p["code"], "UNAUTHORIZED");
+            let p = s.post_json(path, Some("wrong-token-wrong-token"), body).problem(403);
+            assert_eq!(p["code"], "FORBIDDEN");
+        }
+        // Not even a bad body gets past the token check.
+        let raw = call(ureq::post(&s.url("/credentials/issue")).set("Content-Type", "application/json"), Some(b"{not json".to_vec()));
+        raw.problem(401);
+        let raw = s.post_raw(&format!("/micro-credentials/{MC}/certificates/bulk"), "text/csv", b"name\nA\n");
+        assert_eq!(raw.status, 200);
+        let unauth = call(ureq::post(&s.url(&format!("/micro-credentials/{MC}/certificates/bulk"))).set("Content-Type", "text/csv"), Some(b"name\nB\n".to_vec()));
+        unauth.problem(401);
+        let after = counts(&s);
+        assert_eq!((after.0, after.1, after.2), (before.0 + 1, before.1, before.2));
+        assert!(verify(&s, &vc).verified(), "not revoked");
+    }
+
+    #[test]
+    fn bad_requests_get_problem_json() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Server::start(dir.path());
+        let token = s.token.clone();
+        let req = || ureq::post(&s.url("/credentials/issue")).set("Authorization", &format!("Bearer {token}"));
+        let p = call(req().set("Content-Type", "application/json"), Some(b"{\"credential\": ".to_vec())).problem(400);
+        assert_eq!(p["code"], "PARSING_ERROR");
+        call(req().set("Content-Type", "application/json"), Some(b"{\"credential\": {}, \"credential\": {}}".to_vec())).problem(400);
+        call(req().set("Content-Type", "text/plain"), Some(b"{}".to_vec())).problem(415);
+        // The server may answer 413 and close before the client has sent everything.
+        let huge = vec![b' '; 3 * 1024 * 1024];
+        match req().set("Content-Type", "application/json").send_bytes(&huge) {
+            Err(ureq::Error::Status(code, _)) => assert_eq!(code, 413),
+            Err(ureq::Error::Transport(_)) => {}
+            Ok(r) => panic!("accepted an oversized body: {}", r.status()),
+        }
+        s.get("/no/such/thing", "application/json").problem(404);
+        call(ureq::delete(&s.url("/micro-credentials")), None).problem(405);
+        s.get("/status-lists/abc", "application/json").problem(404);
+        s.get("/status-lists/999", "application/json").problem(404);
+    }
+}
+
+mod vc_api {
+    use super::support::*;
+    use serde_json::json;
+
+    fn credential() -> serde_json::Value {
+        json!({
+            "@context": ["https://www.w3.org/ns/credentials/v2"],
+            "id": "urn:uuid:11111111-2222-4333-8444-555555555555",
+            "type": ["VerifiableCredential"],
+            "credentialSubject": {"id": "did:example:learner"},
+        })
+    }
+
+    #[test]
+    fn issue_options_issuer_and_status() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Server::start(dir.path());
+        let did = s.get("/.well-known/did.json", "application/json").json()["id"].as_str().unwrap().to_owned();
+        assert!(did.starts_with("did:key:z6Mk"), "{did}");
+
+        let a = s.admin("/credentials/issue", &json!({"credential": credential()}));
+        assert_eq!(a.status, 201, "{}", a.text);
+        let vc = a.json()["verifiableCredential"].clone();
+        assert_eq!(vc["issuer"], did);
+        assert_eq!(vc["proof"]["cryptosuite"], "eddsa-rdfc-2022");
+        assert!(verify(&s, &vc).verified());
+
+        let mut mine = credential();
+        mine["issuer"] = json!({"id": did, "name": "Me"});
+        mine["@context"] = json!(["https://www.w3.org/ns/credentials/v2"]);
+        let options = json!({"cryptosuite": "eddsa-jcs-2022", "credentialStatus": [
+            {"type": "BitstringStatusListEntry", "statusPurpose": "revocation"},
+            {"type": "BitstringStatusListEntry", "statusPurpose": "suspension"}]});
+        let a = s.admin("/credentials/issue", &json!({"credential": mine, "options": options}));
+        assert_eq!(a.status, 201, "{}", a.text);
+        let vc = a.json()["verifiableCredential"].clone();
+        assert_eq!(vc["proof"]["cryptosuite"], "eddsa-jcs-2022");
+        assert_eq!(vc["credentialStatus"].as_array().unwrap().len(), 2);
+        let report = verify(&s, &vc);
+        assert!(report.verified(), "{:#?}", report.checks);
+        let status = json!({"credentialId": vc["id"], "credentialStatus": {"type": "BitstringStatusListEntry", "statusPurpose": "revocation"}, "status": true});
+        assert_eq!(s.admin("/credentials/status", &status).status, 200);
+        assert_eq!(verify(&s, &vc).verdict(), bem_core::verify::Verdict::Revoked);
+
+        let p = s.admin("/credentials/issue", &json!({"credential": credential(), "options": {"mandatoryPointers": ["/a"]}})).problem(400);
+        assert_eq!(p["code"], "UNKNOWN_OPTION_PROVIDED");
+        s.admin("/credentials/issue", &json!({"credential": credential(), "options": {"cryptosuite": "ecdsa-rdfc-2019"}})).problem(400);
+        s.admin("/credentials/issue", &json!({"credential": credential(), "extra": 1})).problem(400);
+
+        let mut foreign = credential();
+        foreign["issuer"] = "did:example:someone-else".into();
+        assert_eq!(s.admin("/credentials/issue", &json!({"credential": foreign})).problem(400)["code"], "FOREIGN_ISSUER");
+
+        let mut broken = credential();
+        broken.as_object_mut().unwrap().remove("credentialSubject");
+        s.admin("/credentials/issue", &json!({"credential": broken})).problem(400);
+        let mut undefined = credential();
+        undefined["notDefinedAnywhere"] = "x".into();
+        let p = s.admin("/credentials/issue", &json!({"credential": undefined})).problem(400);
+        assert_eq!(p["code"], "DATA_LOSS_DETECTION_ERROR", "{p}");
+    }
+}
+
+mod lifecycle {
+    use super::support::*;
+    use std::process::Command;
+
+    #[test]
+    fn restart_keeps_everything_and_rotation_keeps_old_certificates_valid() {
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let listen = format!("127.0.0.1:{port}");
+        // https public URL (TLS terminated elsewhere): did:web, resolved through did.json.
+        let public = format!("https://issuer.test:{port}");
+        let (old_vc, old_link, did) = {
+            let s = Server::start_with(dir.path(), &listen, Some(&public));
+            let did = s.get("/.well-known/did.json", "application/json").json();
+            assert_eq!(did["id"], format!("did:web:issuer.test%3A{port}"));
+            let a = s.award(MC, "Before Rotation");
+            let vc = a["verifiableCredential"].clone();
+            assert!(verify(&s, &vc).verified(), "{:#?}", verify(&s, &vc).checks);
+            (vc, a["links"]["credential"].as_str().unwrap().to_owned(), did)
+        };
+        let out = Command::new(BIN).args(["rotate-key", "--data-dir"]).arg(dir.path()).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+        let s = Server::start_with(dir.path(), &listen, Some(&public));
+        let doc = s.get("/.well-known/did.json", "application/json").json();
+        assert_eq!(doc["id"], did["id"]);
+        assert_eq!(doc["verificationMethod"].as_array().unwrap().len(), 2);
+        assert_ne!(doc["assertionMethod"][0], did["assertionMethod"][0], "a new current key");
+        let path = old_link.replace(&public, "");
+        assert_eq!(s.get(&path, "application/json").json(), old_vc, "served as before");
+        let report = verify(&s, &old_vc);
+        assert!(report.verified(), "old certificate after rotation: {:#?}", report.checks);
+
+        let new_vc = s.award(MC, "After Rotation")["verifiableCredential"].clone();
+        assert_ne!(new_vc["proof"]["verificationMethod"], old_vc["proof"]["verificationMethod"]);
+        { let r = verify(&s, &new_vc); assert!(r.verified(), "{:#?}", r.checks); }
+        assert_eq!(s.get("/micro-credentials", "application/json").json()["microCredentials"].as_array().unwrap().len(), 14);
+    }
+
+    #[test]
+    fn did_key_rotation_and_cli_commands() {
+        let dir = tempfile::tempdir().unwrap();
+        let listen = format!("127.0.0.1:{}", free_port());
+        let bin = |args: &[&str]| Command::new(BIN).args(args).arg("--data-dir").arg(dir.path()).output().unwrap();
+        let out = bin(&["keygen"]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(bin(&["keygen"]).status.code(), Some(2), "refuses to overwrite");
+
+        let unsigned = dir.path().join("unsigned.json");
+        std::fs::write(&unsigned, serde_json::json!({
+            "@context": ["https://www.w3.org/ns/credentials/v2"],
+            "type": ["VerifiableCredential"],
+            "credentialSubject": {"id": "did:example:x"}
+        }).to_string()).unwrap();
+        let out = bin(&["sign", unsigned.to_str().unwrap()]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let signed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let trust = bem_core::trust::TrustList::default();
+        let report = bem_core::verify::verify_credential(&signed, &bem_core::verify::VerifyOptions::new(now(), &trust, &bem_core::resolver::Offline));
+        assert!(report.verified(), "{:#?}", report.checks);
+        assert_eq!(bin(&["sign", "/no/such/file"]).status.code(), Some(2));
+
+        let bad = dir.path().join("bad.json");
+        std::fs::write(&bad, r#"[{"id": "x"}]"#).unwrap();
+        let out = bin(&["catalogue", "import", bad.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(1));
+        assert!(String::from_utf8_lossy(&out.stderr).contains("PROBLEM"));
+
+        let s = Server::start_with(dir.path(), &listen, None);
+        let old = s.award(MC, "Old Key")["verifiableCredential"].clone();
+        let old_did = s.get("/.well-known/did.json", "application/json").json()["id"].clone();
+        drop(s);
+        assert!(bin(&["rotate-key"]).status.success());
+        let s = Server::start_with(dir.path(), &listen, None);
+        let doc = s.get("/.well-known/did.json", "application/json").json();
+        assert_ne!(doc["id"], old_did);
+        assert_eq!(doc["alsoKnownAs"][0], old_did);
+        let report = verify(&s, &old);
+        assert!(report.verified(), "old did:key certificate after rotation: {:#?}", report.checks);
+        let new = s.award(MC, "New Key")["verifiableCredential"].clone();
+        assert_eq!(new["issuer"]["id"], doc["id"]);
+        assert!(verify(&s, &new).verified());
+        // Revoking the old certificate re-signs its list with the old key.
+        let status = serde_json::json!({"credentialId": old["id"], "credentialStatus": {"type": "BitstringStatusListEntry", "statusPurpose": "revocation"}, "status": true});
+        assert_eq!(s.admin("/credentials/status", &status).status, 200);
+        assert_eq!(verify(&s, &old).verdict(), bem_core::verify::Verdict::Revoked);
+        assert!(verify(&s, &new).verified());
+    }
+
+    #[test]
+    fn readable_key_files_are_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        drop(Server::start(dir.path()));
+        std::fs::set_permissions(dir.path().join("admin-token"), std::fs::Permissions::from_mode(0o644)).unwrap();
+        let out = Command::new(BIN).args(["serve", "--listen", "127.0.0.1:0", "--data-dir"]).arg(dir.path()).output().unwrap();
+        assert!(!out.status.success());
+        assert!(String::from_utf8_lossy(&out.stderr).contains("chmod 600"));
+    }
+}
+
+mod crash {
+    use super::support::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn sigkill_during_bulk_loses_no_answered_issuance_and_reuses_no_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let listen = format!("127.0.0.1:{port}");
+        let mut s = Server::start_with(dir.path(), &listen, None);
+        let answered: Vec<serde_json::Value> = (0..3).map(|i| s.award(MC, &format!("Answered {i}"))).collect();
+
+        let mut csv = String::from("name\n");
+        for i in 0..3000 {
+            csv.push_str(&format!("Bulk learner {i}\n"));
+        }
+        let url = s.url(&format!("/micro-credentials/{MC}/certificates/bulk"));
+        let token = s.token.clone();
+        let bulk = std::thread::spawn(move || {
+            let _ = ureq::post(&url)
+                .set("Content-Type", "text/csv")
+                .set("Authorization", &format!("Bearer {token}"))
+                .send_string(&csv);
+        });
+        // Kill once the bulk run has committed some rows, mid-way.
+        let started = std::time::Instant::now();
+        loop {
+            let n: i64 = s.db().query_row("SELECT COUNT(*) FROM credentials", [], |r| r.get(0)).unwrap_or(0);
+            if n > 3 + 20 || started.elapsed().as_secs() > 120 {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        s.child.kill().unwrap(); // SIGKILL
+        s.child.wait().unwrap();
+        let _ = bulk.join();
+
+        let s = Server::start_with(dir.path(), &listen, None);
+        for a in &answered {
+            let path = a["links"]["credential"].as_str().unwrap().replace(&s.base, "");
+            assert_eq!(s.get(&path, "application/json").json(), a["verifiableCredential"]);
+        }
+        let db = s.db();
+        let check: String = db.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+        assert_eq!(check, "ok");
+        let stored: i64 = db.query_row("SELECT COUNT(*) FROM credentials", [], |r| r.get(0)).unwrap();
+        assert!(stored > 23 && stored < 3003, "killed mid-way: {stored}");
+        let incomplete: i64 = db
+            .query_row("SELECT COUNT(*) FROM credentials c WHERE (SELECT COUNT(*) FROM status_entries e WHERE e.credential = c.token) != 2", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(incomplete, 0, "no half-issued row");
+        // Every stored certificate names exactly the indexes stored for it, and no index twice.
+        let mut seen = HashSet::new();
+        let mut stmt = db.prepare("SELECT document FROM credentials").unwrap();
+        let docs: Vec<String> = stmt.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect();
+        for doc in &docs {
+            let doc: serde_json::Value = serde_json::from_str(doc).unwrap();
+            for e in doc["credentialStatus"].as_array().unwrap() {
+                assert!(seen.insert((e["statusListCredential"].to_string(), e["statusListIndex"].to_string())), "index used twice: {e}");
+            }
+        }
+        // Issuing goes on after the restart without reusing an index.
+        let more = s.award(MC, "After Crash")["verifiableCredential"].clone();
+        for e in more["credentialStatus"].as_array().unwrap() {
+            assert!(seen.insert((e["statusListCredential"].to_string(), e["statusListIndex"].to_string())));
+        }
+        assert!(verify(&s, &more).verified());
+    }
+}

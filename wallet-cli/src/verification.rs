@@ -1,0 +1,108 @@
+//! The wallet's calls into the core pipeline: the trust list, the resolver, the clock,
+//! and the record of a result.
+//!
+//! Nothing here decides whether a credential is genuine: `bem_core::verify` does. This
+//! module only gathers what the pipeline needs from the outside world and turns its
+//! [`Report`] into the [`Verification`] stored with a credential.
+//!
+//! Network: only origins allowed with `--fetch-allow` are fetched (see `network`); for
+//! anything else the pipeline hears "offline" and reports status lists and did:web as
+//! "not checked (offline)", never as passed.
+
+use std::path::Path;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use anyhow::{anyhow, Context, Result};
+use bem_core::datetime::Timestamp;
+use bem_core::trust::TrustList;
+use bem_core::verify::{Report, VerifyOptions};
+use serde_json::Value;
+
+use crate::network::AllowedOrigins;
+use crate::store::{CheckRecord, Home, Verification};
+
+/// What a verification needs from the outside.
+pub struct Environment {
+    pub trust: TrustList,
+    pub network: AllowedOrigins,
+    pub now: Timestamp,
+}
+
+impl Environment {
+    /// The trust list from `trust_file`, else `HOME/trust.toml` when present, else empty.
+    pub fn load(home: &Home, trust_file: Option<&Path>, fetch_allow: &[String]) -> Result<Self> {
+        let trust = match trust_file {
+            Some(path) => read_trust(path)?,
+            None if home.trust_file().exists() => read_trust(&home.trust_file())?,
+            None => TrustList::default(),
+        };
+        Ok(Self { trust, network: AllowedOrigins::new(fetch_allow)?, now: now() })
+    }
+
+    pub fn options(&self) -> VerifyOptions<'_> {
+        VerifyOptions::new(self.now, &self.trust, &self.network)
+    }
+
+    /// Runs the credential pipeline.
+    pub fn verify_credential(&self, credential: &Value) -> Report {
+        bem_core::verify::verify_credential(credential, &self.options())
+    }
+}
+
+fn read_trust(path: &Path) -> Result<TrustList> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the trust list {}", path.display()))?;
+    toml::from_str(&text).map_err(|e| {
+        anyhow!(
+            "the trust list {} is not valid: {e}\nexpected entries like:\n  [[issuer]]\n  id = \"did:web:provider.example\"\n  name = \"Provider\"",
+            path.display()
+        )
+    })
+}
+
+/// The current time from the system clock.
+pub fn now() -> Timestamp {
+    let secs = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default();
+    Timestamp::from_unix(i64::try_from(secs).unwrap_or(i64::MAX))
+}
+
+/// The record of `report`, made at `at`.
+pub fn record(report: &Report, at: Timestamp) -> Verification {
+    let checks = report
+        .checks
+        .iter()
+        .map(|c| CheckRecord {
+            name: c.name.to_owned(),
+            status: json_word(&c.status),
+            code: c.code.map(str::to_owned),
+            message: c.message.clone(),
+        })
+        .collect();
+    Verification {
+        at: at.to_rfc3339(),
+        verified: report.verified(),
+        trusted: report.trusted(),
+        verdict: json_word(&report.verdict()),
+        checks,
+    }
+}
+
+/// The serde name of a unit enum (`Verdict::UnknownIssuer` → `unknown-issuer`).
+fn json_word<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_value(value).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+}
+
+/// The verdict in words for people.
+pub fn verdict_words(verdict: &str) -> &'static str {
+    match verdict {
+        "valid" => "valid",
+        "unknown-issuer" => "genuine, issuer not on your trust list",
+        "revoked" => "REVOKED by the issuer",
+        "suspended" => "SUSPENDED by the issuer",
+        "expired" => "expired",
+        "not-yet-valid" => "not yet valid",
+        "status-unknown" => "genuine, revocation status not checked",
+        "not-genuine" => "NOT GENUINE",
+        _ => "unknown",
+    }
+}
