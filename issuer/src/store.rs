@@ -15,7 +15,7 @@
 use std::path::Path;
 
 use anyhow::Context;
-use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::Value;
 
 use crate::status_lists::{Allocator, Purpose, Reservation};
@@ -269,6 +269,35 @@ impl Db {
         Ok(())
     }
 
+    /// Stores many credentials in one transaction (one fsync), each inside its own
+    /// savepoint: a row whose insert fails is rolled back alone and the others commit.
+    /// Returns each row's outcome in order; nothing is durable before this returns.
+    pub fn insert_issued_batch(&mut self, news: &[NewCredential]) -> anyhow::Result<Vec<anyhow::Result<()>>> {
+        let mut tx = self.conn.transaction()?;
+        let mut outcomes = Vec::with_capacity(news.len());
+        for new in news {
+            let mut sp = tx.savepoint()?;
+            let outcome = insert_issued(&sp, new);
+            if outcome.is_ok() {
+                sp.commit()?;
+            } else {
+                sp.rollback()?;
+            }
+            outcomes.push(outcome);
+        }
+        tx.commit()?;
+        for (new, outcome) in news.iter().zip(&outcomes) {
+            for r in &new.entries {
+                if outcome.is_ok() {
+                    self.allocator.commit(r);
+                } else {
+                    self.allocator.release(r);
+                }
+            }
+        }
+        Ok(outcomes)
+    }
+
     pub fn credential_by_token(&self, token: &str) -> anyhow::Result<Option<CredentialRow>> {
         let row = self
             .conn
@@ -371,7 +400,7 @@ impl Db {
     }
 }
 
-fn insert_issued(tx: &Transaction<'_>, new: &NewCredential) -> anyhow::Result<()> {
+fn insert_issued(tx: &rusqlite::Connection, new: &NewCredential) -> anyhow::Result<()> {
     tx.execute(
         "INSERT INTO credentials (token, credential_id, micro_credential, learner_name, issued, key_id, document) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
