@@ -62,10 +62,18 @@ pub enum Error {
     NotJson(String),
 }
 
-/// The pinned context documents, keyed by URL, parsed once.
+type ActiveContext = json_ld::Context<IriBuf, rdf_types::BlankIdBuf>;
+
+/// The pinned context documents, keyed by URL, parsed once; and the top-level `@context`
+/// values already processed, so that a cohort of documents with the same `@context`
+/// (every certificate of an issuer) pays for context processing once.
 pub struct PinnedLoader {
     documents: HashMap<String, RemoteDocument<IriBuf>>,
+    processed: std::sync::Mutex<HashMap<String, std::sync::Arc<ActiveContext>>>,
 }
+
+/// Most distinct top-level `@context` values kept processed.
+const PROCESSED_CAPACITY: usize = 256;
 
 impl PinnedLoader {
     /// Builds the loader from `(url, json text)` pairs. The caller is responsible for
@@ -79,7 +87,7 @@ impl PinnedLoader {
                 .map_err(|e| Error::NotJson(format!("context {url}: {e}")))?;
             documents.insert(url.to_owned(), RemoteDocument::new(Some(iri), None, value));
         }
-        Ok(Self { documents })
+        Ok(Self { documents, processed: std::sync::Mutex::new(HashMap::new()) })
     }
 }
 
@@ -105,25 +113,62 @@ impl std::error::Error for UnknownContextMarker {}
 ///
 /// Blank node labels are arbitrary; canonicalize before comparing or hashing.
 pub fn to_rdf(document: &serde_json::Value, loader: &PinnedLoader) -> Result<Vec<Quad>, Error> {
-    let value = json_syntax::Value::from_serde_json(document.clone());
     let unknown = std::cell::RefCell::new(None::<String>);
     let tracking = TrackingLoader { inner: loader, unknown: &unknown };
     let options = json_ld::expansion::Options {
         policy: Policy { invalid: Action::Reject, allow_undefined: false, ..Default::default() },
         ..Default::default()
     };
-    let expanded = block_on(value.expand_full(
-        &mut (),
-        Default::default(),
-        None,
-        &tracking,
-        options,
-        (),
-    ))
-    .map_err(|e| classify(e, unknown.borrow_mut().take()))?;
+    // The top-level `@context` is processed against the empty active context exactly as
+    // expansion would do it (JSON-LD 1.1 Expansion step 9), so processing it once and
+    // expanding the rest of the document from the result gives the same expansion.
+    let (initial, value) = match document.as_object().and_then(|o| o.get("@context").map(|c| (o, c))) {
+        Some((object, context)) => {
+            let active = processed_context(context, loader, &tracking)
+                .map_err(|e| classify(e, unknown.borrow_mut().take()))?;
+            let mut rest = object.clone();
+            rest.remove("@context");
+            (ActiveContext::clone(&active), json_syntax::Value::from_serde_json(serde_json::Value::Object(rest)))
+        }
+        None => (ActiveContext::default(), json_syntax::Value::from_serde_json(document.clone())),
+    };
+    let expanded = block_on(value.expand_full(&mut (), initial, None, &tracking, options, ()))
+        .map_err(|e| classify(e, unknown.borrow_mut().take()))?;
     let quads = linked_data::to_lexical_quads(rdf_types::generator::Blank::new(), &expanded)
         .map_err(|e| Error::Invalid(e.to_string()))?;
     Ok(quads.into_iter().map(convert_quad).collect())
+}
+
+/// The processed form of a top-level `@context` value, from the cache or processed now.
+fn processed_context(
+    context: &serde_json::Value,
+    loader: &PinnedLoader,
+    tracking: &TrackingLoader<'_>,
+) -> Result<std::sync::Arc<ActiveContext>, json_ld::expansion::Error> {
+    use json_ld::context_processing::Process;
+    use json_ld::syntax::TryFromJson;
+    let key = context.to_string();
+    if let Some(hit) = loader.processed.lock().ok().and_then(|m| m.get(&key).cloned()) {
+        return Ok(hit);
+    }
+    let syntax = json_ld::syntax::context::Context::try_from_json(json_syntax::Value::from_serde_json(context.clone()))?;
+    let processed = block_on(syntax.process_with(
+        &mut (),
+        &ActiveContext::default(),
+        tracking,
+        None,
+        json_ld::expansion::Options::default().into(),
+    ))
+    .map_err(json_ld::expansion::Error::ContextProcessing)?
+    .into_processed();
+    let processed = std::sync::Arc::new(processed);
+    if let Ok(mut m) = loader.processed.lock() {
+        if m.len() >= PROCESSED_CAPACITY {
+            m.clear();
+        }
+        m.insert(key, processed.clone());
+    }
+    Ok(processed)
 }
 
 struct TrackingLoader<'a> {
