@@ -91,9 +91,8 @@ fn credential_1kb(issuer: &str) -> Value {
 }
 
 fn main() {
-    let budget = Duration::from_millis(
-        std::env::var("BENCH_MS").ok().and_then(|v| v.parse().ok()).unwrap_or(3000),
-    );
+    let budget =
+        Duration::from_millis(std::env::var("BENCH_MS").ok().and_then(|v| v.parse().ok()).unwrap_or(3000));
     let key = SigningKey::from_bytes(&[7; 32]);
     let did = DidKey::from_public_key(&key.verifying_key());
     let vm = did.verification_method_id();
@@ -142,7 +141,11 @@ fn main() {
     for test in ["test044", "test045", "test046", "test074"] {
         let path = format!("{}/../testdata/rdf-canon/tests/rdfc10/{test}-in.nq", env!("CARGO_MANIFEST_DIR"));
         let quads = bem_core::rdf::parse_nquads(&std::fs::read_to_string(path).unwrap()).unwrap();
-        let outcome = if bem_core::rdfc::canonicalize(&quads, &Default::default()).is_ok() { "done" } else { "refused" };
+        let outcome = if bem_core::rdfc::canonicalize(&quads, &Default::default()).is_ok() {
+            "done"
+        } else {
+            "refused"
+        };
         measure(&format!("rdfc poison {test} ({outcome})"), budget / 4, || {
             let _ = bem_core::rdfc::canonicalize(&quads, &Default::default());
         });

@@ -51,17 +51,72 @@ macro_rules! pinned {
 
 /// Every embedded context. The digests are those of `shared/reference/SOURCES.md`.
 pub static PINNED: &[PinnedContext] = &[
-    pinned!(CREDENTIALS_V2, "credentials_v2.jsonld", "59955ced6697d61e03f2b2556febe5308ab16842846f5b586d7f1f7adec92734", false),
-    pinned!(CREDENTIALS_V1, "credentials_v1.jsonld", "ab4ddd9a531758807a79a5b450510d61ae8d147eab966cc9a200c07095b0cdcc", false),
-    pinned!(DATA_INTEGRITY_V2, "data-integrity_v2.jsonld", "67f21e6e33a6c14e5ccfd2fc7865f7474fb71a04af7e94136cb399dfac8ae8f4", false),
-    pinned!(DATA_INTEGRITY_V1, "data-integrity_v1.jsonld", "b5d829bd09aa7c42abc6efa0c8ed7635313b5487f37ccfce3ecd149ca9418554", false),
-    pinned!(MULTIKEY_V1, "multikey_v1.jsonld", "ba2c182de2d92f7e47184bcca8fcf0beaee6d3986c527bf664c195bbc7c58597", false),
-    pinned!(JWK_V1, "jwk_v1.jsonld", "0f14b62f6071aafe00df265770ea0c7508e118247d79b7d861a406d2aa00bece", false),
-    pinned!(CID_V1, "cid_v1.jsonld", "ea216ecc1cb02cd39b693dba2250141e270ba0bf95890be107dd9a9e8e43de85", false),
-    pinned!(STATUS_V1, "credentials_status_v1.jsonld", "fda5add353231e6a6884a46b12e6c75464281900cb348284d9c360f62381d9f7", false),
-    pinned!(OPEN_BADGES_V3, "ob_v3p0_context-3.0.3.json", "ef2fa9c7846dce233cc166b43639027278be4ee44f00bb1d45c75de2dd0cd761", false),
-    pinned!(ELM_EDC_AP, "elm-3.2-lts_edc-ap.jsonld", "fde0b3fd92e98a8870c173fb98baff361be6dd07e44653a9a5ac6c0fe626b411", false),
-    pinned!(EXAMPLES_V2, "credentials_examples_v2.jsonld", "57393fbc69d6efb9b9b5dc9cb6b9880b0944360abfe2eaf459c9e58cf2279d7c", true),
+    pinned!(
+        CREDENTIALS_V2,
+        "credentials_v2.jsonld",
+        "59955ced6697d61e03f2b2556febe5308ab16842846f5b586d7f1f7adec92734",
+        false
+    ),
+    pinned!(
+        CREDENTIALS_V1,
+        "credentials_v1.jsonld",
+        "ab4ddd9a531758807a79a5b450510d61ae8d147eab966cc9a200c07095b0cdcc",
+        false
+    ),
+    pinned!(
+        DATA_INTEGRITY_V2,
+        "data-integrity_v2.jsonld",
+        "67f21e6e33a6c14e5ccfd2fc7865f7474fb71a04af7e94136cb399dfac8ae8f4",
+        false
+    ),
+    pinned!(
+        DATA_INTEGRITY_V1,
+        "data-integrity_v1.jsonld",
+        "b5d829bd09aa7c42abc6efa0c8ed7635313b5487f37ccfce3ecd149ca9418554",
+        false
+    ),
+    pinned!(
+        MULTIKEY_V1,
+        "multikey_v1.jsonld",
+        "ba2c182de2d92f7e47184bcca8fcf0beaee6d3986c527bf664c195bbc7c58597",
+        false
+    ),
+    pinned!(
+        JWK_V1,
+        "jwk_v1.jsonld",
+        "0f14b62f6071aafe00df265770ea0c7508e118247d79b7d861a406d2aa00bece",
+        false
+    ),
+    pinned!(
+        CID_V1,
+        "cid_v1.jsonld",
+        "ea216ecc1cb02cd39b693dba2250141e270ba0bf95890be107dd9a9e8e43de85",
+        false
+    ),
+    pinned!(
+        STATUS_V1,
+        "credentials_status_v1.jsonld",
+        "fda5add353231e6a6884a46b12e6c75464281900cb348284d9c360f62381d9f7",
+        false
+    ),
+    pinned!(
+        OPEN_BADGES_V3,
+        "ob_v3p0_context-3.0.3.json",
+        "ef2fa9c7846dce233cc166b43639027278be4ee44f00bb1d45c75de2dd0cd761",
+        false
+    ),
+    pinned!(
+        ELM_EDC_AP,
+        "elm-3.2-lts_edc-ap.jsonld",
+        "fde0b3fd92e98a8870c173fb98baff361be6dd07e44653a9a5ac6c0fe626b411",
+        false
+    ),
+    pinned!(
+        EXAMPLES_V2,
+        "credentials_examples_v2.jsonld",
+        "57393fbc69d6efb9b9b5dc9cb6b9880b0944360abfe2eaf459c9e58cf2279d7c",
+        true
+    ),
 ];
 
 /// Which contexts a caller accepts.
@@ -104,16 +159,12 @@ pub fn verify_digests() -> Result<()> {
 /// The JSON-LD loader for a policy, built once (digests checked then).
 pub fn loader(policy: ContextPolicy) -> Result<&'static bem_jsonld::PinnedLoader> {
     static STRICT: OnceLock<std::result::Result<bem_jsonld::PinnedLoader, Error>> = OnceLock::new();
-    static WITH_EXAMPLES: OnceLock<std::result::Result<bem_jsonld::PinnedLoader, Error>> =
-        OnceLock::new();
+    static WITH_EXAMPLES: OnceLock<std::result::Result<bem_jsonld::PinnedLoader, Error>> = OnceLock::new();
     let cell = if policy.allow_examples { &WITH_EXAMPLES } else { &STRICT };
     cell.get_or_init(|| {
         verify_digests()?;
         bem_jsonld::PinnedLoader::new(
-            PINNED
-                .iter()
-                .filter(|c| policy.allow_examples || !c.example_only)
-                .map(|c| (c.url, c.text)),
+            PINNED.iter().filter(|c| policy.allow_examples || !c.example_only).map(|c| (c.url, c.text)),
         )
         .map_err(|e| Error::new(ProblemCode::InvalidContextError, e.to_string()))
     })
@@ -172,9 +223,7 @@ pub fn to_rdf(document: &Value, policy: ContextPolicy) -> Result<Vec<crate::rdf:
         let code = match &e {
             J::UnknownContext(_) => ProblemCode::InvalidContextError,
             J::UndefinedTerm(_) | J::UndefinedType => ProblemCode::DataLossDetectionError,
-            J::ProtectedTermRedefinition | J::Invalid(_) | J::NotJson(_) => {
-                ProblemCode::MalformedValueError
-            }
+            J::ProtectedTermRedefinition | J::Invalid(_) | J::NotJson(_) => ProblemCode::MalformedValueError,
         };
         Error::new(code, e.to_string())
     })?;
@@ -286,14 +335,14 @@ fn vocab_typed_terms() -> &'static [String] {
 
 /// How JSON-LD may read a plain string: empty, absolute IRI or not, IRI-safe or not.
 fn string_class(s: &str) -> &'static [u8] {
-    let absolute = s
-        .split_once(':')
-        .is_some_and(|(scheme, _)| {
-            scheme.bytes().next().is_some_and(|b| b.is_ascii_alphabetic())
-                && scheme.bytes().all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b))
-        });
+    let absolute = s.split_once(':').is_some_and(|(scheme, _)| {
+        scheme.bytes().next().is_some_and(|b| b.is_ascii_alphabetic())
+            && scheme.bytes().all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b))
+    });
     let iri_safe = !s.chars().any(|c| {
-        c.is_control() || c.is_whitespace() || matches!(c, '<' | '>' | '"' | '{' | '}' | '|' | '\\' | '^' | '`')
+        c.is_control()
+            || c.is_whitespace()
+            || matches!(c, '<' | '>' | '"' | '{' | '}' | '|' | '\\' | '^' | '`')
     });
     match (s.is_empty(), absolute, iri_safe) {
         (true, _, _) => b"s0",
@@ -394,7 +443,10 @@ mod tests {
         // An undefined term, an undefined type, or an id that is no IRI changes the shape.
         let mut undefined = base.clone();
         undefined["credentialSubject"]["grade"] = "A".into();
-        assert_eq!(check_terms(&undefined, ContextPolicy::STRICT).unwrap_err().code, ProblemCode::DataLossDetectionError);
+        assert_eq!(
+            check_terms(&undefined, ContextPolicy::STRICT).unwrap_err().code,
+            ProblemCode::DataLossDetectionError
+        );
         let mut bad_type = base.clone();
         bad_type["type"] = serde_json::json!(["VerifiableCredential", "Bogus"]);
         assert!(check_terms(&bad_type, ContextPolicy::STRICT).is_err());

@@ -81,7 +81,11 @@ pub struct ProofOptions {
 }
 
 impl ProofOptions {
-    pub fn new(cryptosuite: Cryptosuite, verification_method: impl Into<String>, purpose: ProofPurpose) -> Self {
+    pub fn new(
+        cryptosuite: Cryptosuite,
+        verification_method: impl Into<String>,
+        purpose: ProofPurpose,
+    ) -> Self {
         Self {
             cryptosuite,
             verification_method: verification_method.into(),
@@ -176,9 +180,9 @@ pub fn create_proof(
     policy: ContextPolicy,
 ) -> Result<Value> {
     let doc = as_object(document)?;
-    let context = doc.get("@context").ok_or_else(|| {
-        Error::new(ProblemCode::ProofGenerationError, "the document has no `@context`")
-    })?;
+    let context = doc
+        .get("@context")
+        .ok_or_else(|| Error::new(ProblemCode::ProofGenerationError, "the document has no `@context`"))?;
     let existing_proofs = proofs_of(doc)?;
     let input = input_document(doc, &options.previous_proof, &existing_proofs)
         .map_err(|e| Error::new(ProblemCode::ProofGenerationError, e.message))?;
@@ -189,10 +193,7 @@ pub fn create_proof(
     }
     let hash = hash_data(&Value::Object(input), &proof, context, options.cryptosuite, policy)?;
     let signature = key.sign(&hash.hash);
-    proof.insert(
-        "proofValue".into(),
-        crate::multibase::encode_base58btc(&signature.to_bytes()).into(),
-    );
+    proof.insert("proofValue".into(), crate::multibase::encode_base58btc(&signature.to_bytes()).into());
     Ok(Value::Object(proof))
 }
 
@@ -383,10 +384,8 @@ fn input_document(
     let mut matching = Vec::with_capacity(previous.len());
     for wanted in previous {
         let wanted = wanted.as_ref();
-        let found = all
-            .iter()
-            .find(|p| p.get("id").and_then(Value::as_str) == Some(wanted))
-            .ok_or_else(|| {
+        let found =
+            all.iter().find(|p| p.get("id").and_then(Value::as_str) == Some(wanted)).ok_or_else(|| {
                 Error::new(
                     ProblemCode::ProofVerificationError,
                     format!("`previousProof` {wanted:?} names no proof of the set"),
@@ -504,10 +503,22 @@ mod tests {
         if options.cryptosuite == Cryptosuite::EddsaJcs2022 {
             proof.insert("@context".into(), unsigned["@context"].clone());
         }
-        let hash = hash_data(&unsigned, &proof, &unsigned["@context"], options.cryptosuite, ContextPolicy::CONFORMANCE)
-            .unwrap();
-        assert_eq!(hash.canonical_document.trim_end_matches('\n'), text(&format!("{dir}/canonDoc{suffix}.txt")));
-        assert_eq!(hash.canonical_proof_config.trim_end_matches('\n'), text(&format!("{dir}/proofCanon{suffix}.txt")));
+        let hash = hash_data(
+            &unsigned,
+            &proof,
+            &unsigned["@context"],
+            options.cryptosuite,
+            ContextPolicy::CONFORMANCE,
+        )
+        .unwrap();
+        assert_eq!(
+            hash.canonical_document.trim_end_matches('\n'),
+            text(&format!("{dir}/canonDoc{suffix}.txt"))
+        );
+        assert_eq!(
+            hash.canonical_proof_config.trim_end_matches('\n'),
+            text(&format!("{dir}/proofCanon{suffix}.txt"))
+        );
         assert_eq!(hex(&hash.hash[32..]), text(&format!("{dir}/docHash{suffix}.txt")));
         assert_eq!(hex(&hash.hash[..32]), text(&format!("{dir}/proofHash{suffix}.txt")));
         assert_eq!(hex(&hash.hash), text(&format!("{dir}/combinedHash{suffix}.txt")));
@@ -577,8 +588,9 @@ mod tests {
         let chain2 = json(&format!("{TV}/proof-set-chain/signedProofChain2.json"));
         let second = chain2["proof"].as_array().unwrap().last().unwrap().clone();
         let options = options_from(&second);
-        let resigned = add_proof(&chain1, &options, &key_for(&options.verification_method), ContextPolicy::CONFORMANCE)
-            .unwrap();
+        let resigned =
+            add_proof(&chain1, &options, &key_for(&options.verification_method), ContextPolicy::CONFORMANCE)
+                .unwrap();
         assert_eq!(resigned["proof"].as_array().unwrap().last().unwrap()["proofValue"], second["proofValue"]);
     }
 
@@ -591,14 +603,21 @@ mod tests {
 
             let mut claim = signed.clone();
             claim["credentialSubject"]["alumniOf"] = "The School of Forgery".into();
-            assert_eq!(verify_with_key(&claim, key).unwrap_err().code, ProblemCode::CryptographicSecurityError);
+            assert_eq!(
+                verify_with_key(&claim, key).unwrap_err().code,
+                ProblemCode::CryptographicSecurityError
+            );
 
             let mut created = signed.clone();
             created["proof"]["created"] = "2023-02-24T23:36:39Z".into();
-            assert_eq!(verify_with_key(&created, key).unwrap_err().code, ProblemCode::CryptographicSecurityError);
+            assert_eq!(
+                verify_with_key(&created, key).unwrap_err().code,
+                ProblemCode::CryptographicSecurityError
+            );
 
             let mut sig = signed.clone();
-            let mut bytes = crate::multibase::decode_base58btc(sig["proof"]["proofValue"].as_str().unwrap()).unwrap();
+            let mut bytes =
+                crate::multibase::decode_base58btc(sig["proof"]["proofValue"].as_str().unwrap()).unwrap();
             bytes[10] ^= 1;
             sig["proof"]["proofValue"] = crate::multibase::encode_base58btc(&bytes).into();
             assert_eq!(verify_with_key(&sig, key).unwrap_err().code, ProblemCode::CryptographicSecurityError);

@@ -183,14 +183,10 @@ fn parse(input: &str, zone_required: bool) -> Result<Timestamp> {
     }
     let month_length = days_in_month(year, month);
     if day < 1 || day > month_length {
-        return Err(
-            cursor.error(format!("day {day:02} does not exist in month {month:02} of year {year}"))
-        );
+        return Err(cursor.error(format!("day {day:02} does not exist in month {month:02} of year {year}")));
     }
     if hour == 24 {
-        return Err(
-            cursor.error("hour 24 (end of day) is not accepted; use 00:00:00 of the next day")
-        );
+        return Err(cursor.error("hour 24 (end of day) is not accepted; use 00:00:00 of the next day"));
     }
     if hour > 23 {
         return Err(cursor.error(format!("hour {hour:02} is not 00 to 23")));
@@ -205,9 +201,8 @@ fn parse(input: &str, zone_required: bool) -> Result<Timestamp> {
         return Err(cursor.error(format!("second {second:02} is not 00 to 59")));
     }
 
-    let secs =
-        days_from_civil(year, month, day) * SECONDS_PER_DAY + hour * 3600 + minute * 60 + second
-            - offset_seconds;
+    let secs = days_from_civil(year, month, day) * SECONDS_PER_DAY + hour * 3600 + minute * 60 + second
+        - offset_seconds;
     Ok(Timestamp { secs, nanos })
 }
 
@@ -307,8 +302,7 @@ fn civil_from_days(days: i64) -> (i64, i64, i64) {
     let days = days + 719_468;
     let era = days.div_euclid(146_097);
     let day_of_era = days.rem_euclid(146_097);
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
     let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
     let shifted_month = (5 * day_of_year + 2) / 153;
     let day = day_of_year - (153 * shifted_month + 2) / 5 + 1;
@@ -457,10 +451,7 @@ mod tests {
 
     #[test]
     fn lenient_reads_missing_zone_as_utc() {
-        assert_eq!(
-            parse_datetime_lenient("2023-09-27T13:54:17").unwrap(),
-            stamp("2023-09-27T13:54:17Z")
-        );
+        assert_eq!(parse_datetime_lenient("2023-09-27T13:54:17").unwrap(), stamp("2023-09-27T13:54:17Z"));
         assert_eq!(
             parse_datetime_lenient("2023-09-27T13:54:17+02:00").unwrap(),
             stamp("2023-09-27T11:54:17Z")

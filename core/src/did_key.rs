@@ -166,7 +166,8 @@ mod tests {
     #[test]
     fn document_matches_the_did_key_spec_example() {
         let example: Value =
-            serde_json::from_str(&crate::testdata::read("did/did-key-ed25519-with-x25519-example.json")).unwrap();
+            serde_json::from_str(&crate::testdata::read("did/did-key-ed25519-with-x25519-example.json"))
+                .unwrap();
         let did = DidKey::parse(example["id"].as_str().unwrap()).unwrap();
         let document = did.document();
         assert_eq!(document["@context"], json!([DOCUMENT_CONTEXT]));

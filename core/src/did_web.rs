@@ -74,7 +74,9 @@ fn check_host(authority: &str) -> Result<()> {
                 && !l.ends_with('-')
         });
     if !labels_ok {
-        return Err(invalid(format!("{host:?} is not a DNS host name (no IP literals, userinfo or encoded characters)")));
+        return Err(invalid(format!(
+            "{host:?} is not a DNS host name (no IP literals, userinfo or encoded characters)"
+        )));
     }
     // WHATWG URL parsing reads a host whose last label is a number (decimal, octal or
     // 0x-hex) as an IPv4 address.
@@ -129,7 +131,8 @@ pub fn document(did: &str, keys: &[DocumentKey]) -> Value {
             })
         })
         .collect();
-    let assertion: Vec<Value> = keys.iter().filter(|k| k.assertion).map(|k| Value::String(vm_id(k))).collect();
+    let assertion: Vec<Value> =
+        keys.iter().filter(|k| k.assertion).map(|k| Value::String(vm_id(k))).collect();
     json!({
         "@context": ["https://www.w3.org/ns/cid/v1"],
         "id": did,
@@ -145,9 +148,21 @@ mod tests {
     #[test]
     fn urls_and_dids_convert_both_ways() {
         for (url, did, doc) in [
-            ("https://issuer.example", "did:web:issuer.example", "https://issuer.example/.well-known/did.json"),
-            ("https://issuer.example:8443/", "did:web:issuer.example%3A8443", "https://issuer.example:8443/.well-known/did.json"),
-            ("https://bem.example/providers/md-01", "did:web:bem.example:providers:md-01", "https://bem.example/providers/md-01/did.json"),
+            (
+                "https://issuer.example",
+                "did:web:issuer.example",
+                "https://issuer.example/.well-known/did.json",
+            ),
+            (
+                "https://issuer.example:8443/",
+                "did:web:issuer.example%3A8443",
+                "https://issuer.example:8443/.well-known/did.json",
+            ),
+            (
+                "https://bem.example/providers/md-01",
+                "did:web:bem.example:providers:md-01",
+                "https://bem.example/providers/md-01/did.json",
+            ),
         ] {
             assert_eq!(from_url(url).unwrap(), did);
             assert_eq!(document_url(did).unwrap(), doc);
@@ -195,11 +210,23 @@ mod tests {
         );
         let at = crate::datetime::Timestamp::from_unix(1_800_000_000);
         let purpose = crate::data_integrity::ProofPurpose::AssertionMethod;
-        let m = crate::verification_method::method_from_document(&doc, did, "did:web:issuer.example#key-1", purpose, at)
-            .unwrap();
+        let m = crate::verification_method::method_from_document(
+            &doc,
+            did,
+            "did:web:issuer.example#key-1",
+            purpose,
+            at,
+        )
+        .unwrap();
         assert_eq!(m.key, k1);
-        let m = crate::verification_method::method_from_document(&doc, did, "did:web:issuer.example#key-2", purpose, at)
-            .unwrap();
+        let m = crate::verification_method::method_from_document(
+            &doc,
+            did,
+            "did:web:issuer.example#key-2",
+            purpose,
+            at,
+        )
+        .unwrap();
         assert_eq!(m.key, k2);
     }
 }

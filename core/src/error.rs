@@ -77,9 +77,7 @@ impl ProblemCode {
             DataLossDetectionError => "DATA_LOSS_DETECTION_ERROR",
             InvalidContextError => "INVALID_CONTEXT_ERROR",
             InvalidVerificationMethod => "INVALID_VERIFICATION_METHOD",
-            InvalidRelationshipForVerificationMethod => {
-                "INVALID_RELATIONSHIP_FOR_VERIFICATION_METHOD"
-            }
+            InvalidRelationshipForVerificationMethod => "INVALID_RELATIONSHIP_FOR_VERIFICATION_METHOD",
             InvalidControlledIdentifierDocumentId => "INVALID_CONTROLLED_IDENTIFIER_DOCUMENT_ID",
             InvalidControlledIdentifierDocument => "INVALID_CONTROLLED_IDENTIFIER_DOCUMENT",
             ValidityPeriodError => "VALIDITY_PERIOD_ERROR",

@@ -163,15 +163,14 @@ mod tests {
     #[test]
     fn rfc8785_test_data() {
         let dir = crate::testdata::path("jcs-rfc8785/testdata/input");
-        let mut names: Vec<String> = std::fs::read_dir(&dir)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().into_string().unwrap())
-            .collect();
+        let mut names: Vec<String> =
+            std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
         names.sort();
         assert_eq!(names.len(), 6, "{names:?}");
         for name in names {
             let input = crate::testdata::read(&format!("jcs-rfc8785/testdata/input/{name}"));
-            let expected = std::fs::read(crate::testdata::path(&format!("jcs-rfc8785/testdata/output/{name}"))).unwrap();
+            let expected =
+                std::fs::read(crate::testdata::path(&format!("jcs-rfc8785/testdata/output/{name}"))).unwrap();
             let hex_name = name.replace(".json", ".txt");
             let hex = crate::testdata::read(&format!("jcs-rfc8785/testdata/outhex/{hex_name}"));
             let from_hex: Vec<u8> =
@@ -182,7 +181,8 @@ mod tests {
             let canonical = canonicalize(&value).unwrap();
             assert_eq!(canonical.as_bytes(), expected, "{name}");
             // Canonicalization is idempotent.
-            let again = canonicalize(&crate::json::parse_str(&canonical, &Default::default()).unwrap()).unwrap();
+            let again =
+                canonicalize(&crate::json::parse_str(&canonical, &Default::default()).unwrap()).unwrap();
             assert_eq!(again, canonical, "{name}");
         }
     }
@@ -281,11 +281,8 @@ mod tests {
         let random = std::iter::from_fn(|| loop {
             if pending.is_empty() {
                 block = Sha256::digest(block).into();
-                pending = block
-                    .chunks_exact(8)
-                    .rev()
-                    .map(|c| u64::from_le_bytes(c.try_into().unwrap()))
-                    .collect();
+                pending =
+                    block.chunks_exact(8).rev().map(|c| u64::from_le_bytes(c.try_into().unwrap())).collect();
             }
             let bits = pending.pop().unwrap();
             let f = f64::from_bits(bits);

@@ -262,9 +262,8 @@ pub fn sign_compact_bytes(payload: &[u8], header: &JwsHeader, key: &SigningKey) 
         return Err(generation("cannot sign an empty JWS payload"));
     }
     let header_json = header.to_json()?;
-    let mut out = String::with_capacity(
-        base64_len(header_json.len()) + base64_len(payload.len()) + base64_len(64) + 2,
-    );
+    let mut out =
+        String::with_capacity(base64_len(header_json.len()) + base64_len(payload.len()) + base64_len(64) + 2);
     URL_SAFE_NO_PAD.encode_string(&header_json, &mut out);
     out.push('.');
     URL_SAFE_NO_PAD.encode_string(payload, &mut out);
@@ -284,9 +283,7 @@ pub fn decode_compact(jws: &str) -> Result<Decoded<'_>> {
     }
     let limits = JsonLimits::default();
     let (signing_input, signature_b64) = jws.rsplit_once('.').ok_or_else(|| segment_count(jws))?;
-    let (header_b64, payload_b64) = signing_input
-        .split_once('.')
-        .ok_or_else(|| segment_count(jws))?;
+    let (header_b64, payload_b64) = signing_input.split_once('.').ok_or_else(|| segment_count(jws))?;
     if payload_b64.contains('.') {
         return Err(segment_count(jws));
     }
@@ -294,14 +291,10 @@ pub fn decode_compact(jws: &str) -> Result<Decoded<'_>> {
         return Err(verification("the JWS protected header segment is empty"));
     }
     if payload_b64.is_empty() {
-        return Err(verification(
-            "the JWS payload segment is empty: detached payloads are not supported",
-        ));
+        return Err(verification("the JWS payload segment is empty: detached payloads are not supported"));
     }
     if signature_b64.is_empty() {
-        return Err(verification(
-            "the JWS signature segment is empty: the JWS is not signed",
-        ));
+        return Err(verification("the JWS signature segment is empty: the JWS is not signed"));
     }
 
     // Bound the work before decoding: neither part may decode to more than the JSON limit.
@@ -342,14 +335,7 @@ pub fn decode_compact(jws: &str) -> Result<Decoded<'_>> {
         })?;
     let payload = decode_base64url("JWS payload", payload_b64)?;
 
-    Ok(Decoded {
-        header,
-        header_json,
-        kind,
-        payload,
-        signing_input,
-        signature,
-    })
+    Ok(Decoded { header, header_json, kind, payload, signing_input, signature })
 }
 
 /// Verifies the signature of a decoded JWS with `key` (strict Ed25519 verification).
@@ -357,14 +343,13 @@ pub fn verify_compact(decoded: &Decoded<'_>, key: &VerifyingKey) -> Result<()> {
     if key.is_weak() {
         return Err(weak_key());
     }
-    key.verify_strict(decoded.signing_input.as_bytes(), &decoded.signature)
-        .map_err(|_| {
-            Error::new(
-                ProblemCode::CryptographicSecurityError,
-                "the JWS signature does not verify with the given Ed25519 key: the header or \
+    key.verify_strict(decoded.signing_input.as_bytes(), &decoded.signature).map_err(|_| {
+        Error::new(
+            ProblemCode::CryptographicSecurityError,
+            "the JWS signature does not verify with the given Ed25519 key: the header or \
              payload was altered, or the key is not the signer's",
-            )
-        })
+        )
+    })
 }
 
 /// Parses the payload of a decoded (and, first, verified) JWS as the credential or
@@ -414,19 +399,15 @@ pub fn check_time_claims(payload: &Value, now_unix: i64) -> Result<()> {
 /// an `alg` other than EdDSA/Ed25519, a `use` other than `sig`, and weak keys.
 pub fn public_key_from_jwk(jwk: &Value) -> Result<VerifyingKey> {
     let Value::Object(jwk) = jwk else {
-        return Err(invalid_key(format!(
-            "a JWK must be a JSON object, found {}",
-            json_type(jwk)
-        )));
+        return Err(invalid_key(format!("a JWK must be a JSON object, found {}", json_type(jwk))));
     };
     let member = |name: &str| -> Result<Option<&str>> {
         match jwk.get(name) {
             None => Ok(None),
             Some(Value::String(s)) => Ok(Some(s)),
-            Some(other) => Err(invalid_key(format!(
-                "JWK member {name} must be a string, found {}",
-                json_type(other)
-            ))),
+            Some(other) => {
+                Err(invalid_key(format!("JWK member {name} must be a string, found {}", json_type(other))))
+            }
         }
     };
     match member("kty")? {
@@ -441,9 +422,7 @@ pub fn public_key_from_jwk(jwk: &Value) -> Result<VerifyingKey> {
     match member("crv")? {
         Some("Ed25519") => {}
         Some(crv) => {
-            return Err(invalid_key(format!(
-                "JWK crv {crv:?} is not supported: only Ed25519 is accepted"
-            )))
+            return Err(invalid_key(format!("JWK crv {crv:?} is not supported: only Ed25519 is accepted")))
         }
         None => return Err(invalid_key("the OKP JWK has no crv")),
     }
@@ -468,10 +447,7 @@ pub fn public_key_from_jwk(jwk: &Value) -> Result<VerifyingKey> {
         .decode(x)
         .map_err(|e| invalid_key(format!("JWK x is not unpadded base64url: {e}")))?;
     let bytes = <[u8; 32]>::try_from(bytes.as_slice()).map_err(|_| {
-        invalid_key(format!(
-            "JWK x is {} bytes; an Ed25519 public key is exactly 32",
-            bytes.len()
-        ))
+        invalid_key(format!("JWK x is {} bytes; an Ed25519 public key is exactly 32", bytes.len()))
     })?;
     let key = VerifyingKey::from_bytes(&bytes)
         .map_err(|_| invalid_key("JWK x is not a valid Ed25519 curve point"))?;
@@ -486,10 +462,7 @@ pub fn jwk_from_public_key(key: &VerifyingKey) -> Value {
     let mut jwk = Map::with_capacity(3);
     jwk.insert("kty".to_owned(), Value::from("OKP"));
     jwk.insert("crv".to_owned(), Value::from("Ed25519"));
-    jwk.insert(
-        "x".to_owned(),
-        Value::from(URL_SAFE_NO_PAD.encode(key.as_bytes())),
-    );
+    jwk.insert("x".to_owned(), Value::from(URL_SAFE_NO_PAD.encode(key.as_bytes())));
     Value::Object(jwk)
 }
 
@@ -506,10 +479,7 @@ fn parse_header(header: &Map<String, Value>) -> Result<JwsHeader> {
     let alg = match header.get("alg") {
         Some(Value::String(alg)) => JwsAlgorithm::parse(alg)?,
         Some(other) => {
-            return Err(verification(format!(
-                "JWS header alg must be a string, found {}",
-                json_type(other)
-            )))
+            return Err(verification(format!("JWS header alg must be a string, found {}", json_type(other))))
         }
         None => return Err(verification("the JWS protected header has no alg")),
     };
@@ -522,10 +492,7 @@ fn parse_header(header: &Map<String, Value>) -> Result<JwsHeader> {
             ))
         }
         Some(other) => {
-            return Err(verification(format!(
-                "JWS header b64 must be a boolean, found {}",
-                json_type(other)
-            )))
+            return Err(verification(format!("JWS header b64 must be a boolean, found {}", json_type(other))))
         }
     }
     if let Some(crit) = header.get("crit") {
@@ -549,9 +516,7 @@ fn check_crit(crit: &Value, header: &Map<String, Value>) -> Result<()> {
         )));
     };
     if names.is_empty() {
-        return Err(verification(
-            "JWS header crit must not be an empty array (RFC 7515 §4.1.11)",
-        ));
+        return Err(verification("JWS header crit must not be an empty array (RFC 7515 §4.1.11)"));
     }
     for name in names {
         let Value::String(name) = name else {
@@ -562,13 +527,8 @@ fn check_crit(crit: &Value, header: &Map<String, Value>) -> Result<()> {
         };
         match name.as_str() {
             "b64" if header.contains_key("b64") => {}
-            "b64" => {
-                return Err(verification(
-                    "JWS header crit names b64, but the header has no b64 member",
-                ))
-            }
-            "alg" | "jku" | "jwk" | "kid" | "x5u" | "x5c" | "x5t" | "x5t#S256" | "typ" | "cty"
-            | "crit" => {
+            "b64" => return Err(verification("JWS header crit names b64, but the header has no b64 member")),
+            "alg" | "jku" | "jwk" | "kid" | "x5u" | "x5c" | "x5t" | "x5t#S256" | "typ" | "cty" | "crit" => {
                 return Err(verification(format!(
                     "JWS header crit names {name:?}, a header parameter defined by RFC 7515 \
                      that must not be listed in crit"
@@ -590,38 +550,29 @@ fn header_string(header: &Map<String, Value>, name: &str) -> Result<Option<Strin
     match header.get(name) {
         None => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(other) => Err(verification(format!(
-            "JWS header {name} must be a string, found {}",
-            json_type(other)
-        ))),
+        Some(other) => {
+            Err(verification(format!("JWS header {name} must be a string, found {}", json_type(other))))
+        }
     }
 }
 
 /// Which document kind a `typ` or `cty` value names, per `accepted`.
-fn kind_of_media_type(
-    member: &str,
-    value: &str,
-    accepted: &[(&str, DocumentKind)],
-) -> Result<DocumentKind> {
+fn kind_of_media_type(member: &str, value: &str, accepted: &[(&str, DocumentKind)]) -> Result<DocumentKind> {
     const PREFIX: &str = "application/";
     let subtype = match value.get(..PREFIX.len()) {
-        Some(prefix) if prefix.eq_ignore_ascii_case(PREFIX) => {
-            value.get(PREFIX.len()..).unwrap_or_default()
-        }
+        Some(prefix) if prefix.eq_ignore_ascii_case(PREFIX) => value.get(PREFIX.len()..).unwrap_or_default(),
         _ => value,
     };
-    accepted
-        .iter()
-        .find(|(name, _)| name.eq_ignore_ascii_case(subtype))
-        .map(|&(_, kind)| kind)
-        .ok_or_else(|| {
+    accepted.iter().find(|(name, _)| name.eq_ignore_ascii_case(subtype)).map(|&(_, kind)| kind).ok_or_else(
+        || {
             let names: Vec<&str> = accepted.iter().map(|(name, _)| *name).collect();
             verification(format!(
                 "JWS header {member} {value:?} does not name a verifiable credential or \
                  presentation; expected one of {}",
                 names.join(", ")
             ))
-        })
+        },
+    )
 }
 
 /// The payload rules: a JSON object, no `vc`/`vp`, a `type` agreeing with the header,
@@ -666,10 +617,7 @@ fn payload_kind(claims: &Map<String, Value>) -> Result<DocumentKind> {
         Some(Value::Array(items)) => items.iter().any(|item| item.as_str() == Some(t)),
         _ => false,
     };
-    match (
-        names(DocumentKind::Credential.type_name()),
-        names(DocumentKind::Presentation.type_name()),
-    ) {
+    match (names(DocumentKind::Credential.type_name()), names(DocumentKind::Presentation.type_name())) {
         (true, false) => Ok(DocumentKind::Credential),
         (false, true) => Ok(DocumentKind::Presentation),
         (true, true) => Err(verification(
@@ -688,10 +636,7 @@ fn check_iss(claims: &Map<String, Value>, kind: DocumentKind) -> Result<()> {
         return Ok(());
     };
     let Value::String(iss) = iss else {
-        return Err(verification(format!(
-            "the JWT claim iss must be a string, found {}",
-            json_type(iss)
-        )));
+        return Err(verification(format!("the JWT claim iss must be a string, found {}", json_type(iss))));
     };
     let member = match kind {
         DocumentKind::Credential => "issuer",
@@ -706,9 +651,9 @@ fn check_iss(claims: &Map<String, Value>, kind: DocumentKind) -> Result<()> {
     };
     match expected {
         Some(id) if id == iss => Ok(()),
-        Some(id) => Err(verification(format!(
-            "the JWT claim iss {iss:?} does not match the {member} {id:?}"
-        ))),
+        Some(id) => {
+            Err(verification(format!("the JWT claim iss {iss:?} does not match the {member} {id:?}")))
+        }
         None => Err(verification(format!(
             "the JWT claim iss {iss:?} is present but the {member} has no identifier to match"
         ))),
@@ -793,16 +738,11 @@ mod tests {
     const SUITE_NOW: i64 = 1_734_223_620 + 60;
 
     fn rfc8037() -> Value {
-        serde_json::from_str(&testdata::read(
-            "rfc8037-appendix-a/rfc8037-appendix-a.json",
-        ))
-        .unwrap()
+        serde_json::from_str(&testdata::read("rfc8037-appendix-a/rfc8037-appendix-a.json")).unwrap()
     }
 
     fn text<'v>(value: &'v Value, name: &str) -> &'v str {
-        value[name]
-            .as_str()
-            .unwrap_or_else(|| panic!("{name} is not a string"))
+        value[name].as_str().unwrap_or_else(|| panic!("{name} is not a string"))
     }
 
     fn b64(s: &str) -> Vec<u8> {
@@ -853,11 +793,7 @@ mod tests {
 
     /// Signs arbitrary header and payload text, so one test can isolate one defect.
     fn raw_token(header: &str, payload: &str, key: &SigningKey) -> String {
-        let input = format!(
-            "{}.{}",
-            URL_SAFE_NO_PAD.encode(header),
-            URL_SAFE_NO_PAD.encode(payload)
-        );
+        let input = format!("{}.{}", URL_SAFE_NO_PAD.encode(header), URL_SAFE_NO_PAD.encode(payload));
         let signature = key.sign(input.as_bytes());
         format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature.to_bytes()))
     }
@@ -891,10 +827,7 @@ mod tests {
         let v = rfc8037();
         let key = a1_key();
         assert_eq!(hex(key.as_bytes()), text(&v, "A.1_secret_hex"));
-        assert_eq!(
-            hex(key.verifying_key().as_bytes()),
-            text(&v, "A.1_public_hex")
-        );
+        assert_eq!(hex(key.verifying_key().as_bytes()), text(&v, "A.1_public_hex"));
         // A.2: the public JWK parses to the A.1 key and is what we emit for it.
         let public = public_key_from_jwk(&v["A.2_public_jwk"]).unwrap();
         assert_eq!(public, key.verifying_key());
@@ -907,10 +840,8 @@ mod tests {
         );
         // erlang-jose's copies of A.1 and A.2 agree.
         let read = |name: &str| -> Value {
-            serde_json::from_str(&testdata::read(&format!(
-                "rfc8037-appendix-a/erlang-jose-test-data/{name}"
-            )))
-            .unwrap()
+            serde_json::from_str(&testdata::read(&format!("rfc8037-appendix-a/erlang-jose-test-data/{name}")))
+                .unwrap()
         };
         assert_eq!(read("a.1.jwk+json"), v["A.1_private_jwk"]);
         assert_eq!(public_key_from_jwk(&read("a.2.jwk+json")).unwrap(), public);
@@ -936,18 +867,9 @@ mod tests {
     #[test]
     fn rfc8037_a4_signing_is_byte_for_byte() {
         let v = rfc8037();
-        let header = JwsHeader {
-            alg: JwsAlgorithm::EdDsa,
-            kid: None,
-            typ: None,
-            cty: None,
-        };
-        assert_eq!(
-            header.to_json().unwrap(),
-            text(&v, "A.4_protected_header").as_bytes()
-        );
-        let jws =
-            sign_compact_bytes(text(&v, "A.4_payload").as_bytes(), &header, &a1_key()).unwrap();
+        let header = JwsHeader { alg: JwsAlgorithm::EdDsa, kid: None, typ: None, cty: None };
+        assert_eq!(header.to_json().unwrap(), text(&v, "A.4_protected_header").as_bytes());
+        let jws = sign_compact_bytes(text(&v, "A.4_payload").as_bytes(), &header, &a1_key()).unwrap();
         assert_eq!(jws, text(&v, "A.4_A.5_compact_jws"));
         assert_eq!(jws, erlang_config("a.4.config")["a.4.sig+compact"]);
         let (input, signature) = jws.rsplit_once('.').unwrap();
@@ -971,17 +893,11 @@ mod tests {
         );
         assert_eq!(decoded.payload(), a5["a.5.txt"].as_bytes());
         assert_eq!(decoded.signing_input(), text(&v, "A.4_signing_input"));
-        assert_eq!(
-            hex(&decoded.signature().to_bytes()),
-            text(&v, "A.4_signature_hex")
-        );
+        assert_eq!(hex(&decoded.signature().to_bytes()), text(&v, "A.4_signature_hex"));
         let key = public_key_from_jwk(&v["A.2_public_jwk"]).unwrap();
         verify_compact(&decoded, &key).unwrap();
         // A verified JWS is still not a credential: its payload is plain text.
-        assert_eq!(
-            secured_document(&decoded).unwrap_err().code,
-            ProblemCode::ParsingError
-        );
+        assert_eq!(secured_document(&decoded).unwrap_err().code, ProblemCode::ParsingError);
     }
 
     // ---- W3C vc-jose-cose-test-suite (TEST-MAPPING.md rows) ----
@@ -1005,21 +921,10 @@ mod tests {
             assert_eq!(decoded.header_kind(), Some(kind), "row {row}");
             verify_compact(&decoded, &public).unwrap();
             let secured = secured_document(&decoded).unwrap();
-            assert_eq!(
-                secured,
-                SecuredDocument {
-                    kind,
-                    document: document.clone()
-                },
-                "row {row}"
-            );
+            assert_eq!(secured, SecuredDocument { kind, document: document.clone() }, "row {row}");
             check_time_claims(&secured.document, SUITE_NOW).unwrap();
             // Deterministic: signing again gives the same token.
-            assert_eq!(
-                sign_compact(&document, &header, &signing).unwrap(),
-                jws,
-                "row {row}"
-            );
+            assert_eq!(sign_compact(&document, &header, &signing).unwrap(), jws, "row {row}");
         }
     }
 
@@ -1049,11 +954,7 @@ mod tests {
         assert_eq!(decoded.header().kid.as_deref(), Some(kid.as_str()));
         assert_eq!(decoded.header_kind(), Some(DocumentKind::Credential));
         verify_compact(&decoded, &public).unwrap();
-        assert_error(
-            secured_document(&decoded),
-            ProblemCode::ProofVerificationError,
-            "iat",
-        );
+        assert_error(secured_document(&decoded), ProblemCode::ProofVerificationError, "iat");
 
         let mut payload: Value = serde_json::from_slice(decoded.payload()).unwrap();
         payload["iat"] = json!(1_262_373_804);
@@ -1092,29 +993,16 @@ mod tests {
     /// Rows 13 and 14 carry valid Ed25519 signatures; `typ` "bad+typ" alone refuses them.
     #[test]
     fn suite_rows_13_14_bad_media_type() {
-        for input in [
-            "credential-jose-bad-media-type.txt",
-            "presentation-jose-bad-media-type.txt",
-        ] {
+        for input in ["credential-jose-bad-media-type.txt", "presentation-jose-bad-media-type.txt"] {
             assert_error(
                 decode_compact(&suite_text(input)),
                 ProblemCode::ProofVerificationError,
                 "typ \"bad+typ\"",
             );
         }
-        let header = JwsHeader {
-            cty: None,
-            ..credential_header()
-        };
-        let bad_cty = JwsHeader {
-            cty: Some("bad+cty".to_owned()),
-            ..header
-        };
-        assert_error(
-            bad_cty.document_kind(),
-            ProblemCode::ProofVerificationError,
-            "cty",
-        );
+        let header = JwsHeader { cty: None, ..credential_header() };
+        let bad_cty = JwsHeader { cty: Some("bad+cty".to_owned()), ..header };
+        assert_error(bad_cty.document_kind(), ProblemCode::ProofVerificationError, "cty");
     }
 
     /// Row 15: signature valid, but the payload carries `vc` and `vp` claims.
@@ -1124,11 +1012,7 @@ mod tests {
         let jws = suite_text("credential-jose-vc-vp-claims.txt");
         let decoded = decode_compact(&jws).unwrap();
         verify_compact(&decoded, &public).unwrap();
-        assert_error(
-            secured_document(&decoded),
-            ProblemCode::ProofVerificationError,
-            "\"vc\"",
-        );
+        assert_error(secured_document(&decoded), ProblemCode::ProofVerificationError, "\"vc\"");
     }
 
     /// Row 16: the presentation JWS itself is sound (signature, iss = holder, numeric
@@ -1148,11 +1032,7 @@ mod tests {
             "exp",
         );
         let enveloped = text(&secured.document["verifiableCredential"][0], "id");
-        assert_error(
-            decode_compact(enveloped),
-            ProblemCode::ProofVerificationError,
-            "segments",
-        );
+        assert_error(decode_compact(enveloped), ProblemCode::ProofVerificationError, "segments");
     }
 
     // ---- algorithms ----
@@ -1175,11 +1055,7 @@ mod tests {
             ("ED25519", "\"ED25519\" is not supported"),
         ] {
             let jws = raw_token(&format!(r#"{{"alg":"{alg}"}}"#), &payload, &key);
-            assert_error(
-                decode_compact(&jws),
-                ProblemCode::ProofVerificationError,
-                needle,
-            );
+            assert_error(decode_compact(&jws), ProblemCode::ProofVerificationError, needle);
         }
         // `alg: none` with an empty signature, the classic unsecured JWT.
         let header = URL_SAFE_NO_PAD.encode(r#"{"alg":"none"}"#);
@@ -1195,17 +1071,9 @@ mod tests {
             (r#"{"alg":null}"#, "alg must be a string"),
         ] {
             let jws = raw_token(header, &payload, &key);
-            assert_error(
-                decode_compact(&jws),
-                ProblemCode::ProofVerificationError,
-                needle,
-            );
+            assert_error(decode_compact(&jws), ProblemCode::ProofVerificationError, needle);
         }
-        assert_error(
-            JwsAlgorithm::parse("HS256"),
-            ProblemCode::ProofVerificationError,
-            "HS256",
-        );
+        assert_error(JwsAlgorithm::parse("HS256"), ProblemCode::ProofVerificationError, "HS256");
     }
 
     // ---- header rules ----
@@ -1214,10 +1082,7 @@ mod tests {
     fn duplicate_header_members_are_refused() {
         let key = a1_key();
         let payload = credential().to_string();
-        for header in [
-            r#"{"alg":"EdDSA","alg":"none"}"#,
-            r#"{"alg":"EdDSA","kid":"a","kid":"b"}"#,
-        ] {
+        for header in [r#"{"alg":"EdDSA","alg":"none"}"#, r#"{"alg":"EdDSA","kid":"a","kid":"b"}"#] {
             let jws = raw_token(header, &payload, &key);
             assert!(decode_compact(&jws).is_err(), "{header}");
         }
@@ -1242,10 +1107,7 @@ mod tests {
     fn crit_and_b64() {
         let key = a1_key();
         let payload = credential().to_string();
-        let accepted = [
-            r#"{"alg":"EdDSA","b64":true}"#,
-            r#"{"alg":"EdDSA","b64":true,"crit":["b64"]}"#,
-        ];
+        let accepted = [r#"{"alg":"EdDSA","b64":true}"#, r#"{"alg":"EdDSA","b64":true,"crit":["b64"]}"#];
         for header in accepted {
             let jws = raw_token(header, &payload, &key);
             open(&jws, &key.verifying_key()).unwrap();
@@ -1254,29 +1116,16 @@ mod tests {
             (r#"{"alg":"EdDSA","b64":false,"crit":["b64"]}"#, "b64 false"),
             (r#"{"alg":"EdDSA","b64":false}"#, "b64 false"),
             (r#"{"alg":"EdDSA","b64":"false"}"#, "b64 must be a boolean"),
-            (
-                r#"{"alg":"EdDSA","crit":["exp"],"exp":1}"#,
-                "does not understand",
-            ),
-            (
-                r#"{"alg":"EdDSA","crit":["sigT"],"sigT":"x"}"#,
-                "does not understand",
-            ),
+            (r#"{"alg":"EdDSA","crit":["exp"],"exp":1}"#, "does not understand"),
+            (r#"{"alg":"EdDSA","crit":["sigT"],"sigT":"x"}"#, "does not understand"),
             (r#"{"alg":"EdDSA","crit":["b64"]}"#, "no b64 member"),
             (r#"{"alg":"EdDSA","crit":["alg"]}"#, "defined by RFC 7515"),
             (r#"{"alg":"EdDSA","crit":[]}"#, "empty array"),
-            (
-                r#"{"alg":"EdDSA","crit":"b64","b64":true}"#,
-                "crit must be an array",
-            ),
+            (r#"{"alg":"EdDSA","crit":"b64","b64":true}"#, "crit must be an array"),
             (r#"{"alg":"EdDSA","crit":[1]}"#, "as strings"),
         ] {
             let jws = raw_token(header, &payload, &key);
-            assert_error(
-                decode_compact(&jws),
-                ProblemCode::ProofVerificationError,
-                needle,
-            );
+            assert_error(decode_compact(&jws), ProblemCode::ProofVerificationError, needle);
         }
     }
 
@@ -1287,91 +1136,38 @@ mod tests {
         let vp = suite_json("presentation-single.json").to_string();
         for (header, payload, kind) in [
             (r#"{"alg":"EdDSA"}"#, &vc, None),
-            (
-                r#"{"alg":"EdDSA","typ":"vc+jwt"}"#,
-                &vc,
-                Some(DocumentKind::Credential),
-            ),
-            (
-                r#"{"alg":"EdDSA","typ":"application/vc+jwt"}"#,
-                &vc,
-                Some(DocumentKind::Credential),
-            ),
-            (
-                r#"{"alg":"EdDSA","typ":"VC+JWT","cty":"VC"}"#,
-                &vc,
-                Some(DocumentKind::Credential),
-            ),
-            (
-                r#"{"alg":"EdDSA","typ":"vc+ld+jwt"}"#,
-                &vc,
-                Some(DocumentKind::Credential),
-            ),
-            (
-                r#"{"alg":"EdDSA","cty":"vc+ld+json"}"#,
-                &vc,
-                Some(DocumentKind::Credential),
-            ),
-            (
-                r#"{"alg":"EdDSA","typ":"vp+jwt","cty":"vp"}"#,
-                &vp,
-                Some(DocumentKind::Presentation),
-            ),
-            (
-                r#"{"alg":"EdDSA","typ":"vp+ld+jwt"}"#,
-                &vp,
-                Some(DocumentKind::Presentation),
-            ),
+            (r#"{"alg":"EdDSA","typ":"vc+jwt"}"#, &vc, Some(DocumentKind::Credential)),
+            (r#"{"alg":"EdDSA","typ":"application/vc+jwt"}"#, &vc, Some(DocumentKind::Credential)),
+            (r#"{"alg":"EdDSA","typ":"VC+JWT","cty":"VC"}"#, &vc, Some(DocumentKind::Credential)),
+            (r#"{"alg":"EdDSA","typ":"vc+ld+jwt"}"#, &vc, Some(DocumentKind::Credential)),
+            (r#"{"alg":"EdDSA","cty":"vc+ld+json"}"#, &vc, Some(DocumentKind::Credential)),
+            (r#"{"alg":"EdDSA","typ":"vp+jwt","cty":"vp"}"#, &vp, Some(DocumentKind::Presentation)),
+            (r#"{"alg":"EdDSA","typ":"vp+ld+jwt"}"#, &vp, Some(DocumentKind::Presentation)),
             (r#"{"alg":"EdDSA"}"#, &vp, None),
         ] {
             let jws = raw_token(header, payload, &key);
             let decoded = decode_compact(&jws).unwrap();
             assert_eq!(decoded.header_kind(), kind, "{header}");
-            let expected = if payload == &vc {
-                DocumentKind::Credential
-            } else {
-                DocumentKind::Presentation
-            };
-            assert_eq!(
-                open(&jws, &key.verifying_key()).unwrap().kind,
-                expected,
-                "{header}"
-            );
+            let expected = if payload == &vc { DocumentKind::Credential } else { DocumentKind::Presentation };
+            assert_eq!(open(&jws, &key.verifying_key()).unwrap().kind, expected, "{header}");
         }
         for (header, needle) in [
             (r#"{"alg":"EdDSA","typ":"JWT"}"#, "typ \"JWT\""),
             (r#"{"alg":"EdDSA","typ":"vc+sd-jwt"}"#, "typ \"vc+sd-jwt\""),
-            (
-                r#"{"alg":"EdDSA","typ":"application/"}"#,
-                "typ \"application/\"",
-            ),
-            (
-                r#"{"alg":"EdDSA","typ":"text/vc+jwt"}"#,
-                "typ \"text/vc+jwt\"",
-            ),
-            (
-                r#"{"alg":"EdDSA","typ":"vc+jwt","cty":"vp"}"#,
-                "cty \"vp\" names a Verifiable",
-            ),
+            (r#"{"alg":"EdDSA","typ":"application/"}"#, "typ \"application/\""),
+            (r#"{"alg":"EdDSA","typ":"text/vc+jwt"}"#, "typ \"text/vc+jwt\""),
+            (r#"{"alg":"EdDSA","typ":"vc+jwt","cty":"vp"}"#, "cty \"vp\" names a Verifiable"),
             (r#"{"alg":"EdDSA","cty":"json"}"#, "cty \"json\""),
             (r#"{"alg":"EdDSA","typ":7}"#, "typ must be a string"),
-            (
-                r#"{"alg":"EdDSA","kid":{"id":"x"}}"#,
-                "kid must be a string",
-            ),
+            (r#"{"alg":"EdDSA","kid":{"id":"x"}}"#, "kid must be a string"),
         ] {
             let jws = raw_token(header, &vc, &key);
-            assert_error(
-                decode_compact(&jws),
-                ProblemCode::ProofVerificationError,
-                needle,
-            );
+            assert_error(decode_compact(&jws), ProblemCode::ProofVerificationError, needle);
         }
         // typ/cty say one kind, the payload's type another.
-        for (header, payload) in [
-            (r#"{"alg":"EdDSA","typ":"vc+jwt"}"#, &vp),
-            (r#"{"alg":"EdDSA","cty":"vp"}"#, &vc),
-        ] {
+        for (header, payload) in
+            [(r#"{"alg":"EdDSA","typ":"vc+jwt"}"#, &vp), (r#"{"alg":"EdDSA","cty":"vp"}"#, &vc)]
+        {
             let jws = raw_token(header, payload, &key);
             assert_error(
                 open(&jws, &key.verifying_key()),
@@ -1405,67 +1201,37 @@ mod tests {
 
     #[test]
     fn malformed_compact_serializations_are_refused() {
-        let good = rfc8037()["A.4_A.5_compact_jws"]
-            .as_str()
-            .unwrap()
-            .to_owned();
+        let good = rfc8037()["A.4_A.5_compact_jws"].as_str().unwrap().to_owned();
         let (h, rest) = good.split_once('.').unwrap();
         let (p, s) = rest.split_once('.').unwrap();
         for (jws, needle) in [
-            (
-                String::new(),
-                "three dot-separated segments; this input has 1",
-            ),
+            (String::new(), "three dot-separated segments; this input has 1"),
             (format!("{h}.{p}"), "has 2"),
             (format!("{h}.{p}.{s}.{s}"), "has 4"),
             (format!("{h}..{s}"), "detached payloads"),
             (format!(".{p}.{s}"), "header segment is empty"),
             (format!("{h}.{p}."), "not signed"),
-            (
-                format!("{h}==.{p}.{s}"),
-                "protected header is not unpadded base64url",
-            ),
+            (format!("{h}==.{p}.{s}"), "protected header is not unpadded base64url"),
             (format!("{h}.{p}=.{s}"), "payload is not unpadded base64url"),
-            (
-                format!("{h}.{p}.{s}=="),
-                "signature is not unpadded base64url",
-            ),
-            (
-                format!("{h}.{p}.{}", s.replace('-', "+").replace('_', "/")),
-                "signature is not",
-            ),
+            (format!("{h}.{p}.{s}=="), "signature is not unpadded base64url"),
+            (format!("{h}.{p}.{}", s.replace('-', "+").replace('_', "/")), "signature is not"),
             (format!("{h} .{p}.{s}"), "protected header is not"),
             (format!("{h}.{p}.{s}\n"), "signature is not"),
             // Non-canonical trailing bits: 'd' instead of 'c' sets a bit beyond the data.
-            (
-                format!("{h}.{}d.{s}", p.strip_suffix('c').unwrap()),
-                "payload is not",
-            ),
+            (format!("{h}.{}d.{s}", p.strip_suffix('c').unwrap()), "payload is not"),
             (format!("{h}.{p}.{}", &s[..s.len() - 2]), "is 63 bytes"),
             (format!("{h}.{p}.{s}A"), "is 65 bytes"),
         ] {
-            assert_error(
-                decode_compact(&jws),
-                ProblemCode::ProofVerificationError,
-                needle,
-            );
+            assert_error(decode_compact(&jws), ProblemCode::ProofVerificationError, needle);
         }
         let limit = base64_len(JsonLimits::default().max_bytes);
         let huge = "A".repeat(limit + 1);
         for jws in [format!("{h}.{huge}.{s}"), format!("{huge}.{p}.{s}")] {
-            assert_error(
-                decode_compact(&jws),
-                ProblemCode::ResourceLimitExceeded,
-                "at most",
-            );
+            assert_error(decode_compact(&jws), ProblemCode::ResourceLimitExceeded, "at most");
         }
         // At the limit the size check passes and decoding goes on (here to the JSON limit).
         let at_limit = "A".repeat(limit);
-        assert_error(
-            decode_compact(&format!("{at_limit}.{p}.{s}")),
-            ProblemCode::ResourceLimitExceeded,
-            "",
-        );
+        assert_error(decode_compact(&format!("{at_limit}.{p}.{s}")), ProblemCode::ResourceLimitExceeded, "");
     }
 
     // ---- signatures ----
@@ -1491,26 +1257,13 @@ mod tests {
         for (case, token) in [
             ("payload", format!("{h}.{altered_payload}.{s}")),
             ("header", format!("{altered_header}.{p}.{s}")),
-            (
-                "flipped bit",
-                format!("{h}.{p}.{}", URL_SAFE_NO_PAD.encode(&flipped)),
-            ),
-            (
-                "zero signature",
-                format!("{h}.{p}.{}", URL_SAFE_NO_PAD.encode([0u8; 64])),
-            ),
-            (
-                "other signer",
-                format!("{h}.{p}.{}", URL_SAFE_NO_PAD.encode(other_signature)),
-            ),
+            ("flipped bit", format!("{h}.{p}.{}", URL_SAFE_NO_PAD.encode(&flipped))),
+            ("zero signature", format!("{h}.{p}.{}", URL_SAFE_NO_PAD.encode([0u8; 64]))),
+            ("other signer", format!("{h}.{p}.{}", URL_SAFE_NO_PAD.encode(other_signature))),
         ] {
             let decoded = decode_compact(&token).unwrap();
             let error = verify_compact(&decoded, &public).unwrap_err();
-            assert_eq!(
-                error.code,
-                ProblemCode::CryptographicSecurityError,
-                "{case}: {error}"
-            );
+            assert_eq!(error.code, ProblemCode::CryptographicSecurityError, "{case}: {error}");
         }
         // The right token with the wrong key.
         assert_error(
@@ -1537,23 +1290,12 @@ mod tests {
         let payload = URL_SAFE_NO_PAD.encode(credential().to_string());
         let jws = format!("{header}.{payload}.{forged_signature}");
         let decoded = decode_compact(&jws).unwrap();
-        let lax = ed25519_dalek::Verifier::verify(
-            &weak,
-            decoded.signing_input().as_bytes(),
-            decoded.signature(),
-        );
+        let lax =
+            ed25519_dalek::Verifier::verify(&weak, decoded.signing_input().as_bytes(), decoded.signature());
         assert!(lax.is_ok(), "non-strict verification accepts the forgery");
-        assert_error(
-            verify_compact(&decoded, &weak),
-            ProblemCode::InvalidVerificationMethod,
-            "weak",
-        );
+        assert_error(verify_compact(&decoded, &weak), ProblemCode::InvalidVerificationMethod, "weak");
         let jwk = json!({"kty": "OKP", "crv": "Ed25519", "x": URL_SAFE_NO_PAD.encode(identity)});
-        assert_error(
-            public_key_from_jwk(&jwk),
-            ProblemCode::InvalidVerificationMethod,
-            "weak",
-        );
+        assert_error(public_key_from_jwk(&jwk), ProblemCode::InvalidVerificationMethod, "weak");
     }
 
     // ---- JWKs ----
@@ -1571,10 +1313,9 @@ mod tests {
             }
             jwk
         };
-        for accepted in [
-            with(json!({"alg": "EdDSA", "use": "sig", "kid": "k"})),
-            with(json!({"alg": "Ed25519"})),
-        ] {
+        for accepted in
+            [with(json!({"alg": "EdDSA", "use": "sig", "kid": "k"})), with(json!({"alg": "Ed25519"}))]
+        {
             assert_eq!(public_key_from_jwk(&accepted).unwrap(), public);
         }
         let mut no_x = jwk.clone();
@@ -1588,35 +1329,18 @@ mod tests {
             (with(json!({"kty": 1})), "kty must be a string"),
             (with(json!({"crv": "X25519"})), "crv \"X25519\""),
             (with(json!({"crv": "Ed448"})), "crv \"Ed448\""),
-            (
-                with(json!({"d": "nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A"})),
-                "private",
-            ),
+            (with(json!({"d": "nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A"})), "private"),
             (with(json!({"alg": "ES256"})), "JWK alg"),
             (with(json!({"use": "enc"})), "use \"enc\""),
             (no_x, "has no x"),
-            (
-                with(json!({"x": format!("{x}=")})),
-                "not unpadded base64url",
-            ),
-            (
-                with(json!({"x": URL_SAFE_NO_PAD.encode(short)})),
-                "31 bytes",
-            ),
+            (with(json!({"x": format!("{x}=")})), "not unpadded base64url"),
+            (with(json!({"x": URL_SAFE_NO_PAD.encode(short)})), "31 bytes"),
         ] {
-            assert_error(
-                public_key_from_jwk(&bad),
-                ProblemCode::InvalidVerificationMethod,
-                needle,
-            );
+            assert_error(public_key_from_jwk(&bad), ProblemCode::InvalidVerificationMethod, needle);
         }
         let mut no_kty = jwk.clone();
         no_kty.as_object_mut().unwrap().remove("kty");
-        assert_error(
-            public_key_from_jwk(&no_kty),
-            ProblemCode::InvalidVerificationMethod,
-            "kty",
-        );
+        assert_error(public_key_from_jwk(&no_kty), ProblemCode::InvalidVerificationMethod, "kty");
     }
 
     // ---- payload rules ----
@@ -1629,11 +1353,7 @@ mod tests {
             payload[claim] = json!({"type": ["VerifiableCredential"]});
             let jws = raw_token(r#"{"alg":"EdDSA"}"#, &payload.to_string(), &key);
             let needle = format!("{claim:?} must not be present");
-            assert_error(
-                open(&jws, &key.verifying_key()),
-                ProblemCode::ProofVerificationError,
-                &needle,
-            );
+            assert_error(open(&jws, &key.verifying_key()), ProblemCode::ProofVerificationError, &needle);
             // And we refuse to sign it.
             assert_error(
                 sign_compact(&payload, &credential_header(), &key),
@@ -1658,46 +1378,22 @@ mod tests {
         check(&vc).unwrap();
 
         vc["iss"] = json!("https://evil.example");
-        assert_error(
-            check(&vc),
-            ProblemCode::ProofVerificationError,
-            "does not match the issuer",
-        );
+        assert_error(check(&vc), ProblemCode::ProofVerificationError, "does not match the issuer");
         vc["issuer"] = json!(issuer);
-        assert_error(
-            check(&vc),
-            ProblemCode::ProofVerificationError,
-            "does not match the issuer",
-        );
+        assert_error(check(&vc), ProblemCode::ProofVerificationError, "does not match the issuer");
         vc["issuer"] = json!({"name": "No id"});
-        assert_error(
-            check(&vc),
-            ProblemCode::ProofVerificationError,
-            "no identifier",
-        );
+        assert_error(check(&vc), ProblemCode::ProofVerificationError, "no identifier");
         vc.as_object_mut().unwrap().remove("issuer");
-        assert_error(
-            check(&vc),
-            ProblemCode::ProofVerificationError,
-            "no identifier",
-        );
+        assert_error(check(&vc), ProblemCode::ProofVerificationError, "no identifier");
         vc["issuer"] = json!(issuer);
         vc["iss"] = json!([issuer]);
-        assert_error(
-            check(&vc),
-            ProblemCode::ProofVerificationError,
-            "iss must be a string",
-        );
+        assert_error(check(&vc), ProblemCode::ProofVerificationError, "iss must be a string");
 
         let mut vp = suite_json("presentation-single.json");
         vp["iss"] = json!(issuer);
         assert_eq!(check(&vp).unwrap().kind, DocumentKind::Presentation);
         vp["iss"] = json!("did:example:someone-else");
-        assert_error(
-            check(&vp),
-            ProblemCode::ProofVerificationError,
-            "does not match the holder",
-        );
+        assert_error(check(&vp), ProblemCode::ProofVerificationError, "does not match the holder");
         vp.as_object_mut().unwrap().remove("holder");
         check(&vp).unwrap();
     }
@@ -1708,18 +1404,11 @@ mod tests {
         for (payload, needle) in [
             ("[1,2]", "must be a JSON object"),
             (r#"{"type":"Thing"}"#, "neither"),
-            (
-                r#"{"type":["VerifiableCredential","VerifiablePresentation"]}"#,
-                "both",
-            ),
+            (r#"{"type":["VerifiableCredential","VerifiablePresentation"]}"#, "both"),
             (r#"{"sub":"x"}"#, "neither"),
         ] {
             let jws = raw_token(r#"{"alg":"EdDSA"}"#, payload, &key);
-            assert_error(
-                open(&jws, &key.verifying_key()),
-                ProblemCode::ProofVerificationError,
-                needle,
-            );
+            assert_error(open(&jws, &key.verifying_key()), ProblemCode::ProofVerificationError, needle);
         }
         // Duplicate claims are refused by the strict parser.
         let mut text = credential().to_string();
@@ -1747,44 +1436,16 @@ mod tests {
             check_time_claims(&with(accepted.clone()), now).unwrap();
         }
         for (claims, code, needle) in [
-            (
-                json!({"exp": now}),
-                ProblemCode::ValidityPeriodError,
-                "expired",
-            ),
-            (
-                json!({"exp": now - 1}),
-                ProblemCode::ValidityPeriodError,
-                "expired",
-            ),
-            (
-                json!({"nbf": now + 1}),
-                ProblemCode::ValidityPeriodError,
-                "not yet valid",
-            ),
-            (
-                json!({"exp": "2030-01-01T00:00:00Z"}),
-                ProblemCode::ProofVerificationError,
-                "exp",
-            ),
-            (
-                json!({"nbf": true}),
-                ProblemCode::ProofVerificationError,
-                "nbf",
-            ),
-            (
-                json!({"iat": "2010-01-01T19:23:24Z"}),
-                ProblemCode::ProofVerificationError,
-                "iat",
-            ),
+            (json!({"exp": now}), ProblemCode::ValidityPeriodError, "expired"),
+            (json!({"exp": now - 1}), ProblemCode::ValidityPeriodError, "expired"),
+            (json!({"nbf": now + 1}), ProblemCode::ValidityPeriodError, "not yet valid"),
+            (json!({"exp": "2030-01-01T00:00:00Z"}), ProblemCode::ProofVerificationError, "exp"),
+            (json!({"nbf": true}), ProblemCode::ProofVerificationError, "nbf"),
+            (json!({"iat": "2010-01-01T19:23:24Z"}), ProblemCode::ProofVerificationError, "iat"),
         ] {
             assert_error(check_time_claims(&with(claims), now), code, needle);
         }
-        assert_error(
-            check_time_claims(&json!([]), now),
-            ProblemCode::ProofVerificationError,
-            "",
-        );
+        assert_error(check_time_claims(&json!([]), now), ProblemCode::ProofVerificationError, "");
         // A non-numeric time claim is refused at signing and at reading, whatever the time.
         let key = a1_key();
         let bad = with(json!({"exp": "tomorrow"}));
@@ -1794,20 +1455,13 @@ mod tests {
             "NumericDate",
         );
         let jws = raw_token(r#"{"alg":"EdDSA"}"#, &bad.to_string(), &key);
-        assert_error(
-            open(&jws, &key.verifying_key()),
-            ProblemCode::ProofVerificationError,
-            "NumericDate",
-        );
+        assert_error(open(&jws, &key.verifying_key()), ProblemCode::ProofVerificationError, "NumericDate");
     }
 
     #[test]
     fn signing_refuses_what_verification_would_refuse() {
         let key = a1_key();
-        let jwt = JwsHeader {
-            typ: Some("JWT".to_owned()),
-            ..credential_header()
-        };
+        let jwt = JwsHeader { typ: Some("JWT".to_owned()), ..credential_header() };
         assert_error(
             sign_compact(&credential(), &jwt, &key),
             ProblemCode::ProofGenerationError,
@@ -1830,35 +1484,20 @@ mod tests {
             "JSON object",
         );
         // Algorithm `Ed25519` (RFC 9864) round-trips too.
-        let header = JwsHeader {
-            alg: JwsAlgorithm::Ed25519,
-            ..credential_header()
-        };
+        let header = JwsHeader { alg: JwsAlgorithm::Ed25519, ..credential_header() };
         let jws = sign_compact(&credential(), &header, &key).unwrap();
-        assert_eq!(
-            decode_compact(&jws).unwrap().header().alg,
-            JwsAlgorithm::Ed25519
-        );
-        assert_eq!(
-            open(&jws, &key.verifying_key()).unwrap().document,
-            credential()
-        );
+        assert_eq!(decode_compact(&jws).unwrap().header().alg, JwsAlgorithm::Ed25519);
+        assert_eq!(open(&jws, &key.verifying_key()).unwrap().document, credential());
     }
 
     #[test]
     fn media_type_names() {
         assert_eq!(DocumentKind::Credential.media_type(), "application/vc+jwt");
-        assert_eq!(
-            DocumentKind::Presentation.media_type(),
-            "application/vp+jwt"
-        );
+        assert_eq!(DocumentKind::Presentation.media_type(), "application/vp+jwt");
         for kind in [DocumentKind::Credential, DocumentKind::Presentation] {
             let header = JwsHeader::for_document(kind, None);
             assert_eq!(header.document_kind().unwrap(), Some(kind));
-            let media_type = JwsHeader {
-                typ: Some(kind.media_type().to_owned()),
-                ..header
-            };
+            let media_type = JwsHeader { typ: Some(kind.media_type().to_owned()), ..header };
             assert_eq!(media_type.document_kind().unwrap(), Some(kind));
         }
     }

@@ -97,11 +97,8 @@ fn parse_checked(text: &str, limits: &JsonLimits) -> Result<Value> {
         .deserialize(&mut deserializer)
         .and_then(|value| deserializer.end().map(|()| value));
     parsed.map_err(|e| {
-        let code = if state.depth_exceeded {
-            ProblemCode::ResourceLimitExceeded
-        } else {
-            ProblemCode::ParsingError
-        };
+        let code =
+            if state.depth_exceeded { ProblemCode::ResourceLimitExceeded } else { ProblemCode::ParsingError };
         let mut message = format!("invalid JSON: {e}");
         if !state.path.is_empty() {
             message.push_str(" (in ");
@@ -135,7 +132,9 @@ fn format_path(path: &[Segment]) -> String {
         match segment {
             Segment::Member(name)
                 if !name.is_empty()
-                    && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '@' | '$' | '-')) =>
+                    && name
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '@' | '$' | '-')) =>
             {
                 out.push('.');
                 out.push_str(name);
@@ -159,10 +158,7 @@ impl<'a> ValueSeed<'_, 'a> {
 
     /// The text of the number serde_json is visiting.
     fn literal<E: de::Error>(&mut self) -> Result<&'a str, E> {
-        self.state
-            .numbers
-            .next()
-            .ok_or_else(|| E::custom("internal error: number literals out of step"))
+        self.state.numbers.next().ok_or_else(|| E::custom("internal error: number literals out of step"))
     }
 
     fn enter<E: de::Error>(&mut self) -> Result<(), E> {
@@ -272,10 +268,7 @@ impl<'de> Visitor<'de> for ValueSeed<'_, '_> {
                     slot.insert(value);
                 }
                 Entry::Occupied(slot) => {
-                    return Err(de::Error::custom(format_args!(
-                        "duplicate member name {:?}",
-                        slot.key()
-                    )));
+                    return Err(de::Error::custom(format_args!("duplicate member name {:?}", slot.key())));
                 }
             }
             next = map.next_key::<String>()?;
@@ -300,10 +293,9 @@ fn check_characters<E: de::Error>(s: &str, what: &str) -> Result<(), E> {
             "member name {s:?} contains the Unicode noncharacter U+{:04X}",
             u32::from(c)
         ))),
-        Some(c) => Err(E::custom(format_args!(
-            "{what} contains the Unicode noncharacter U+{:04X}",
-            u32::from(c)
-        ))),
+        Some(c) => {
+            Err(E::custom(format_args!("{what} contains the Unicode noncharacter U+{:04X}", u32::from(c))))
+        }
         None => Ok(()),
     }
 }
@@ -317,9 +309,7 @@ fn is_noncharacter(c: char) -> bool {
 /// number's text, so "1.50" prints as "1.50" rather than "1.5").
 fn arbitrary_precision() -> bool {
     static ON: OnceLock<bool> = OnceLock::new();
-    *ON.get_or_init(|| {
-        serde_json::from_str::<Number>("1.50").is_ok_and(|n| n.to_string() == "1.50")
-    })
+    *ON.get_or_init(|| serde_json::from_str::<Number>("1.50").is_ok_and(|n| n.to_string() == "1.50"))
 }
 
 /// The number of the JSON number literal `literal` (which serde_json has accepted), if
@@ -487,7 +477,11 @@ mod tests {
         assert!(parse(br#"[{"a": [1]}]"#, &limits).is_ok());
         let err = parse(br#"[{"a": [[1]]}]"#, &limits).unwrap_err();
         assert_eq!(err.code, ProblemCode::ResourceLimitExceeded);
-        assert!(err.message.contains("deeper than 3") && err.message.contains("$[0].a[0]"), "{}", err.message);
+        assert!(
+            err.message.contains("deeper than 3") && err.message.contains("$[0].a[0]"),
+            "{}",
+            err.message
+        );
 
         let nested = |n: usize| format!("{}{}", "[".repeat(n), "]".repeat(n));
         assert!(parse_default(&nested(64)).is_ok());
@@ -505,7 +499,10 @@ mod tests {
 
     #[test]
     fn refuses_integers_outside_the_safe_range() {
-        assert_eq!(parse_default("[9007199254740991, -9007199254740991]").unwrap(), json!([9007199254740991i64, -9007199254740991i64]));
+        assert_eq!(
+            parse_default("[9007199254740991, -9007199254740991]").unwrap(),
+            json!([9007199254740991i64, -9007199254740991i64])
+        );
         for text in [
             "9007199254740992",
             "-9007199254740992",

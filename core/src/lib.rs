@@ -5,27 +5,24 @@
 //! outside (the time, status-list fetching, did:web resolution, the trust list) is passed
 //! in by the caller. Nothing here panics on bad input; every failure is an [`Error`]
 //! carrying a stable [`ProblemCode`].
-#![cfg_attr(
-    test,
-    allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)
-)]
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing))]
 
-pub mod error;
-pub mod json;
-pub mod jcs;
-pub mod multibase;
-pub mod multikey;
-pub mod did_key;
-pub mod did_web;
-pub mod status_list;
-pub mod rdf;
-pub mod rdfc;
-pub mod datetime;
-pub mod model;
-pub mod jose;
 pub mod contexts;
 pub mod data_integrity;
+pub mod datetime;
+pub mod did_key;
+pub mod did_web;
+pub mod error;
+pub mod jcs;
+pub mod jose;
+pub mod json;
+pub mod model;
+pub mod multibase;
+pub mod multikey;
+pub mod rdf;
+pub mod rdfc;
 pub mod resolver;
+pub mod status_list;
 pub mod trust;
 pub mod verification_method;
 pub mod verify;

@@ -158,9 +158,7 @@ pub fn check_validity_at(period: &ValidityPeriod, now: Timestamp) -> Result<()> 
         if now < from {
             return Err(Error::new(
                 ProblemCode::ValidityPeriodError,
-                format!(
-                    "the credential is not valid yet: it is valid from {from}, and it is now {now}"
-                ),
+                format!("the credential is not valid yet: it is valid from {from}, and it is now {now}"),
             ));
         }
     }
@@ -168,9 +166,7 @@ pub fn check_validity_at(period: &ValidityPeriod, now: Timestamp) -> Result<()> 
         if now > until {
             return Err(Error::new(
                 ProblemCode::ValidityPeriodError,
-                format!(
-                    "the credential has expired: it was valid until {until}, and it is now {now}"
-                ),
+                format!("the credential has expired: it was valid until {until}, and it is now {now}"),
             ));
         }
     }
@@ -186,10 +182,7 @@ pub fn issuer_id(doc: &Value) -> Result<&str> {
         Some(Value::Object(issuer)) => match issuer.get("id") {
             Some(Value::String(url)) => url,
             other => {
-                return Err(Error::malformed(format!(
-                    "issuer.id must be a URL, not {}",
-                    Described(other)
-                )))
+                return Err(Error::malformed(format!("issuer.id must be a URL, not {}", Described(other))))
             }
         },
         Some(other) => {
@@ -288,8 +281,7 @@ fn credential_problems(vc: &Object, base: Option<&Path<'_>>, errors: &mut Vec<Er
         None => {}
     }
     // VCDM 1.1 also requires the `id` of status and refresh-service entries.
-    let v1_id =
-        if model == Some(DataModel::V1_1) { Presence::Required } else { Presence::Optional };
+    let v1_id = if model == Some(DataModel::V1_1) { Presence::Required } else { Presence::Optional };
     check_typed_objects(vc, path("credentialStatus"), v1_id, errors);
     check_typed_objects(vc, path("credentialSchema"), Presence::Required, errors);
     check_typed_objects(vc, path("evidence"), Presence::Optional, errors);
@@ -300,11 +292,7 @@ fn credential_problems(vc: &Object, base: Option<&Path<'_>>, errors: &mut Vec<Er
 
 /// `@context`: the base context first, then URLs and objects. Returns the data model
 /// when the first item is a base context.
-fn check_context(
-    document: &Object,
-    base: Option<&Path<'_>>,
-    errors: &mut Vec<Error>,
-) -> Option<DataModel> {
+fn check_context(document: &Object, base: Option<&Path<'_>>, errors: &mut Vec<Error>) -> Option<DataModel> {
     let path = Path::new(base, "@context");
     let (first, rest) = match document.get("@context") {
         None => {
@@ -320,10 +308,7 @@ fn check_context(
         },
         Some(single @ Value::String(_)) => (single, &[][..]),
         Some(other) => {
-            errors.push(Error::malformed(format!(
-                "{path} must be a URL or an array, not {}",
-                kind(other)
-            )));
+            errors.push(Error::malformed(format!("{path} must be a URL or an array, not {}", kind(other))));
             return None;
         }
     };
@@ -342,9 +327,7 @@ fn check_context(
             Value::String(url) => {
                 if !is_url(url) {
                     errors.push(Error::malformed(format!("{at} {} is not a URL", Quoted(url))));
-                } else if let (Some(model), Some(other)) =
-                    (model, DataModel::from_base_context(url))
-                {
+                } else if let (Some(model), Some(other)) = (model, DataModel::from_base_context(url)) {
                     if model != other {
                         errors.push(Error::malformed(format!(
                             "{at} is the base context of the other data model version; \
@@ -399,28 +382,18 @@ fn check_type_values(
             }
             other => errors.push(Error::new(
                 code,
-                format!(
-                    "{} must be a string (a term or a URL), not {}",
-                    path.at(index),
-                    kind(other)
-                ),
+                format!("{} must be a string (a term or a URL), not {}", path.at(index), kind(other)),
             )),
         }
     }
     true
 }
 
-fn check_issuer(
-    vc: &Object,
-    base: Option<&Path<'_>>,
-    model: Option<DataModel>,
-    errors: &mut Vec<Error>,
-) {
+fn check_issuer(vc: &Object, base: Option<&Path<'_>>, model: Option<DataModel>, errors: &mut Vec<Error>) {
     let path = Path::new(base, "issuer");
     match vc.get("issuer") {
-        None => errors.push(Error::malformed(format!(
-            "{path} is missing; it must be a URL or an object with an id"
-        ))),
+        None => errors
+            .push(Error::malformed(format!("{path} is missing; it must be a URL or an object with an id"))),
         Some(Value::String(url)) if !is_url(url) => {
             errors.push(Error::malformed(format!("{path} {} is not a URL", Quoted(url))));
         }
@@ -446,9 +419,7 @@ fn check_subjects(vc: &Object, base: Option<&Path<'_>>, errors: &mut Vec<Error>)
         return;
     };
     if is_empty_array(value) {
-        errors.push(Error::malformed(format!(
-            "{path} is an empty array; it must hold one or more subjects"
-        )));
+        errors.push(Error::malformed(format!("{path} is an empty array; it must hold one or more subjects")));
         return;
     }
     for (index, subject) in one_or_many(value) {
@@ -460,10 +431,8 @@ fn check_subjects(vc: &Object, base: Option<&Path<'_>>, errors: &mut Vec<Error>)
             Value::Object(claims) => {
                 check_url(claims.get("id"), at.child("id"), Presence::Optional, errors);
             }
-            other => errors.push(Error::malformed(format!(
-                "{at} must be an object of claims, not {}",
-                kind(other)
-            ))),
+            other => errors
+                .push(Error::malformed(format!("{at} must be an object of claims, not {}", kind(other)))),
         }
     }
 }
@@ -488,9 +457,9 @@ fn datetime_property(
 ) -> Result<Option<Timestamp>> {
     match document.get(path.name) {
         None => Ok(None),
-        Some(Value::String(text)) => parse(text)
-            .map(Some)
-            .map_err(|error| Error::malformed(format!("{path}: {}", error.message))),
+        Some(Value::String(text)) => {
+            parse(text).map(Some).map_err(|error| Error::malformed(format!("{path}: {}", error.message)))
+        }
         Some(other) => {
             Err(Error::malformed(format!("{path} must be a date-time string, not {}", kind(other))))
         }
@@ -538,9 +507,7 @@ fn check_language_value_object(object: &Object, at: Path<'_>, errors: &mut Vec<E
     }
     match object.get("@direction").map(Value::as_str) {
         None | Some(Some("ltr" | "rtl")) => {}
-        Some(_) => {
-            errors.push(Error::malformed(format!("{at}.@direction must be \"ltr\" or \"rtl\"")))
-        }
+        Some(_) => errors.push(Error::malformed(format!("{at}.@direction must be \"ltr\" or \"rtl\""))),
     }
     for key in object.keys() {
         if !matches!(key.as_str(), "@value" | "@language" | "@direction") {
@@ -582,8 +549,7 @@ fn check_related_resources(vc: &Object, base: Option<&Path<'_>>, errors: &mut Ve
         let digest_sri = resource.get("digestSRI");
         let digest_multibase = resource.get("digestMultibase");
         if digest_sri.is_none() && digest_multibase.is_none() {
-            errors
-                .push(Error::malformed(format!("{at} has neither digestSRI nor digestMultibase")));
+            errors.push(Error::malformed(format!("{at} has neither digestSRI nor digestMultibase")));
         }
         let digests = [
             (digest_sri, "digestSRI", sri_problem as fn(&str) -> Option<&'static str>),
@@ -595,10 +561,8 @@ fn check_related_resources(vc: &Object, base: Option<&Path<'_>>, errors: &mut Ve
                 let digest_at = at.child(name).at(digest_index);
                 match digest.as_str().map(|text| (text, problem(text))) {
                     Some((_, None)) => {}
-                    Some((text, Some(why))) => errors.push(Error::malformed(format!(
-                        "{digest_at} {} is malformed: {why}",
-                        Quoted(text)
-                    ))),
+                    Some((text, Some(why))) => errors
+                        .push(Error::malformed(format!("{digest_at} {} is malformed: {why}", Quoted(text)))),
                     None => errors.push(Error::malformed(format!(
                         "{digest_at} must be a string, not {}",
                         kind(digest)
@@ -639,9 +603,7 @@ fn sri_problem(expression: &str) -> Option<&'static str> {
     };
     match decoded {
         Err(_) => Some("its digest is not base64"),
-        Ok(bytes) if bytes.len() != length => {
-            Some("its digest length does not match its algorithm")
-        }
+        Ok(bytes) if bytes.len() != length => Some("its digest length does not match its algorithm"),
         Ok(_) => None,
     }
 }
@@ -668,9 +630,7 @@ fn multibase_digest_problem(value: &str) -> Option<&'static str> {
         _ => return Some("its multihash is not a SHA-2 or SHA-3 digest"),
     };
     match rest.split_first() {
-        Some((&length, digest))
-            if usize::from(length) == digest_length && digest.len() == digest_length =>
-        {
+        Some((&length, digest)) if usize::from(length) == digest_length && digest.len() == digest_length => {
             None
         }
         _ => Some("its multihash length does not match its digest"),
@@ -784,8 +744,9 @@ fn check_url(value: Option<&Value>, path: Path<'_>, presence: Presence, errors: 
             errors.push(Error::malformed(format!("{path} {} is not a URL", Quoted(url))));
         }
         Some(Value::String(_)) => {}
-        Some(other) => errors
-            .push(Error::malformed(format!("{path} must be a single URL, not {}", kind(other)))),
+        Some(other) => {
+            errors.push(Error::malformed(format!("{path} must be a single URL, not {}", kind(other))))
+        }
     }
 }
 
@@ -795,9 +756,7 @@ fn check_url(value: Option<&Value>, path: Path<'_>, presence: Presence, errors: 
 fn check_typed_objects(document: &Object, path: Path<'_>, id: Presence, errors: &mut Vec<Error>) {
     let Some(value) = document.get(path.name) else { return };
     if is_empty_array(value) {
-        errors.push(Error::malformed(format!(
-            "{path} is an empty array; it must hold one or more objects"
-        )));
+        errors.push(Error::malformed(format!("{path} is an empty array; it must hold one or more objects")));
         return;
     }
     for (index, item) in one_or_many(value) {
@@ -806,12 +765,7 @@ fn check_typed_objects(document: &Object, path: Path<'_>, id: Presence, errors: 
             errors.push(Error::malformed(format!("{at} must be an object, not {}", kind(item))));
             continue;
         };
-        check_type_values(
-            object.get("type"),
-            at.child("type"),
-            ProblemCode::MalformedValueError,
-            errors,
-        );
+        check_type_values(object.get("type"), at.child("type"), ProblemCode::MalformedValueError, errors);
         check_url(object.get("id"), at.child("id"), id, errors);
     }
 }
@@ -832,9 +786,7 @@ fn check_proofs(document: &Object, base: Option<&Path<'_>>, errors: &mut Vec<Err
             Some(proof) => {
                 check_type_values(proof.get("type"), at.child("type"), code, errors);
             }
-            None => {
-                errors.push(Error::new(code, format!("{at} must be an object, not {}", kind(item))))
-            }
+            None => errors.push(Error::new(code, format!("{at} must be an object, not {}", kind(item)))),
         }
     }
 }
@@ -1075,8 +1027,7 @@ mod tests {
     }
 
     fn check_fixture(name: &str) -> Vec<Error> {
-        let doc: Value =
-            serde_json::from_str(&crate::testdata::read(&format!("{SUITE}/{name}"))).unwrap();
+        let doc: Value = serde_json::from_str(&crate::testdata::read(&format!("{SUITE}/{name}"))).unwrap();
         let file = name.rsplit('/').next().unwrap();
         if file.starts_with("presentation-") {
             check_presentation(&doc)
@@ -1141,12 +1092,9 @@ mod tests {
     #[test]
     fn other_official_vectors_pass() {
         let mut checked = 0;
-        for dir in [
-            "bitstring-status-list",
-            "vc-di-eddsa",
-            "di-test-suite-assertion",
-            "vc-jose-cose-test-suite",
-        ] {
+        for dir in
+            ["bitstring-status-list", "vc-di-eddsa", "di-test-suite-assertion", "vc-jose-cose-test-suite"]
+        {
             let mut names = Vec::new();
             fixture_names(&crate::testdata::path(dir), "", &mut names);
             for name in names {
@@ -1203,10 +1151,7 @@ mod tests {
         assert_eq!(data_model(&edc_unsealed()).unwrap(), DataModel::V1_1);
         // Before sealing, the only gap is the issuanceDate EDC adds.
         let errors = check_credential(&edc_unsealed());
-        assert_eq!(
-            messages(&errors),
-            ["issuanceDate is missing; VCDM 1.1 credentials must have one"]
-        );
+        assert_eq!(messages(&errors), ["issuanceDate is missing; VCDM 1.1 credentials must have one"]);
         assert!(check_credential(&edc_sealed()).is_empty());
         assert_eq!(issuer_id(&edc_sealed()).unwrap(), "urn:epass:org:1");
         assert_eq!(types(&edc_sealed()), ["VerifiableCredential", "EuropeanDigitalCredential"]);
@@ -1248,10 +1193,7 @@ mod tests {
         assert!(check_validity_at(&period, stamp("2023-09-27T11:54:17Z")).is_ok());
         let early = check_validity_at(&period, stamp("2023-09-27T11:54:16Z")).unwrap_err();
         assert_eq!(early.code, ProblemCode::ValidityPeriodError);
-        assert!(
-            early.message.contains("not valid yet: it is valid from 2023-09-27T11:54:17Z"),
-            "{early}"
-        );
+        assert!(early.message.contains("not valid yet: it is valid from 2023-09-27T11:54:17Z"), "{early}");
 
         // The earlier of expirationDate and EDC's validUntil ends it.
         let mut expiring = edc_sealed();
@@ -1260,10 +1202,7 @@ mod tests {
         let period = validity_period(&expiring).unwrap();
         assert_eq!(period.valid_until, Some(stamp("2029-06-29T22:00:00Z")));
         let late = check_validity_at(&period, stamp("2029-06-29T22:00:01Z")).unwrap_err();
-        assert!(
-            late.message.contains("expired: it was valid until 2029-06-29T22:00:00Z"),
-            "{late}"
-        );
+        assert!(late.message.contains("expired: it was valid until 2029-06-29T22:00:00Z"), "{late}");
 
         let unsealed = validity_period(&edc_unsealed()).unwrap_err();
         assert_eq!(unsealed.message, "issuanceDate is missing");
@@ -1285,15 +1224,15 @@ mod tests {
         assert!(check_validity_at(&period, from).is_ok());
         assert!(check_validity_at(&period, until).is_ok());
         assert!(check_validity_at(&period, Timestamp::from_unix(until.unix_seconds() + 1)).is_err());
-        assert!(check_validity_at(&ValidityPeriod { valid_from: None, valid_until: None }, from)
-            .is_ok());
+        assert!(check_validity_at(&ValidityPeriod { valid_from: None, valid_until: None }, from).is_ok());
 
         // VCDM 2.0 wants dateTimeStamp: the zone is not optional.
         let mut zoneless = doc.clone();
         zoneless["validUntil"] = "2027-01-01T00:00:00".into();
         assert!(validity_period(&zoneless).unwrap_err().message.starts_with("validUntil: "));
-        assert!(messages(&check_credential(&zoneless))[0]
-            .contains("a time zone ('Z' or '±hh:mm') is required"));
+        assert!(
+            messages(&check_credential(&zoneless))[0].contains("a time zone ('Z' or '±hh:mm') is required")
+        );
         zoneless["validUntil"] = 20270101.into();
         assert_eq!(
             check_credential(&zoneless)[0].message,
@@ -1304,10 +1243,7 @@ mod tests {
     #[test]
     fn data_model_from_first_context() {
         assert_eq!(data_model(&json!({"@context": BASE_CONTEXT_V2})).unwrap(), DataModel::V2_0);
-        assert_eq!(
-            data_model(&json!({"@context": [BASE_CONTEXT_V1, {}]})).unwrap(),
-            DataModel::V1_1
-        );
+        assert_eq!(data_model(&json!({"@context": [BASE_CONTEXT_V1, {}]})).unwrap(), DataModel::V1_1);
         assert_eq!(data_model(&json!({})).unwrap_err().message, "@context is missing");
         let reordered = data_model(&json!({"@context": [{}, BASE_CONTEXT_V2]})).unwrap_err();
         assert!(reordered.message.ends_with("not an object"), "{reordered}");
@@ -1318,10 +1254,7 @@ mod tests {
     #[test]
     fn not_an_object_is_a_parsing_error() {
         for (errors, what) in [
-            (
-                check_credential(&json!("eyJhbGciOi...")),
-                "a credential must be a JSON object, not a string",
-            ),
+            (check_credential(&json!("eyJhbGciOi...")), "a credential must be a JSON object, not a string"),
             (check_presentation(&json!(null)), "a presentation must be a JSON object, not null"),
         ] {
             assert_eq!(errors, [Error::parsing(what)]);
@@ -1356,15 +1289,9 @@ mod tests {
         credential["issuer"] = json!({"id": "https://university.example/issuers/14", "name": "U"});
         assert_eq!(issuer_id(&credential).unwrap(), "https://university.example/issuers/14");
         credential["issuer"] = json!({"name": "U"});
-        assert_eq!(
-            issuer_id(&credential).unwrap_err().message,
-            "issuer.id must be a URL, not nothing"
-        );
+        assert_eq!(issuer_id(&credential).unwrap_err().message, "issuer.id must be a URL, not nothing");
         credential["issuer"] = json!("example.org");
-        assert_eq!(
-            issuer_id(&credential).unwrap_err().message,
-            r#"issuer "example.org" is not a URL"#
-        );
+        assert_eq!(issuer_id(&credential).unwrap_err().message, r#"issuer "example.org" is not a URL"#);
         credential["issuer"] = json!(7);
         assert!(issuer_id(&credential).unwrap_err().message.ends_with("not a number"));
     }
@@ -1552,7 +1479,8 @@ mod tests {
     fn embedded_credentials_are_checked_with_their_path() {
         let mut credential = minimal();
         credential.as_object_mut().unwrap().remove("issuer");
-        credential["credentialSchema"] = json!([{"id": "https://example.org/schema.json", "type": "JsonSchema"}, {"type": "JsonSchema"}]);
+        credential["credentialSchema"] =
+            json!([{"id": "https://example.org/schema.json", "type": "JsonSchema"}, {"type": "JsonSchema"}]);
         let presentation = json!({
             "@context": [BASE_CONTEXT_V2],
             "type": "VerifiablePresentation",

@@ -97,10 +97,7 @@ mod tests {
             assert_eq!(decode_base58btc(&encoded).unwrap(), bytes);
         }
         // The multibase spec's example: "Multibase is awesome! \o/".
-        assert_eq!(
-            encode_base58btc(b"Multibase is awesome! \\o/"),
-            "zYAjKoNbau5KiqmHPmSxYCvn66dA1vLmwbt"
-        );
+        assert_eq!(encode_base58btc(b"Multibase is awesome! \\o/"), "zYAjKoNbau5KiqmHPmSxYCvn66dA1vLmwbt");
         assert_eq!(encode_base58btc(b"\0\0\x01"), "z112");
     }
 

@@ -29,8 +29,9 @@ pub fn encode_public(key: &VerifyingKey) -> String {
 pub fn decode_public(value: &str) -> Result<VerifyingKey> {
     let bytes = decode(value, ED25519_PUB_HEADER, "public", PUBLIC_KEY_LENGTH)?;
     let raw: [u8; PUBLIC_KEY_LENGTH] = bytes.try_into().map_err(|_| invalid("unreachable length"))?;
-    let key = VerifyingKey::from_bytes(&raw)
-        .map_err(|_| invalid(format!("Multikey {value} is not a valid Ed25519 public key (not a curve point)")))?;
+    let key = VerifyingKey::from_bytes(&raw).map_err(|_| {
+        invalid(format!("Multikey {value} is not a valid Ed25519 public key (not a curve point)"))
+    })?;
     if key.is_weak() {
         return Err(invalid(format!(
             "Multikey {value} is a weak Ed25519 public key (a point of small order)"
@@ -79,9 +80,7 @@ fn decode(value: &str, header: [u8; 2], kind: &str, len: usize) -> Result<Vec<u8
         bytes.fill(0);
         return Err(invalid(format!(
             "Multikey {value} has multicodec header 0x{found} ({}), not 0x{:02x}{:02x} (Ed25519 {kind} key)",
-            name,
-            header[0],
-            header[1],
+            name, header[0], header[1],
         )));
     }
     let key_len = bytes.len().saturating_sub(header.len());

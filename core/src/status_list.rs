@@ -181,7 +181,8 @@ impl Bitstring {
         }
         let compressed = multibase::decode_base64url(encoded)
             .map_err(|e| Error::malformed(format!("encodedList: {}", e.message)))?;
-        let not_gzip = |e: std::io::Error| Error::malformed(format!("encodedList is not a valid GZIP stream: {e}"));
+        let not_gzip =
+            |e: std::io::Error| Error::malformed(format!("encodedList is not a valid GZIP stream: {e}"));
 
         let mut decoder = GzDecoder::new(compressed.as_slice());
         let cap = limits.max_decoded_bytes;

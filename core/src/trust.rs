@@ -50,7 +50,8 @@ impl TrustList {
         if entry.credential_types.is_empty() {
             return Trust::Trusted { name: entry.name.clone() };
         }
-        let specific = types.iter().find(|t| **t != "VerifiableCredential" && **t != "VerifiablePresentation");
+        let specific =
+            types.iter().find(|t| **t != "VerifiableCredential" && **t != "VerifiablePresentation");
         match specific {
             None => Trust::Trusted { name: entry.name.clone() },
             Some(_) if types.iter().any(|t| entry.credential_types.iter().any(|a| a == t)) => {

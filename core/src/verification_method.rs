@@ -71,7 +71,10 @@ pub fn method_from_document(
     proof_time: Timestamp,
 ) -> Result<ResolvedMethod> {
     let doc = document.as_object().ok_or_else(|| {
-        Error::new(ProblemCode::InvalidControlledIdentifierDocument, "controller document is not a JSON object")
+        Error::new(
+            ProblemCode::InvalidControlledIdentifierDocument,
+            "controller document is not a JSON object",
+        )
     })?;
     let doc_id = doc.get("id").and_then(Value::as_str).unwrap_or_default();
     if doc_id != identifier {
@@ -94,9 +97,10 @@ pub fn method_from_document(
                 format!("{vm_url} is not a verification method of {identifier} (ids must be absolute)"),
             )
         })?;
-    let listed = doc.get(purpose.as_str()).and_then(Value::as_array).is_some_and(|rel| {
-        rel.iter().any(|r| r.as_str() == Some(vm_url) || find(r).is_some())
-    });
+    let listed = doc
+        .get(purpose.as_str())
+        .and_then(Value::as_array)
+        .is_some_and(|rel| rel.iter().any(|r| r.as_str() == Some(vm_url) || find(r).is_some()));
     if !listed {
         return Err(Error::new(
             ProblemCode::InvalidRelationshipForVerificationMethod,
@@ -123,25 +127,26 @@ pub fn method_from_document(
             }
         }
     }
-    let key = match method.get("type").and_then(Value::as_str) {
-        Some("Multikey") => {
-            let mb = method.get("publicKeyMultibase").and_then(Value::as_str).ok_or_else(|| {
-                Error::new(ProblemCode::InvalidVerificationMethod, "Multikey without publicKeyMultibase")
-            })?;
-            multikey::decode_public(mb)?
-        }
-        Some("JsonWebKey") => {
-            let jwk = method.get("publicKeyJwk").ok_or_else(|| {
-                Error::new(ProblemCode::InvalidVerificationMethod, "JsonWebKey without publicKeyJwk")
-            })?;
-            crate::jose::public_key_from_jwk(jwk)?
-        }
-        other => {
-            return Err(Error::new(
+    let key =
+        match method.get("type").and_then(Value::as_str) {
+            Some("Multikey") => {
+                let mb = method.get("publicKeyMultibase").and_then(Value::as_str).ok_or_else(|| {
+                    Error::new(ProblemCode::InvalidVerificationMethod, "Multikey without publicKeyMultibase")
+                })?;
+                multikey::decode_public(mb)?
+            }
+            Some("JsonWebKey") => {
+                let jwk = method.get("publicKeyJwk").ok_or_else(|| {
+                    Error::new(ProblemCode::InvalidVerificationMethod, "JsonWebKey without publicKeyJwk")
+                })?;
+                crate::jose::public_key_from_jwk(jwk)?
+            }
+            other => return Err(Error::new(
                 ProblemCode::InvalidVerificationMethod,
-                format!("verification method type {other:?} is not supported (Multikey or JsonWebKey Ed25519)"),
-            ))
-        }
-    };
+                format!(
+                    "verification method type {other:?} is not supported (Multikey or JsonWebKey Ed25519)"
+                ),
+            )),
+        };
     Ok(ResolvedMethod { id: vm_url.to_owned(), controller: controller.to_owned(), key })
 }

@@ -105,13 +105,25 @@ impl Check {
         Self { name, status: Status::Ok, code: None, message: message.into(), verdict: None }
     }
     fn failed(name: &'static str, error: &Error) -> Self {
-        Self { name, status: Status::Failed, code: Some(error.code.as_str()), message: error.message.clone(), verdict: None }
+        Self {
+            name,
+            status: Status::Failed,
+            code: Some(error.code.as_str()),
+            message: error.message.clone(),
+            verdict: None,
+        }
     }
     fn skipped(name: &'static str, message: impl Into<String>) -> Self {
         Self { name, status: Status::Skipped, code: None, message: message.into(), verdict: None }
     }
     fn warning(name: &'static str, code: ProblemCode, message: impl Into<String>) -> Self {
-        Self { name, status: Status::Warning, code: Some(code.as_str()), message: message.into(), verdict: None }
+        Self {
+            name,
+            status: Status::Warning,
+            code: Some(code.as_str()),
+            message: message.into(),
+            verdict: None,
+        }
     }
     fn deciding(mut self, verdict: Verdict) -> Self {
         self.verdict = Some(verdict);
@@ -158,7 +170,14 @@ pub struct Report {
 
 impl Report {
     fn new(kind: &'static str) -> Self {
-        Self { kind, checks: Vec::new(), subject_of_trust: None, trusted_name: None, credentials: Vec::new(), path: "general" }
+        Self {
+            kind,
+            checks: Vec::new(),
+            subject_of_trust: None,
+            trusted_name: None,
+            credentials: Vec::new(),
+            path: "general",
+        }
     }
 
     /// No check failed and at least one proof verified (or, for a presentation that may be
@@ -181,9 +200,13 @@ impl Report {
     /// The one-word verdict, most serious first.
     pub fn verdict(&self) -> Verdict {
         let failed = |name: &str| self.checks.iter().any(|c| c.name == name && c.status == Status::Failed);
-        let decided = |v: Verdict| self.checks.iter().any(|c| c.status == Status::Failed && c.verdict == Some(v));
-        let genuine_steps = ["parse", "model", "proof", "issuer", "context", "holder", "credential", "schema"];
-        if genuine_steps.iter().any(|n| failed(n)) || !self.verified() && !failed("status") && !failed("validity") {
+        let decided =
+            |v: Verdict| self.checks.iter().any(|c| c.status == Status::Failed && c.verdict == Some(v));
+        let genuine_steps =
+            ["parse", "model", "proof", "issuer", "context", "holder", "credential", "schema"];
+        if genuine_steps.iter().any(|n| failed(n))
+            || !self.verified() && !failed("status") && !failed("validity")
+        {
             return Verdict::NotGenuine;
         }
         for v in [Verdict::Revoked, Verdict::Suspended, Verdict::NotYetValid, Verdict::Expired] {
@@ -269,7 +292,9 @@ pub fn verify_credential(document: &Value, options: &VerifyOptions<'_>) -> Repor
     match (&issuer, proof_ok) {
         (Some(issuer), true) => {
             if controllers.iter().any(|c| c == issuer) {
-                report.checks.push(Check::ok("issuer", format!("the issuer {issuer} controls the signing key")));
+                report
+                    .checks
+                    .push(Check::ok("issuer", format!("the issuer {issuer} controls the signing key")));
             } else {
                 report.checks.push(Check::failed(
                     "issuer",
@@ -322,13 +347,18 @@ pub fn verify_presentation(document: &Value, options: &VerifyOptions<'_>) -> Rep
         if !controllers.is_empty() {
             match &holder {
                 Some(h) if controllers.iter().any(|c| c == h) => {
-                    report.checks.push(Check::ok("holder", format!("the holder {h} signed the presentation")));
+                    report
+                        .checks
+                        .push(Check::ok("holder", format!("the holder {h} signed the presentation")));
                 }
                 Some(h) => report.checks.push(Check::failed(
                     "holder",
                     &Error::new(
                         ProblemCode::InvalidVerificationMethod,
-                        format!("the presentation names {h} as holder, but was signed by {}", controllers.join(", ")),
+                        format!(
+                            "the presentation names {h} as holder, but was signed by {}",
+                            controllers.join(", ")
+                        ),
                     ),
                 )),
                 None => report.checks.push(Check::warning(
@@ -351,8 +381,12 @@ pub fn verify_presentation(document: &Value, options: &VerifyOptions<'_>) -> Rep
             "the presentation is not signed: nothing binds it to a holder, challenge or domain",
         ));
         if let Some(ctx) = doc.get("@context") {
-            match contexts::validate(ctx, options.policy).and_then(|()| contexts::to_rdf(document, options.policy)) {
-                Ok(_) => report.checks.push(Check::ok("context", "every context is known and every term defined")),
+            match contexts::validate(ctx, options.policy)
+                .and_then(|()| contexts::to_rdf(document, options.policy))
+            {
+                Ok(_) => {
+                    report.checks.push(Check::ok("context", "every context is known and every term defined"))
+                }
                 Err(e) => report.checks.push(Check::failed("context", &e)),
             }
         }
@@ -369,7 +403,10 @@ pub fn verify_presentation(document: &Value, options: &VerifyOptions<'_>) -> Rep
             "credential",
             &Error::new(
                 ProblemCode::ResourceLimitExceeded,
-                format!("{} credentials is more than the {MAX_CREDENTIALS} a presentation may carry", credentials.len()),
+                format!(
+                    "{} credentials is more than the {MAX_CREDENTIALS} a presentation may carry",
+                    credentials.len()
+                ),
             ),
         ));
         return report;
@@ -442,7 +479,11 @@ fn check_proofs(
             }
         }
     }
-    if all_ok { controllers } else { Vec::new() }
+    if all_ok {
+        controllers
+    } else {
+        Vec::new()
+    }
 }
 
 fn verify_one_proof<'a>(
@@ -491,7 +532,12 @@ fn verify_one_proof<'a>(
 }
 
 /// Context validation (VC-DI §4.6), after the proof verified.
-fn finish_document_checks(doc: &Map<String, Value>, proof_ok: bool, options: &VerifyOptions<'_>, report: &mut Report) {
+fn finish_document_checks(
+    doc: &Map<String, Value>,
+    proof_ok: bool,
+    options: &VerifyOptions<'_>,
+    report: &mut Report,
+) {
     if !proof_ok {
         report.checks.push(Check::skipped("context", "not checked: no proof verified"));
         return;
@@ -499,10 +545,9 @@ fn finish_document_checks(doc: &Map<String, Value>, proof_ok: bool, options: &Ve
     match doc.get("@context").map(|c| contexts::validate(c, options.policy)) {
         Some(Ok(())) => report.checks.push(Check::ok("context", "every context is a known, pinned context")),
         Some(Err(e)) => report.checks.push(Check::failed("context", &e)),
-        None => report.checks.push(Check::failed(
-            "context",
-            &Error::new(ProblemCode::InvalidContextError, "no `@context`"),
-        )),
+        None => report
+            .checks
+            .push(Check::failed("context", &Error::new(ProblemCode::InvalidContextError, "no `@context`"))),
     }
 }
 
@@ -521,7 +566,8 @@ fn check_validity(document: &Value, options: &VerifyOptions<'_>, report: &mut Re
         );
     } else if let Some(until) = period.valid_until.filter(|u| now > *u) {
         report.checks.push(
-            Check::failed("validity", &error(format!("expired on {}", until.to_rfc3339()))).deciding(Verdict::Expired),
+            Check::failed("validity", &error(format!("expired on {}", until.to_rfc3339())))
+                .deciding(Verdict::Expired),
         );
     } else {
         let until = period.valid_until.map(|u| format!(" until {}", u.to_rfc3339())).unwrap_or_default();
@@ -545,10 +591,15 @@ fn check_schema(doc: &Map<String, Value>, options: &VerifyOptions<'_>, report: &
         let check = match kind {
             "JsonSchema" => match options.resolver.credential_schema(id) {
                 Fetched::Document(schema) => validate_against_schema(&credential, &schema, id),
-                Fetched::Offline => Check::skipped("schema", format!("schema {id} not checked (not available offline)")),
+                Fetched::Offline => {
+                    Check::skipped("schema", format!("schema {id} not checked (not available offline)"))
+                }
                 Fetched::Failed(e) => Check::failed(
                     "schema",
-                    &Error::new(ProblemCode::SchemaValidationError, format!("schema {id} could not be retrieved: {}", e.message)),
+                    &Error::new(
+                        ProblemCode::SchemaValidationError,
+                        format!("schema {id} could not be retrieved: {}", e.message),
+                    ),
                 ),
             },
             "ShaclValidator2017" => Check::skipped(
@@ -571,7 +622,10 @@ fn validate_against_schema(credential: &Value, schema: &Value, id: &str) -> Chec
         Err(e) => {
             return Check::failed(
                 "schema",
-                &Error::new(ProblemCode::SchemaValidationError, format!("schema {id} is not a valid JSON Schema: {e}")),
+                &Error::new(
+                    ProblemCode::SchemaValidationError,
+                    format!("schema {id} is not a valid JSON Schema: {e}"),
+                ),
             )
         }
     };
@@ -582,7 +636,10 @@ fn validate_against_schema(credential: &Value, schema: &Value, id: &str) -> Chec
     } else {
         Check::failed(
             "schema",
-            &Error::new(ProblemCode::SchemaValidationError, format!("does not conform to {id}: {}", problems.join("; "))),
+            &Error::new(
+                ProblemCode::SchemaValidationError,
+                format!("does not conform to {id}: {}", problems.join("; ")),
+            ),
         )
     }
 }
@@ -613,7 +670,12 @@ fn check_trust(issuer: Option<&str>, document: &Value, options: &VerifyOptions<'
 }
 
 /// Bitstring Status List validation (BSL §3.2) for each `BitstringStatusListEntry`.
-fn check_status(doc: &Map<String, Value>, issuer: Option<&str>, options: &VerifyOptions<'_>, report: &mut Report) {
+fn check_status(
+    doc: &Map<String, Value>,
+    issuer: Option<&str>,
+    options: &VerifyOptions<'_>,
+    report: &mut Report,
+) {
     if !options.check_status {
         return;
     }
@@ -632,7 +694,8 @@ fn check_status(doc: &Map<String, Value>, issuer: Option<&str>, options: &Verify
 }
 
 fn status_of_entry(entry: &Value, issuer: Option<&str>, options: &VerifyOptions<'_>) -> Result<Check, Error> {
-    let entry = entry.as_object().ok_or_else(|| Error::malformed("a credentialStatus entry is not an object"))?;
+    let entry =
+        entry.as_object().ok_or_else(|| Error::malformed("a credentialStatus entry is not an object"))?;
     let kind = entry.get("type").and_then(Value::as_str).unwrap_or_default();
     if kind != "BitstringStatusListEntry" {
         return Ok(Check::warning(
@@ -687,12 +750,14 @@ fn status_of_entry(entry: &Value, issuer: Option<&str>, options: &VerifyOptions<
             format!("status list {url} is issued by {list_issuer}, who is neither the credential's issuer nor trusted"),
         ));
     }
-    let subject = list
-        .get("credentialSubject")
-        .and_then(Value::as_object)
-        .ok_or_else(|| Error::new(ProblemCode::StatusVerificationError, "status list has no credentialSubject"))?;
+    let subject = list.get("credentialSubject").and_then(Value::as_object).ok_or_else(|| {
+        Error::new(ProblemCode::StatusVerificationError, "status list has no credentialSubject")
+    })?;
     if subject.get("type").and_then(Value::as_str) != Some("BitstringStatusList") {
-        return Err(Error::new(ProblemCode::StatusVerificationError, "status list subject is not a BitstringStatusList"));
+        return Err(Error::new(
+            ProblemCode::StatusVerificationError,
+            "status list subject is not a BitstringStatusList",
+        ));
     }
     let list_purposes: Vec<&str> = match subject.get("statusPurpose") {
         Some(Value::String(p)) => vec![p.as_str()],
@@ -792,15 +857,17 @@ pub fn verify_jwt_credential(jws: &str, options: &VerifyOptions<'_>) -> Report {
     report.subject_of_trust.clone_from(&issuer);
 
     let verified = (|| -> Result<ResolvedMethod, Error> {
-        let kid = decoded.header().kid.as_deref().ok_or_else(|| {
-            Error::new(ProblemCode::ProofVerificationError, "the JWS header has no `kid`")
-        })?;
+        let kid =
+            decoded.header().kid.as_deref().ok_or_else(|| {
+                Error::new(ProblemCode::ProofVerificationError, "the JWS header has no `kid`")
+            })?;
         let kid = if kid.starts_with('#') {
             format!("{}{kid}", issuer.as_deref().unwrap_or_default())
         } else {
             kid.to_owned()
         };
-        let method = verification_method::resolve(&kid, ProofPurpose::AssertionMethod, options.now, options.resolver)?;
+        let method =
+            verification_method::resolve(&kid, ProofPurpose::AssertionMethod, options.now, options.resolver)?;
         crate::jose::verify_compact(&decoded, &method.key)?;
         crate::jose::check_time_claims(payload, options.now.unix_seconds())?;
         Ok(method)
@@ -809,9 +876,9 @@ pub fn verify_jwt_credential(jws: &str, options: &VerifyOptions<'_>) -> Report {
         Ok(method) => {
             report.checks.push(Check::ok("proof", format!("vc+jwt signature by {} verified", method.id)));
             match &issuer {
-                Some(i) if *i == method.controller => {
-                    report.checks.push(Check::ok("issuer", format!("the issuer {i} controls the signing key")))
-                }
+                Some(i) if *i == method.controller => report
+                    .checks
+                    .push(Check::ok("issuer", format!("the issuer {i} controls the signing key"))),
                 _ => report.checks.push(Check::failed(
                     "issuer",
                     &Error::new(
@@ -830,11 +897,17 @@ pub fn verify_jwt_credential(jws: &str, options: &VerifyOptions<'_>) -> Report {
     if let Some(doc) = payload.as_object() {
         if proof_ok {
             match doc.get("@context").map(|c| {
-                contexts::validate(c, options.policy).and_then(|()| contexts::check_terms(payload, options.policy))
+                contexts::validate(c, options.policy)
+                    .and_then(|()| contexts::check_terms(payload, options.policy))
             }) {
-                Some(Ok(())) => report.checks.push(Check::ok("context", "every context is known and every term defined")),
+                Some(Ok(())) => {
+                    report.checks.push(Check::ok("context", "every context is known and every term defined"))
+                }
                 Some(Err(e)) => report.checks.push(Check::failed("context", &e)),
-                None => report.checks.push(Check::failed("context", &Error::new(ProblemCode::InvalidContextError, "no `@context`"))),
+                None => report.checks.push(Check::failed(
+                    "context",
+                    &Error::new(ProblemCode::InvalidContextError, "no `@context`"),
+                )),
             }
             check_validity(payload, options, &mut report);
             check_status(doc, issuer.as_deref(), options, &mut report);

@@ -101,9 +101,14 @@ fn a_fresh_certificate_verifies_with_both_suites_and_names_an_unknown_issuer() {
         assert!(!report.trusted());
     }
     let trusted = TrustList {
-        issuers: vec![TrustedIssuer { id: did.did().into(), name: Some("Demo provider".into()), credential_types: vec![] }],
+        issuers: vec![TrustedIssuer {
+            id: did.did().into(),
+            name: Some("Demo provider".into()),
+            credential_types: vec![],
+        }],
     };
-    let report = verify::verify_credential(&issue(&k, &did, Cryptosuite::EddsaRdfc2022), &opts(&trusted, &Offline));
+    let report =
+        verify::verify_credential(&issue(&k, &did, Cryptosuite::EddsaRdfc2022), &opts(&trusted, &Offline));
     assert_eq!(report.verdict(), Verdict::Valid, "{:#?}", report.checks);
     assert_eq!(report.trusted_name.as_deref(), Some("Demo provider"));
 }
@@ -130,7 +135,13 @@ fn signature_by_someone_other_than_the_issuer_is_not_genuine() {
 #[test]
 fn wrong_proof_purpose_is_rejected() {
     let (k, did) = key(4);
-    let vc = sign(&credential(did.did()), &k, &did.verification_method_id(), Cryptosuite::EddsaRdfc2022, ProofPurpose::Authentication);
+    let vc = sign(
+        &credential(did.did()),
+        &k,
+        &did.verification_method_id(),
+        Cryptosuite::EddsaRdfc2022,
+        ProofPurpose::Authentication,
+    );
     let trust = TrustList::default();
     let report = verify::verify_credential(&vc, &opts(&trust, &Offline));
     assert!(!report.verified());
@@ -143,21 +154,39 @@ fn validity_period_is_enforced() {
     let trust = TrustList::default();
     let mut expired = credential(did.did());
     expired["validUntil"] = "2026-03-01T00:00:00Z".into();
-    let vc = sign(&expired, &k, &did.verification_method_id(), Cryptosuite::EddsaRdfc2022, ProofPurpose::AssertionMethod);
+    let vc = sign(
+        &expired,
+        &k,
+        &did.verification_method_id(),
+        Cryptosuite::EddsaRdfc2022,
+        ProofPurpose::AssertionMethod,
+    );
     let report = verify::verify_credential(&vc, &opts(&trust, &Offline));
     assert!(!report.verified());
     assert_eq!(report.verdict(), Verdict::Expired);
 
     let mut future = credential(did.did());
     future["validFrom"] = "2027-01-01T00:00:00-06:00".into();
-    let vc = sign(&future, &k, &did.verification_method_id(), Cryptosuite::EddsaRdfc2022, ProofPurpose::AssertionMethod);
+    let vc = sign(
+        &future,
+        &k,
+        &did.verification_method_id(),
+        Cryptosuite::EddsaRdfc2022,
+        ProofPurpose::AssertionMethod,
+    );
     let report = verify::verify_credential(&vc, &opts(&trust, &Offline));
     assert_eq!(report.verdict(), Verdict::NotYetValid, "{:#?}", report.checks);
 
     // A verifier whose clock is a little behind the issuer's still accepts a fresh one.
     let mut fresh = credential(did.did());
     fresh["validFrom"] = "2026-06-01T12:00:30Z".into();
-    let vc = sign(&fresh, &k, &did.verification_method_id(), Cryptosuite::EddsaRdfc2022, ProofPurpose::AssertionMethod);
+    let vc = sign(
+        &fresh,
+        &k,
+        &did.verification_method_id(),
+        Cryptosuite::EddsaRdfc2022,
+        ProofPurpose::AssertionMethod,
+    );
     assert!(verify::verify_credential(&vc, &opts(&trust, &Offline)).verified());
     let mut strict = opts(&trust, &Offline);
     strict.clock_skew_seconds = 0;
@@ -170,7 +199,11 @@ fn strict_policy_refuses_example_and_inline_contexts() {
     let mut doc = credential(did.did());
     doc["@context"] = json!(["https://www.w3.org/ns/credentials/v2", {"extra": "https://example.org/extra"}]);
     doc["credentialSubject"]["extra"] = "x".into();
-    let mut options = ProofOptions::new(Cryptosuite::EddsaRdfc2022, did.verification_method_id(), ProofPurpose::AssertionMethod);
+    let mut options = ProofOptions::new(
+        Cryptosuite::EddsaRdfc2022,
+        did.verification_method_id(),
+        ProofPurpose::AssertionMethod,
+    );
     options.created = Some("2026-01-15T09:00:00Z".into());
     let vc = data_integrity::add_proof(&doc, &options, &k, ContextPolicy::CONFORMANCE).unwrap();
     let trust = TrustList::default();
@@ -192,11 +225,21 @@ fn data_added_after_issuance_under_an_undefined_term_is_data_loss() {
         let trust = TrustList::default();
         let report = verify::verify_credential(&vc, &opts(&trust, &Offline));
         assert!(!report.verified());
-        assert!(failed_codes(&report).contains(&"DATA_LOSS_DETECTION_ERROR"), "{suite:?} {:#?}", report.checks);
+        assert!(
+            failed_codes(&report).contains(&"DATA_LOSS_DETECTION_ERROR"),
+            "{suite:?} {:#?}",
+            report.checks
+        );
     }
 }
 
-fn status_list_credential(issuer: &DidKey, key: &SigningKey, url: &str, purpose: &str, set: &[usize]) -> Value {
+fn status_list_credential(
+    issuer: &DidKey,
+    key: &SigningKey,
+    url: &str,
+    purpose: &str,
+    set: &[usize],
+) -> Value {
     let mut bits = Bitstring::new(131_072).unwrap();
     for i in set {
         bits.set(*i, true).unwrap();
@@ -214,7 +257,13 @@ fn status_list_credential(issuer: &DidKey, key: &SigningKey, url: &str, purpose:
             "encodedList": bits.encode()
         }
     });
-    sign(&list, key, &issuer.verification_method_id(), Cryptosuite::EddsaRdfc2022, ProofPurpose::AssertionMethod)
+    sign(
+        &list,
+        key,
+        &issuer.verification_method_id(),
+        Cryptosuite::EddsaRdfc2022,
+        ProofPurpose::AssertionMethod,
+    )
 }
 
 fn with_status(did: &DidKey, entries: &[(&str, &str, usize)]) -> Value {
@@ -240,12 +289,20 @@ fn revocation_and_suspension_lists_decide_the_verdict() {
     let rev = "https://issuer.example/status-lists/r1";
     let sus = "https://issuer.example/status-lists/s1";
     let mut resolver = Fixtures::default();
-    resolver.documents.insert(rev.into(), status_list_credential(&did, &k, rev, "revocation", &[0, 7, 131_071]));
+    resolver
+        .documents
+        .insert(rev.into(), status_list_credential(&did, &k, rev, "revocation", &[0, 7, 131_071]));
     resolver.documents.insert(sus.into(), status_list_credential(&did, &k, sus, "suspension", &[8]));
     let trust = TrustList::default();
     let check = |rev_index: usize, sus_index: usize| {
         let doc = with_status(&did, &[("revocation", rev, rev_index), ("suspension", sus, sus_index)]);
-        let vc = sign(&doc, &k, &did.verification_method_id(), Cryptosuite::EddsaRdfc2022, ProofPurpose::AssertionMethod);
+        let vc = sign(
+            &doc,
+            &k,
+            &did.verification_method_id(),
+            Cryptosuite::EddsaRdfc2022,
+            ProofPurpose::AssertionMethod,
+        );
         verify::verify_credential(&vc, &opts(&trust, &resolver))
     };
     let good = check(1, 1);
@@ -260,14 +317,26 @@ fn revocation_and_suspension_lists_decide_the_verdict() {
 
     // Offline: the status is not checked, never passed.
     let doc = with_status(&did, &[("revocation", rev, 1)]);
-    let vc = sign(&doc, &k, &did.verification_method_id(), Cryptosuite::EddsaRdfc2022, ProofPurpose::AssertionMethod);
+    let vc = sign(
+        &doc,
+        &k,
+        &did.verification_method_id(),
+        Cryptosuite::EddsaRdfc2022,
+        ProofPurpose::AssertionMethod,
+    );
     let offline = verify::verify_credential(&vc, &opts(&trust, &Offline));
     assert_eq!(offline.verdict(), Verdict::StatusUnknown);
     assert!(offline.checks.iter().any(|c| c.name == "status" && c.status == Status::Skipped));
 
     // A list that cannot be fetched is a failed status check.
     let doc = with_status(&did, &[("revocation", "https://issuer.example/status-lists/missing", 1)]);
-    let vc = sign(&doc, &k, &did.verification_method_id(), Cryptosuite::EddsaRdfc2022, ProofPurpose::AssertionMethod);
+    let vc = sign(
+        &doc,
+        &k,
+        &did.verification_method_id(),
+        Cryptosuite::EddsaRdfc2022,
+        ProofPurpose::AssertionMethod,
+    );
     let report = verify::verify_credential(&vc, &opts(&trust, &resolver));
     assert!(!report.verified());
     assert!(failed_codes(&report).contains(&"STATUS_RETRIEVAL_ERROR"));
@@ -280,7 +349,13 @@ fn forged_or_mismatched_status_lists_fail() {
     let url = "https://issuer.example/status-lists/r2";
     let trust = TrustList::default();
     let doc = with_status(&did, &[("revocation", url, 3)]);
-    let vc = sign(&doc, &k, &did.verification_method_id(), Cryptosuite::EddsaRdfc2022, ProofPurpose::AssertionMethod);
+    let vc = sign(
+        &doc,
+        &k,
+        &did.verification_method_id(),
+        Cryptosuite::EddsaRdfc2022,
+        ProofPurpose::AssertionMethod,
+    );
 
     // A list signed by an untrusted third party that clears the bit.
     let mut resolver = Fixtures::default();
@@ -304,7 +379,13 @@ fn forged_or_mismatched_status_lists_fail() {
     for bad in [json!("abc"), json!(5), json!(true), json!("131072"), json!("-1")] {
         let mut doc = with_status(&did, &[("revocation", url, 0)]);
         doc["credentialStatus"][0]["statusListIndex"] = bad.clone();
-        let vc = sign(&doc, &k, &did.verification_method_id(), Cryptosuite::EddsaRdfc2022, ProofPurpose::AssertionMethod);
+        let vc = sign(
+            &doc,
+            &k,
+            &did.verification_method_id(),
+            Cryptosuite::EddsaRdfc2022,
+            ProofPurpose::AssertionMethod,
+        );
         resolver.documents.insert(url.into(), status_list_credential(&did, &k, url, "revocation", &[]));
         let report = verify::verify_credential(&vc, &opts(&trust, &resolver));
         assert!(!report.verified(), "index {bad} passed");
@@ -321,7 +402,11 @@ fn presentation(holder: &DidKey, credentials: Vec<Value>) -> Value {
 }
 
 fn present(holder_key: &SigningKey, holder: &DidKey, vp: &Value, challenge: &str, domain: &str) -> Value {
-    let mut options = ProofOptions::new(Cryptosuite::EddsaRdfc2022, holder.verification_method_id(), ProofPurpose::Authentication);
+    let mut options = ProofOptions::new(
+        Cryptosuite::EddsaRdfc2022,
+        holder.verification_method_id(),
+        ProofPurpose::Authentication,
+    );
     options.created = Some("2026-05-30T10:00:00Z".into());
     options.challenge = Some(challenge.into());
     options.domain = Some(domain.into());
@@ -352,7 +437,8 @@ fn presentations_bind_holder_challenge_domain_and_every_credential() {
 
     // Someone else signs a presentation naming our holder.
     let (mk, mallory) = key(13);
-    let forged = present(&mk, &mallory, &presentation(&holder, vec![vc.clone()]), "c-123", "employer.example");
+    let forged =
+        present(&mk, &mallory, &presentation(&holder, vec![vc.clone()]), "c-123", "employer.example");
     let report = verify::verify_presentation(&forged, &o);
     assert!(report.checks.iter().any(|c| c.name == "holder" && c.status == Status::Failed));
 
@@ -428,7 +514,11 @@ fn w3c_proof_set_and_chain_fixtures_verify_or_fail_as_named() {
             assert!(report.verified(), "{name}: {:#?}", report.checks);
         } else {
             assert!(!report.verified(), "{name} verified");
-            assert!(failed_codes(&report).contains(&"PROOF_VERIFICATION_ERROR"), "{name}: {:#?}", report.checks);
+            assert!(
+                failed_codes(&report).contains(&"PROOF_VERIFICATION_ERROR"),
+                "{name}: {:#?}",
+                report.checks
+            );
         }
         seen += 1;
     }
@@ -474,7 +564,13 @@ fn an_edc_micro_credential_signs_and_verifies_in_the_vc_1_1_envelope() {
     doc["issuanceDate"] = "2026-01-15T09:00:00Z".into();
     let quads = bem_core::contexts::to_rdf(&doc, ContextPolicy::STRICT).unwrap();
     assert!(quads.len() > 250, "{} quads", quads.len());
-    let vc = sign(&doc, &k, &did.verification_method_id(), Cryptosuite::EddsaRdfc2022, ProofPurpose::AssertionMethod);
+    let vc = sign(
+        &doc,
+        &k,
+        &did.verification_method_id(),
+        Cryptosuite::EddsaRdfc2022,
+        ProofPurpose::AssertionMethod,
+    );
     let trust = TrustList::default();
     let report = verify::verify_credential(&vc, &opts(&trust, &Offline));
     assert!(report.verified(), "{:#?}", report.checks);
@@ -502,7 +598,13 @@ fn json_schemas_named_by_the_credential_are_enforced() {
         let mut doc = credential(did.did());
         doc["credentialSubject"] = subject;
         doc["credentialSchema"] = json!({"id": url, "type": "JsonSchema"});
-        let vc = sign(&doc, &k, &did.verification_method_id(), Cryptosuite::EddsaRdfc2022, ProofPurpose::AssertionMethod);
+        let vc = sign(
+            &doc,
+            &k,
+            &did.verification_method_id(),
+            Cryptosuite::EddsaRdfc2022,
+            ProofPurpose::AssertionMethod,
+        );
         verify::verify_credential(&vc, &opts(&trust, &resolver))
     };
     let ok = run(json!({"id": "did:example:learner", "name": "Olena"}));
@@ -514,13 +616,23 @@ fn json_schemas_named_by_the_credential_are_enforced() {
     // Offline, the schema is reported as not checked.
     let mut doc = credential(did.did());
     doc["credentialSchema"] = json!({"id": url, "type": "JsonSchema"});
-    let vc = sign(&doc, &k, &did.verification_method_id(), Cryptosuite::EddsaRdfc2022, ProofPurpose::AssertionMethod);
+    let vc = sign(
+        &doc,
+        &k,
+        &did.verification_method_id(),
+        Cryptosuite::EddsaRdfc2022,
+        ProofPurpose::AssertionMethod,
+    );
     let offline = verify::verify_credential(&vc, &opts(&trust, &Offline));
     assert!(offline.checks.iter().any(|c| c.name == "schema" && c.status == Status::Skipped));
 }
 
 fn signed_with(doc: &Value, k: &SigningKey, did: &DidKey, edit: impl Fn(&mut ProofOptions)) -> Value {
-    let mut options = ProofOptions::new(Cryptosuite::EddsaRdfc2022, did.verification_method_id(), ProofPurpose::AssertionMethod);
+    let mut options = ProofOptions::new(
+        Cryptosuite::EddsaRdfc2022,
+        did.verification_method_id(),
+        ProofPurpose::AssertionMethod,
+    );
     options.created = Some("2026-01-15T09:00:00Z".into());
     edit(&mut options);
     data_integrity::add_proof(doc, &options, k, ContextPolicy::STRICT).unwrap()
@@ -530,12 +642,14 @@ fn signed_with(doc: &Value, k: &SigningKey, did: &DidKey, edit: impl Fn(&mut Pro
 fn proof_times_are_enforced_ac16() {
     let (k, did) = key(18);
     let trust = TrustList::default();
-    let expired = signed_with(&credential(did.did()), &k, &did, |o| o.expires = Some("2026-02-01T00:00:00Z".into()));
+    let expired =
+        signed_with(&credential(did.did()), &k, &did, |o| o.expires = Some("2026-02-01T00:00:00Z".into()));
     let report = verify::verify_credential(&expired, &opts(&trust, &Offline));
     assert!(!report.verified());
     assert!(report.failures().any(|c| c.message.contains("expired")), "{:#?}", report.checks);
     // A `created` without a zone offset is read as UTC and verifies.
-    let no_offset = signed_with(&credential(did.did()), &k, &did, |o| o.created = Some("2026-01-15T09:00:00".into()));
+    let no_offset =
+        signed_with(&credential(did.did()), &k, &did, |o| o.created = Some("2026-01-15T09:00:00".into()));
     assert!(verify::verify_credential(&no_offset, &opts(&trust, &Offline)).verified());
 }
 
@@ -546,8 +660,8 @@ fn a_signature_with_s_above_the_group_order_is_refused_ac19() {
     let mut sig = bem_core::multibase::decode_base58btc(vc["proof"]["proofValue"].as_str().unwrap()).unwrap();
     // S + L (little-endian), the classic malleability: lax verifiers accept it.
     const L: [u8; 32] = [
-        0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14, 0, 0, 0, 0, 0, 0,
-        0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
+        0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14, 0, 0,
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
     ];
     let mut carry = 0u16;
     for i in 0..32 {
@@ -592,9 +706,10 @@ fn json_ld_attacks_are_refused_ac22_to_ac25() {
         "credential-type-mapped-nonurl-fail.json",
         "credential-type-unmapped-fail.json",
     ] {
-        let doc: Value =
-            serde_json::from_slice(&std::fs::read(testdata(&format!("vcdm2-test-suite/tests/input/{name}"))).unwrap())
-                .unwrap();
+        let doc: Value = serde_json::from_slice(
+            &std::fs::read(testdata(&format!("vcdm2-test-suite/tests/input/{name}"))).unwrap(),
+        )
+        .unwrap();
         assert!(bem_core::contexts::to_rdf(&doc, ContextPolicy::CONFORMANCE).is_err(), "{name}");
     }
 }
@@ -624,9 +739,15 @@ fn a_presentation_signed_for_assertion_is_refused_ac10() {
     let (ik, issuer) = key(22);
     let (hk, holder) = key(23);
     let vc = issue(&ik, &issuer, Cryptosuite::EddsaRdfc2022);
-    let mut options = ProofOptions::new(Cryptosuite::EddsaRdfc2022, holder.verification_method_id(), ProofPurpose::AssertionMethod);
+    let mut options = ProofOptions::new(
+        Cryptosuite::EddsaRdfc2022,
+        holder.verification_method_id(),
+        ProofPurpose::AssertionMethod,
+    );
     options.challenge = Some("c-1".into());
-    let vp = data_integrity::add_proof(&presentation(&holder, vec![vc]), &options, &hk, ContextPolicy::STRICT).unwrap();
+    let vp =
+        data_integrity::add_proof(&presentation(&holder, vec![vc]), &options, &hk, ContextPolicy::STRICT)
+            .unwrap();
     let trust = TrustList::default();
     let mut o = opts(&trust, &Offline);
     o.challenge = Some("c-1");

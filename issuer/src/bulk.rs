@@ -46,7 +46,8 @@ fn column(header: &str) -> Option<Column> {
 pub fn parse(body: &[u8]) -> Result<Vec<Row>, Vec<String>> {
     let body = body.strip_prefix(b"\xEF\xBB\xBF".as_slice()).unwrap_or(body);
     let mut reader = csv::ReaderBuilder::new().has_headers(true).flexible(true).from_reader(body);
-    let headers = reader.byte_headers().map_err(|e| vec![format!("the header row cannot be read: {e}")])?.clone();
+    let headers =
+        reader.byte_headers().map_err(|e| vec![format!("the header row cannot be read: {e}")])?.clone();
     let mut columns = Vec::new();
     let mut problems = Vec::new();
     for (i, raw) in headers.iter().enumerate() {

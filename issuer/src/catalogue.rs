@@ -50,12 +50,20 @@ impl Catalogue {
                 if vocabulary::concept(uri).is_none() {
                     problems.push(Problem {
                         pointer: pointer.to_owned(),
-                        message: format!("{uri} is not a concept of the EU controlled vocabularies this issuer knows"),
+                        message: format!(
+                            "{uri} is not a concept of the EU controlled vocabularies this issuer knows"
+                        ),
                     });
                 }
             }
         };
-        for pointer in ["/sector/iscedF", "/awardingBody/country/uri", "/assessment/type", "/participation/mode", "/learningSetting"] {
+        for pointer in [
+            "/sector/iscedF",
+            "/awardingBody/country/uri",
+            "/assessment/type",
+            "/participation/mode",
+            "/learningSetting",
+        ] {
             concept(pointer);
         }
         if let Some(groups) = definition.get("targetGroupConcepts").and_then(Value::as_array) {
@@ -81,8 +89,11 @@ impl Catalogue {
 
 /// The definitions of a catalogue file: a JSON array of definitions, or one definition.
 pub fn parse_file(text: &str) -> anyhow::Result<Vec<Value>> {
-    let value = bem_core::json::parse_str(text, &bem_core::json::JsonLimits { max_bytes: 64 * 1024 * 1024, max_depth: 64 })
-        .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+    let value = bem_core::json::parse_str(
+        text,
+        &bem_core::json::JsonLimits { max_bytes: 64 * 1024 * 1024, max_depth: 64 },
+    )
+    .map_err(|e| anyhow::anyhow!("{}", e.message))?;
     Ok(match value {
         Value::Array(items) => items,
         one @ Value::Object(_) => vec![one],

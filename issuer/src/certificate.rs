@@ -91,7 +91,8 @@ impl Learner {
             }
         }
         if let Some(e) = &email {
-            let ok = e.split_once('@').is_some_and(|(l, d)| !l.is_empty() && d.contains('.') && !d.contains('@'));
+            let ok =
+                e.split_once('@').is_some_and(|(l, d)| !l.is_empty() && d.contains('.') && !d.contains('@'));
             if !ok || e.contains(char::is_whitespace) {
                 problems.push(format!("email {e:?} is not an e-mail address"));
             }
@@ -149,7 +150,9 @@ pub fn build(input: &Input<'_>) -> Value {
     doc.insert("issued".into(), input.issued.into());
     doc.insert("validFrom".into(), input.issued.into());
     if let Some(months) = def.pointer("/validity/months").and_then(Value::as_u64) {
-        if let Some(until) = u32::try_from(months).ok().and_then(|m| crate::clock::add_months(input.issued, m)) {
+        if let Some(until) =
+            u32::try_from(months).ok().and_then(|m| crate::clock::add_months(input.issued, m))
+        {
             doc.insert("expirationDate".into(), until.clone().into());
             doc.insert("validUntil".into(), until.into());
         }
@@ -166,7 +169,10 @@ pub fn definition_document(definition: &Value, public_url: &str) -> Value {
     let mut ids = NodeIds::default();
     let mut spec = specification(definition, public_url, &mut ids);
     if let Some(obj) = spec.as_object_mut() {
-        obj.insert("@context".into(), json!([bem_core::contexts::CREDENTIALS_V1, bem_core::contexts::ELM_EDC_AP]));
+        obj.insert(
+            "@context".into(),
+            json!([bem_core::contexts::CREDENTIALS_V1, bem_core::contexts::ELM_EDC_AP]),
+        );
     }
     spec
 }
@@ -248,7 +254,10 @@ fn awarding_body(def: &Value, ids: &mut NodeIds) -> Value {
     if let (Some(region), Some(a)) = (body.get("region").and_then(Value::as_str), address.as_object_mut()) {
         a.insert("fullAddress".into(), note(&json!({"en": region}), ids));
     }
-    org.insert("location".into(), json!({"id": ids.next("location"), "type": "Location", "address": address}));
+    org.insert(
+        "location".into(),
+        json!({"id": ids.next("location"), "type": "Location", "address": address}),
+    );
     if let Some(reg) = body.get("legalIdentifier") {
         let mut id = json!({
             "id": ids.next("legalIdentifier"),
@@ -273,7 +282,10 @@ fn specification(def: &Value, public_url: &str, ids: &mut NodeIds) -> Value {
     let mut spec = Map::new();
     spec.insert("id".into(), format!("{public_url}/micro-credentials/{mc_id}").into());
     let eqf = def.get("eqfLevel").and_then(Value::as_u64);
-    spec.insert("type".into(), if eqf.is_some() { "Qualification" } else { "LearningAchievementSpecification" }.into());
+    spec.insert(
+        "type".into(),
+        if eqf.is_some() { "Qualification" } else { "LearningAchievementSpecification" }.into(),
+    );
     spec.insert("title".into(), def.get("title").cloned().unwrap_or_else(|| json!({})));
     if let Some(summary) = def.get("summary") {
         spec.insert("description".into(), summary.clone());
@@ -426,7 +438,8 @@ fn assessment(def: &Value, learner: &Learner, ids: &mut NodeIds) -> Value {
         "grade": note(&json!({"en": grade}), ids),
         "specifiedBy": spec,
     });
-    if let (Some(sv), Some(obj)) = (def.get("supervisionAndIdentityVerification"), assessment.as_object_mut()) {
+    if let (Some(sv), Some(obj)) = (def.get("supervisionAndIdentityVerification"), assessment.as_object_mut())
+    {
         if sv.get("type").and_then(Value::as_str) == Some(vocabulary::UNSUPERVISED_NO_ID) {
             obj.insert(
                 "idVerification".into(),
@@ -442,12 +455,20 @@ fn assessment(def: &Value, learner: &Learner, ids: &mut NodeIds) -> Value {
         let mut text = json!({"en": supervision_label(category)});
         if let (Some(Value::Object(desc)), Some(t)) = (sv.get("description"), text.as_object_mut()) {
             for (lang, v) in desc {
-                let label = t.get(lang).and_then(Value::as_str).unwrap_or(supervision_label(category)).to_owned();
-                let joined = if lang == "en" { format!("{label}. {}", v.as_str().unwrap_or_default()) } else { v.as_str().unwrap_or_default().to_owned() };
+                let label =
+                    t.get(lang).and_then(Value::as_str).unwrap_or(supervision_label(category)).to_owned();
+                let joined = if lang == "en" {
+                    format!("{label}. {}", v.as_str().unwrap_or_default())
+                } else {
+                    v.as_str().unwrap_or_default().to_owned()
+                };
                 t.insert(lang.clone(), joined.into());
             }
         }
-        obj.insert("additionalNote".into(), json!([labelled_note("supervision", "Supervision and identity verification", &text, ids)]));
+        obj.insert(
+            "additionalNote".into(),
+            json!([labelled_note("supervision", "Supervision and identity verification", &text, ids)]),
+        );
     }
     assessment
 }
@@ -483,7 +504,8 @@ fn subject(input: &Input<'_>, ids: &mut NodeIds) -> Value {
         identifiers.push(json!({"id": ids.next("identifier"), "type": "Identifier", "notation": i, "schemeName": "Learner identifier of the awarding body"}));
     }
     if let Some(e) = &learner.email {
-        let hash: String = Sha256::digest(e.trim().to_lowercase().as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
+        let hash: String =
+            Sha256::digest(e.trim().to_lowercase().as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
         identifiers.push(json!({"id": ids.next("identifier"), "type": "Identifier", "notation": format!("sha256${hash}"), "schemeName": "SHA-256 of the learner's e-mail address"}));
     }
     if !identifiers.is_empty() {
@@ -522,7 +544,9 @@ mod tests {
 
     #[test]
     fn learners_are_checked_and_trimmed() {
-        let ok = Learner { name: "  Олена Ковальчук ".into(), email: Some(" ".into()), ..Learner::default() };
+        let ok = Learner {
+            name: "  Олена Ковальчук ".into(), email: Some(" ".into()), ..Learner::default()
+        };
         let n = ok.normalized().unwrap();
         assert_eq!(n.name, "Олена Ковальчук");
         assert_eq!(n.email, None);
@@ -537,7 +561,10 @@ mod tests {
 
     #[test]
     fn every_demo_certificate_is_built_with_its_parts() {
-        let learner = Learner { name: "ანა ბერიძე".into(), grade: Some("Very good".into()), ..Learner::default() };
+        let learner =
+            Learner {
+                name: "ანა ბერიძე".into(), grade: Some("Very good".into()), ..Learner::default()
+            };
         for def in crate::catalogue::parse_file(crate::catalogue::DEMO).unwrap() {
             let doc = build(&Input {
                 definition: &def,
@@ -551,9 +578,17 @@ mod tests {
             });
             let claim = &doc["credentialSubject"]["hasClaim"];
             assert_eq!(claim["title"], def["title"]);
-            assert_eq!(claim["specifiedBy"]["learningOutcome"].as_array().unwrap().len(), def["learningOutcomes"].as_array().unwrap().len());
+            assert_eq!(
+                claim["specifiedBy"]["learningOutcome"].as_array().unwrap().len(),
+                def["learningOutcomes"].as_array().unwrap().len()
+            );
             assert_eq!(doc["credentialSubject"]["fullName"]["en"], "ანა ბერიძე");
-            assert!(bem_core::model::check_credential(&doc).is_empty(), "{}: {:?}", def["id"], bem_core::model::check_credential(&doc));
+            assert!(
+                bem_core::model::check_credential(&doc).is_empty(),
+                "{}: {:?}",
+                def["id"],
+                bem_core::model::check_credential(&doc)
+            );
         }
     }
 }

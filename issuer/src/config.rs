@@ -160,12 +160,13 @@ impl Config {
             .map(PathBuf::from)
             .or(file.keys.admin_token_file)
             .unwrap_or_else(|| data_dir.join("admin-token"));
-        let tls = match (env("BEM_TLS_CERT").map(PathBuf::from), env("BEM_TLS_KEY").map(PathBuf::from), file.tls) {
-            (Some(cert), Some(key), _) => Some(TlsFiles { cert, key }),
-            (None, None, Some(t)) => Some(TlsFiles { cert: t.cert, key: t.key }),
-            (None, None, None) => None,
-            _ => bail!("BEM_TLS_CERT and BEM_TLS_KEY must be given together"),
-        };
+        let tls =
+            match (env("BEM_TLS_CERT").map(PathBuf::from), env("BEM_TLS_KEY").map(PathBuf::from), file.tls) {
+                (Some(cert), Some(key), _) => Some(TlsFiles { cert, key }),
+                (None, None, Some(t)) => Some(TlsFiles { cert: t.cert, key: t.key }),
+                (None, None, None) => None,
+                _ => bail!("BEM_TLS_CERT and BEM_TLS_KEY must be given together"),
+            };
         let number = |name: &str, from_file: Option<usize>, default: usize| -> anyhow::Result<usize> {
             match env(name) {
                 Some(v) => v.parse().with_context(|| format!("{name}={v:?} is not a number of bytes")),
@@ -187,7 +188,9 @@ impl Config {
             tls,
             max_body_bytes: number("BEM_MAX_BODY_BYTES", file.max_body_bytes, DEFAULT_MAX_BODY_BYTES)?,
             max_csv_bytes: number("BEM_MAX_CSV_BYTES", file.max_csv_bytes, DEFAULT_MAX_CSV_BYTES)?,
-            verifier_url: env("BEM_VERIFIER_URL").or(file.verifier_url).map(|u| u.trim_end_matches('/').to_owned()),
+            verifier_url: env("BEM_VERIFIER_URL")
+                .or(file.verifier_url)
+                .map(|u| u.trim_end_matches('/').to_owned()),
             conformance_contexts,
         })
     }
@@ -204,7 +207,8 @@ impl Config {
 }
 
 fn read_file(path: &Path) -> anyhow::Result<FileConfig> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read config file {}", path.display()))?;
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read config file {}", path.display()))?;
     toml::from_str(&text).with_context(|| format!("config file {} is not valid", path.display()))
 }
 
@@ -240,7 +244,8 @@ mod tests {
     use std::collections::HashMap;
 
     fn resolve(flags: &Flags, vars: &[(&str, &str)]) -> anyhow::Result<Config> {
-        let vars: HashMap<String, String> = vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        let vars: HashMap<String, String> =
+            vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
         Config::resolve(flags, &|name| vars.get(name).cloned())
     }
 
@@ -266,7 +271,8 @@ mod tests {
         assert_eq!(config.issuer.name, "From file");
         assert_eq!(config.issuer.country_uri, format!("{COUNTRY_AUTHORITY}MDA"));
 
-        let config = resolve(&flags, &[("BEM_LISTEN", "127.0.0.1:1"), ("BEM_ISSUER_NAME", "From env")]).unwrap();
+        let config =
+            resolve(&flags, &[("BEM_LISTEN", "127.0.0.1:1"), ("BEM_ISSUER_NAME", "From env")]).unwrap();
         assert_eq!(config.listen, "127.0.0.1:1");
         assert_eq!(config.issuer.name, "From env");
 

@@ -63,11 +63,17 @@ async fn not_found() -> ApiError {
 }
 
 async fn method_not_allowed() -> ApiError {
-    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED", "this resource does not accept that method")
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "METHOD_NOT_ALLOWED",
+        "this resource does not accept that method",
+    )
 }
 
 /// Runs blocking work (SQLite, signing) off the async threads.
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, ApiError> + Send + 'static) -> Result<T, ApiError> {
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
     tokio::task::spawn_blocking(f).await.map_err(ApiError::internal)?
 }
 
@@ -104,7 +110,11 @@ async fn catalogue(State(state): State<AppState>, headers: HeaderMap) -> Result<
     Ok(Json(json!({"microCredentials": definitions})).into_response())
 }
 
-async fn definition(State(state): State<AppState>, headers: HeaderMap, id: Result<Path<String>, PathRejection>) -> Result<Response, ApiError> {
+async fn definition(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<Response, ApiError> {
     let id = path(id)?;
     let issuer = state.issuer.clone();
     let lookup = id.clone();
@@ -118,17 +128,25 @@ async fn definition(State(state): State<AppState>, headers: HeaderMap, id: Resul
     Ok(Json(def).into_response())
 }
 
-async fn put_definition(State(state): State<AppState>, _admin: Admin, StrictJson(def): StrictJson<Value>) -> Result<Response, ApiError> {
+async fn put_definition(
+    State(state): State<AppState>,
+    _admin: Admin,
+    StrictJson(def): StrictJson<Value>,
+) -> Result<Response, ApiError> {
     let issuer = state.issuer.clone();
     let stored = def.clone();
     let (id, created) = blocking(move || issuer.put_definition(&stored).map_err(ApiError::from)).await?;
     let status = if created { StatusCode::CREATED } else { StatusCode::OK };
     let location = format!("{}/micro-credentials/{id}", state.issuer.public_url());
-    let mut response = (status, Json(def)).into_response();
-    if let Ok(v) = HeaderValue::from_str(&location) {
+    Ok(with_location((status, Json(def)).into_response(), &location))
+}
+
+/// `response` with a `Location` header naming `url`.
+fn with_location(mut response: Response, url: &str) -> Response {
+    if let Ok(v) = HeaderValue::from_str(url) {
         response.headers_mut().insert(LOCATION, v);
     }
-    Ok(response)
+    response
 }
 
 async fn award(
@@ -140,11 +158,7 @@ async fn award(
     let id = path(id)?;
     let issuer = state.issuer.clone();
     let awarded = blocking(move || issuer.award(&id, &learner).map_err(ApiError::from)).await?;
-    let mut response = (StatusCode::CREATED, Json(&awarded)).into_response();
-    if let Ok(v) = HeaderValue::from_str(&awarded.links.credential) {
-        response.headers_mut().insert(LOCATION, v);
-    }
-    Ok(response)
+    Ok(with_location((StatusCode::CREATED, Json(&awarded)).into_response(), &awarded.links.credential))
 }
 
 async fn award_bulk(
@@ -160,7 +174,11 @@ async fn award_bulk(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.split(';').next().unwrap_or_default().trim().eq_ignore_ascii_case("text/csv"));
     if !is_csv {
-        return Err(ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "UNSUPPORTED_MEDIA_TYPE", "the body must be text/csv"));
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "UNSUPPORTED_MEDIA_TYPE",
+            "the body must be text/csv",
+        ));
     }
     let body: Bytes = body_bytes(request, &()).await?;
     let issuer = state.issuer.clone();
@@ -191,7 +209,11 @@ struct IssueRequest {
     options: Option<Value>,
 }
 
-async fn issue(State(state): State<AppState>, _admin: Admin, StrictJson(request): StrictJson<IssueRequest>) -> Result<Response, ApiError> {
+async fn issue(
+    State(state): State<AppState>,
+    _admin: Admin,
+    StrictJson(request): StrictJson<IssueRequest>,
+) -> Result<Response, ApiError> {
     let options = Issuer::issue_options(request.options.as_ref())?;
     let issuer = state.issuer.clone();
     let signed = blocking(move || issuer.issue(request.credential, &options).map_err(ApiError::from)).await?;
@@ -214,23 +236,34 @@ struct StatusSelector {
     status_purpose: String,
 }
 
-async fn update_status(State(state): State<AppState>, _admin: Admin, StrictJson(request): StrictJson<StatusRequest>) -> Result<Response, ApiError> {
+async fn update_status(
+    State(state): State<AppState>,
+    _admin: Admin,
+    StrictJson(request): StrictJson<StatusRequest>,
+) -> Result<Response, ApiError> {
     if request.credential_status.kind != "BitstringStatusListEntry" {
         return Err(IssueError::Invalid {
             code: bem_core::ProblemCode::MalformedValueError,
-            problems: vec![format!("credentialStatus.type {:?} is not BitstringStatusListEntry", request.credential_status.kind)],
+            problems: vec![format!(
+                "credentialStatus.type {:?} is not BitstringStatusListEntry",
+                request.credential_status.kind
+            )],
         }
         .into());
     }
     let purpose = Purpose::parse(&request.credential_status.status_purpose).ok_or_else(|| {
         ApiError::from(IssueError::Invalid {
             code: bem_core::ProblemCode::MalformedValueError,
-            problems: vec![format!("statusPurpose {:?} is not revocation or suspension", request.credential_status.status_purpose)],
+            problems: vec![format!(
+                "statusPurpose {:?} is not revocation or suspension",
+                request.credential_status.status_purpose
+            )],
         })
     })?;
     let issuer = state.issuer.clone();
     let id = request.credential_id.clone();
-    let change = blocking(move || issuer.set_status(&id, purpose, request.status).map_err(ApiError::from)).await?;
+    let change =
+        blocking(move || issuer.set_status(&id, purpose, request.status).map_err(ApiError::from)).await?;
     let changed = matches!(change, StatusChange::Applied { changed: true, .. });
     Ok(Json(json!({
         "credentialId": request.credential_id,
@@ -241,7 +274,11 @@ async fn update_status(State(state): State<AppState>, _admin: Admin, StrictJson(
     .into_response())
 }
 
-async fn status_list(State(state): State<AppState>, headers: HeaderMap, id: Result<Path<String>, PathRejection>) -> Result<Response, ApiError> {
+async fn status_list(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<Response, ApiError> {
     let raw = path(id)?;
     let id: i64 = raw
         .parse()
@@ -262,7 +299,11 @@ async fn status_list(State(state): State<AppState>, headers: HeaderMap, id: Resu
         return Ok((StatusCode::NOT_MODIFIED, [(ETAG, etag), (CACHE_CONTROL, cache)]).into_response());
     }
     Ok((
-        [(CONTENT_TYPE, HeaderValue::from_static("application/vc+ld+json")), (ETAG, etag), (CACHE_CONTROL, cache)],
+        [
+            (CONTENT_TYPE, HeaderValue::from_static("application/vc+ld+json")),
+            (ETAG, etag),
+            (CACHE_CONTROL, cache),
+        ],
         list.body,
     )
         .into_response())
@@ -276,7 +317,10 @@ async fn stored(state: &AppState, token: String) -> Result<(Value, Option<String
     let issuer = state.issuer.clone();
     blocking(move || {
         let db = issuer.db();
-        let row = db.credential_by_token(&token).map_err(ApiError::internal)?.ok_or_else(|| ApiError::not_found("no such credential"))?;
+        let row = db
+            .credential_by_token(&token)
+            .map_err(ApiError::internal)?
+            .ok_or_else(|| ApiError::not_found("no such credential"))?;
         let statuses = db.statuses(&token).map_err(ApiError::internal)?;
         let notice = if statuses.contains(&(Purpose::Revocation, true)) {
             Some("This certificate has been revoked by its issuer.".to_owned())
@@ -290,7 +334,11 @@ async fn stored(state: &AppState, token: String) -> Result<(Value, Option<String
     .await
 }
 
-async fn credential(State(state): State<AppState>, headers: HeaderMap, id: Result<Path<String>, PathRejection>) -> Result<Response, ApiError> {
+async fn credential(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<Response, ApiError> {
     let token = path(id)?;
     let (doc, notice) = stored(&state, token.clone()).await?;
     if accepts(&headers, "text/html") {
@@ -299,7 +347,10 @@ async fn credential(State(state): State<AppState>, headers: HeaderMap, id: Resul
     Ok(json_with("application/json", doc.to_string()))
 }
 
-async fn qr_png(State(state): State<AppState>, id: Result<Path<String>, PathRejection>) -> Result<Response, ApiError> {
+async fn qr_png(
+    State(state): State<AppState>,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<Response, ApiError> {
     let token = path(id)?;
     stored(&state, token.clone()).await?;
     let link = state.issuer.links(&token).credential;
@@ -307,7 +358,10 @@ async fn qr_png(State(state): State<AppState>, id: Result<Path<String>, PathReje
     Ok(([(CONTENT_TYPE, HeaderValue::from_static("image/png"))], png).into_response())
 }
 
-async fn qr_svg(State(state): State<AppState>, id: Result<Path<String>, PathRejection>) -> Result<Response, ApiError> {
+async fn qr_svg(
+    State(state): State<AppState>,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<Response, ApiError> {
     let token = path(id)?;
     stored(&state, token.clone()).await?;
     let link = state.issuer.links(&token).credential;

@@ -141,16 +141,30 @@ pub struct IssueOptions {
 impl Issuer {
     pub fn new(db: Db, identity: Identity, catalogue: Catalogue, settings: Settings) -> Issuer {
         let Settings { profile, public_url, verifier_url, conformance_contexts, retired_keys } = settings;
-        Issuer { db: Mutex::new(db), identity, profile, public_url, catalogue, verifier_url, conformance_contexts, retired_keys }
+        Issuer {
+            db: Mutex::new(db),
+            identity,
+            profile,
+            public_url,
+            catalogue,
+            verifier_url,
+            conformance_contexts,
+            retired_keys,
+        }
     }
 
     /// The identity of key `key_id`: the current one, or a retired key from its file.
     fn identity_of(&self, db: &Db, key_id: Option<i64>) -> anyhow::Result<Option<Identity>> {
         let Some(key_id) = key_id.filter(|id| *id != self.identity.key_id()) else { return Ok(None) };
-        let row = db.keys()?.into_iter().find(|k| k.id == key_id).context("the key of a status list is not in the keys table")?;
+        let row = db
+            .keys()?
+            .into_iter()
+            .find(|k| k.id == key_id)
+            .context("the key of a status list is not in the keys table")?;
         let path = self.retired_keys.join(format!("{}.key", row.public_multibase));
-        let key = crate::keys::read_signing_key(&path)
-            .with_context(|| format!("status list of retired key {} cannot be re-signed", row.public_multibase))?;
+        let key = crate::keys::read_signing_key(&path).with_context(|| {
+            format!("status list of retired key {} cannot be re-signed", row.public_multibase)
+        })?;
         Ok(Some(Identity::new(&self.public_url, key, key_id)))
     }
 
@@ -176,7 +190,12 @@ impl Issuer {
     }
 
     /// Signs `document` with the current key.
-    pub fn sign(&self, document: &Value, suite: Cryptosuite, policy: ContextPolicy) -> Result<Value, CoreError> {
+    pub fn sign(
+        &self,
+        document: &Value,
+        suite: Cryptosuite,
+        policy: ContextPolicy,
+    ) -> Result<Value, CoreError> {
         sign_as(&self.identity, document, suite, policy)
     }
 
@@ -202,7 +221,10 @@ impl Issuer {
             .validate(definition)
             .map_err(|problems| IssueError::Invalid {
                 code: ProblemCode::SchemaValidationError,
-                problems: problems.into_iter().map(|p| format!("{}: {}", display_pointer(&p.pointer), p.message)).collect(),
+                problems: problems
+                    .into_iter()
+                    .map(|p| format!("{}: {}", display_pointer(&p.pointer), p.message))
+                    .collect(),
             })?
             .to_owned();
         let created = self.db().upsert_definition(&id, definition, &clock::now())?;
@@ -229,9 +251,16 @@ impl Issuer {
     }
 
     /// Builds and signs one certificate (no lock held).
-    fn make_certificate(&self, definition: &Value, learner: &Learner, entries: &[Reservation], now: &str) -> anyhow::Result<(String, Value)> {
+    fn make_certificate(
+        &self,
+        definition: &Value,
+        learner: &Learner,
+        entries: &[Reservation],
+        now: &str,
+    ) -> anyhow::Result<(String, Value)> {
         let credential_id = clock::urn_uuid();
-        let status: Vec<Value> = entries.iter().map(|r| status_lists::entry(r, &self.list_url(r.list_id))).collect();
+        let status: Vec<Value> =
+            entries.iter().map(|r| status_lists::entry(r, &self.list_url(r.list_id))).collect();
         let unsigned = certificate::build(&certificate::Input {
             definition,
             learner,
@@ -249,7 +278,15 @@ impl Issuer {
     }
 
     /// The row of a new credential, with a fresh link token.
-    fn new_credential(&self, credential_id: Option<String>, mc_id: Option<&str>, learner: Option<&str>, now: &str, document: &Value, entries: Vec<Reservation>) -> anyhow::Result<NewCredential> {
+    fn new_credential(
+        &self,
+        credential_id: Option<String>,
+        mc_id: Option<&str>,
+        learner: Option<&str>,
+        now: &str,
+        document: &Value,
+        entries: Vec<Reservation>,
+    ) -> anyhow::Result<NewCredential> {
         Ok(NewCredential {
             token: clock::token(),
             credential_id,
@@ -273,11 +310,20 @@ impl Issuer {
             let mut db = self.db();
             self.reserve_pair(&mut db, &now)?
         };
-        let result = self.make_certificate(&definition, &learner, &entries, &now).and_then(|(credential_id, signed)| {
-            let new = self.new_credential(Some(credential_id), Some(mc_id), Some(&learner.name), &now, &signed, entries.clone())?;
-            self.db().insert_issued(&new)?;
-            Ok(Awarded { verifiable_credential: signed, links: self.links(&new.token) })
-        });
+        let result = self.make_certificate(&definition, &learner, &entries, &now).and_then(
+            |(credential_id, signed)| {
+                let new = self.new_credential(
+                    Some(credential_id),
+                    Some(mc_id),
+                    Some(&learner.name),
+                    &now,
+                    &signed,
+                    entries.clone(),
+                )?;
+                self.db().insert_issued(&new)?;
+                Ok(Awarded { verifiable_credential: signed, links: self.links(&new.token) })
+            },
+        );
         if result.is_err() {
             self.db().release(&entries);
         }
@@ -285,7 +331,11 @@ impl Issuer {
     }
 
     /// Awards `mc_id` to every good row; each row's outcome in order.
-    pub fn award_bulk(&self, mc_id: &str, rows: Vec<(u64, Result<Learner, Vec<String>>)>) -> Result<Vec<RowResult>, IssueError> {
+    pub fn award_bulk(
+        &self,
+        mc_id: &str,
+        rows: Vec<(u64, Result<Learner, Vec<String>>)>,
+    ) -> Result<Vec<RowResult>, IssueError> {
         let definition = self.definition(mc_id)?;
         let mut results: Vec<RowResult> = Vec::with_capacity(rows.len());
         let mut good: Vec<(usize, Learner)> = Vec::new();
@@ -293,7 +343,13 @@ impl Issuer {
             match row.and_then(|l| l.normalized()) {
                 Ok(learner) => {
                     good.push((results.len(), learner));
-                    results.push(RowResult { line, status: "pending", id: None, links: None, problems: Vec::new() });
+                    results.push(RowResult {
+                        line,
+                        status: "pending",
+                        id: None,
+                        links: None,
+                        problems: Vec::new(),
+                    });
                 }
                 Err(problems) => results.push(RowResult::failed(line, problems)),
             }
@@ -321,12 +377,20 @@ impl Issuer {
             // Build each row's record, then store the whole chunk in one transaction with
             // one savepoint per row: a row is all there or not at all, and the chunk costs
             // one fsync instead of one per row.
-            let mut stored: Vec<(usize, Result<(String, NewCredential), String>)> = Vec::with_capacity(chunk.len());
+            let mut stored: Vec<(usize, Result<(String, NewCredential), String>)> =
+                Vec::with_capacity(chunk.len());
             for ((slot, learner), made) in chunk.iter().zip(made) {
                 let record = made.and_then(|(entries, credential_id, signed)| {
-                    self.new_credential(Some(credential_id.clone()), Some(mc_id), Some(&learner.name), &now, &signed, entries.clone())
-                        .map(|new| (credential_id, new))
-                        .inspect_err(|_| self.db().release(&entries))
+                    self.new_credential(
+                        Some(credential_id.clone()),
+                        Some(mc_id),
+                        Some(&learner.name),
+                        &now,
+                        &signed,
+                        entries.clone(),
+                    )
+                    .map(|new| (credential_id, new))
+                    .inspect_err(|_| self.db().release(&entries))
                 });
                 stored.push((*slot, record.map_err(|e| format!("not issued: {e:#}"))));
             }
@@ -381,8 +445,14 @@ impl Issuer {
         for (name, value) in options {
             match name.as_str() {
                 "cryptosuite" => {
-                    let name = value.as_str().ok_or_else(|| IssueError::invalid(ProblemCode::MalformedValueError, "options.cryptosuite must be a string"))?;
-                    parsed.suite = Cryptosuite::parse(name).map_err(|e| IssueError::invalid(e.code, e.message))?;
+                    let name = value.as_str().ok_or_else(|| {
+                        IssueError::invalid(
+                            ProblemCode::MalformedValueError,
+                            "options.cryptosuite must be a string",
+                        )
+                    })?;
+                    parsed.suite =
+                        Cryptosuite::parse(name).map_err(|e| IssueError::invalid(e.code, e.message))?;
                 }
                 "credentialStatus" => {
                     let items: Vec<&Value> = match value {
@@ -402,7 +472,8 @@ impl Issuer {
     /// Signs a caller's credential as this issuer (VC API `/credentials/issue`).
     pub fn issue(&self, credential: Value, options: &IssueOptions) -> Result<Value, IssueError> {
         let mut document = with_issuer(credential, self.identity.did())?;
-        let problems: Vec<String> = bem_core::model::check_credential(&document).iter().map(|e| e.message.clone()).collect();
+        let problems: Vec<String> =
+            bem_core::model::check_credential(&document).iter().map(|e| e.message.clone()).collect();
         if !problems.is_empty() {
             return Err(IssueError::Invalid { code: ProblemCode::MalformedValueError, problems });
         }
@@ -422,13 +493,17 @@ impl Issuer {
             drop(db);
             add_status_entries(&mut document, &entries, |id| self.list_url(id));
         }
-        let policy = if self.conformance_contexts { ContextPolicy::CONFORMANCE } else { ContextPolicy::STRICT };
-        let result = self.sign(&document, options.suite, policy).map_err(|e| IssueError::invalid(e.code, e.message)).and_then(|signed| {
-            let credential_id = signed.get("id").and_then(Value::as_str).map(str::to_owned);
-            let new = self.new_credential(credential_id, None, None, &now, &signed, entries.clone())?;
-            self.db().insert_issued(&new)?;
-            Ok(signed)
-        });
+        let policy =
+            if self.conformance_contexts { ContextPolicy::CONFORMANCE } else { ContextPolicy::STRICT };
+        let result = self
+            .sign(&document, options.suite, policy)
+            .map_err(|e| IssueError::invalid(e.code, e.message))
+            .and_then(|signed| {
+                let credential_id = signed.get("id").and_then(Value::as_str).map(str::to_owned);
+                let new = self.new_credential(credential_id, None, None, &now, &signed, entries.clone())?;
+                self.db().insert_issued(&new)?;
+                Ok(signed)
+            });
         if result.is_err() {
             self.db().release(&entries);
         }
@@ -436,15 +511,24 @@ impl Issuer {
     }
 
     /// VC API `/credentials/status`: sets (`on`) or clears a status of a credential.
-    pub fn set_status(&self, credential_id: &str, purpose: Purpose, on: bool) -> Result<StatusChange, IssueError> {
+    pub fn set_status(
+        &self,
+        credential_id: &str,
+        purpose: Purpose,
+        on: bool,
+    ) -> Result<StatusChange, IssueError> {
         let change = self.db().set_status(credential_id, purpose, on, &clock::now())?;
         match change {
-            StatusChange::UnknownCredential => Err(IssueError::NotFound(format!("no credential {credential_id:?} was issued here"))),
+            StatusChange::UnknownCredential => {
+                Err(IssueError::NotFound(format!("no credential {credential_id:?} was issued here")))
+            }
             StatusChange::NoEntry => Err(IssueError::invalid(
                 ProblemCode::MalformedValueError,
                 format!("credential {credential_id:?} has no {} status entry", purpose.as_str()),
             )),
-            StatusChange::Irreversible => Err(IssueError::Conflict(format!("credential {credential_id:?} is revoked; revocation cannot be undone"))),
+            StatusChange::Irreversible => Err(IssueError::Conflict(format!(
+                "credential {credential_id:?} is revoked; revocation cannot be undone"
+            ))),
             applied @ StatusChange::Applied { .. } => Ok(applied),
         }
     }
@@ -455,7 +539,9 @@ impl Issuer {
         let Some(row) = db.list(id)? else { return Ok(None) };
         let url = self.list_url(id);
         if let (Some(body), Some(etag)) = (&row.signed, &row.etag) {
-            let same_url = serde_json::from_str::<Value>(body).ok().is_some_and(|v| v.get("id").and_then(Value::as_str) == Some(&url));
+            let same_url = serde_json::from_str::<Value>(body)
+                .ok()
+                .is_some_and(|v| v.get("id").and_then(Value::as_str) == Some(&url));
             if same_url {
                 return Ok(Some(SignedList { body: body.clone(), etag: etag.clone() }));
             }
@@ -464,7 +550,8 @@ impl Issuer {
         // A list is signed by the key (and so the DID) that issued its credentials.
         let retired = self.identity_of(&db, row.key_id)?;
         let signer = retired.as_ref().unwrap_or(&self.identity);
-        let unsigned = status_lists::list_credential(&url, signer.did(), row.purpose, row.size, &set, &clock::now())?;
+        let unsigned =
+            status_lists::list_credential(&url, signer.did(), row.purpose, row.size, &set, &clock::now())?;
         let signed = sign_as(signer, &unsigned, Cryptosuite::EddsaRdfc2022, ContextPolicy::STRICT)
             .map_err(|e| anyhow::anyhow!("the status list could not be signed: {e}"))?;
         let body = serde_json::to_string(&signed).map_err(anyhow::Error::from)?;
@@ -476,7 +563,12 @@ impl Issuer {
 }
 
 /// Signs `document` with the identity's current key, as its verification method.
-pub fn sign_as(identity: &Identity, document: &Value, suite: Cryptosuite, policy: ContextPolicy) -> Result<Value, CoreError> {
+pub fn sign_as(
+    identity: &Identity,
+    document: &Value,
+    suite: Cryptosuite,
+    policy: ContextPolicy,
+) -> Result<Value, CoreError> {
     let mut options = ProofOptions::new(suite, identity.verification_method(), ProofPurpose::AssertionMethod);
     options.created = Some(clock::now());
     add_proof(document, &options, identity.signing_key(), policy)
@@ -497,15 +589,21 @@ pub fn with_issuer(credential: Value, did: &str) -> Result<Value, IssueError> {
                 o.insert("id".into(), did.into());
             }
             Some(Value::String(s)) if s == did => {}
-            Some(other) => return Err(IssueError::ForeignIssuer(format!("issuer.id {other} is not this issuer, {did}"))),
+            Some(other) => {
+                return Err(IssueError::ForeignIssuer(format!("issuer.id {other} is not this issuer, {did}")))
+            }
         },
-        Some(other) => return Err(IssueError::ForeignIssuer(format!("issuer {other} is not this issuer, {did}"))),
+        Some(other) => {
+            return Err(IssueError::ForeignIssuer(format!("issuer {other} is not this issuer, {did}")))
+        }
     }
     Ok(Value::Object(credential))
 }
 
 fn status_option(item: &Value) -> Result<Purpose, IssueError> {
-    let bad = |m: &str| IssueError::invalid(ProblemCode::MalformedValueError, format!("options.credentialStatus: {m}"));
+    let bad = |m: &str| {
+        IssueError::invalid(ProblemCode::MalformedValueError, format!("options.credentialStatus: {m}"))
+    };
     let obj = item.as_object().ok_or_else(|| bad("each entry must be an object"))?;
     for key in obj.keys() {
         if key != "type" && key != "statusPurpose" {
@@ -552,7 +650,11 @@ fn add_status_entries(document: &mut Value, entries: &[Reservation], list_url: i
 }
 
 fn display_pointer(pointer: &str) -> String {
-    if pointer.is_empty() { "(definition)".to_owned() } else { pointer.to_owned() }
+    if pointer.is_empty() {
+        "(definition)".to_owned()
+    } else {
+        pointer.to_owned()
+    }
 }
 
 fn percent_encode(s: &str) -> String {
@@ -563,7 +665,6 @@ fn percent_encode(s: &str) -> String {
         })
         .collect()
 }
-
 
 #[cfg(test)]
 mod tests {
@@ -577,7 +678,9 @@ mod tests {
     fn issuer(dir: &std::path::Path) -> Issuer {
         let mut db = crate::store::open(&dir.join("db.sqlite3"), status_lists::LIST_SIZE).unwrap();
         let key = crate::keys::generate_signing_key();
-        let key_id = db.use_key(&bem_core::multikey::encode_public(&key.verifying_key()), "2025-01-01T00:00:00Z").unwrap();
+        let key_id = db
+            .use_key(&bem_core::multikey::encode_public(&key.verifying_key()), "2025-01-01T00:00:00Z")
+            .unwrap();
         let catalogue = Catalogue::new().unwrap();
         for def in crate::catalogue::parse_file(crate::catalogue::DEMO).unwrap() {
             db.upsert_definition(def["id"].as_str().unwrap(), &def, "2025-01-01T00:00:00Z").unwrap();
@@ -588,7 +691,13 @@ mod tests {
             legal_identifier: Some("HRB 0000".into()),
             homepage: Some("https://issuer.example/".into()),
         };
-        let settings = Settings { profile, public_url: URL.into(), verifier_url: None, conformance_contexts: false, retired_keys: dir.join("retired-keys") };
+        let settings = Settings {
+            profile,
+            public_url: URL.into(),
+            verifier_url: None,
+            conformance_contexts: false,
+            retired_keys: dir.join("retired-keys"),
+        };
         Issuer::new(db, Identity::new(URL, key, key_id), catalogue, settings)
     }
 
@@ -633,7 +742,11 @@ mod tests {
             let awarded = issuer.award(id, &learner).unwrap();
             let report = check(&issuer, &awarded.verifiable_credential);
             assert!(report.verified(), "{id}: {:#?}", report.checks);
-            let statuses = report.checks.iter().filter(|c| c.name == "status" && c.status == bem_core::verify::Status::Ok).count();
+            let statuses = report
+                .checks
+                .iter()
+                .filter(|c| c.name == "status" && c.status == bem_core::verify::Status::Ok)
+                .count();
             assert_eq!(statuses, 2, "{id}: {:#?}", report.checks);
         }
     }
@@ -642,14 +755,22 @@ mod tests {
     fn revocation_shows_in_verification_and_vc_api_credentials_verify() {
         let dir = tempfile::tempdir().unwrap();
         let issuer = issuer(dir.path());
-        let awarded = issuer.award("md-digital-tools-small-business", &Learner { name: "Ana".into(), ..Learner::default() }).unwrap();
+        let awarded = issuer
+            .award("md-digital-tools-small-business", &Learner { name: "Ana".into(), ..Learner::default() })
+            .unwrap();
         let id = awarded.verifiable_credential["id"].as_str().unwrap().to_owned();
         issuer.set_status(&id, Purpose::Suspension, true).unwrap();
-        assert_eq!(check(&issuer, &awarded.verifiable_credential).verdict(), bem_core::verify::Verdict::Suspended);
+        assert_eq!(
+            check(&issuer, &awarded.verifiable_credential).verdict(),
+            bem_core::verify::Verdict::Suspended
+        );
         issuer.set_status(&id, Purpose::Suspension, false).unwrap();
         assert!(check(&issuer, &awarded.verifiable_credential).verified());
         issuer.set_status(&id, Purpose::Revocation, true).unwrap();
-        assert_eq!(check(&issuer, &awarded.verifiable_credential).verdict(), bem_core::verify::Verdict::Revoked);
+        assert_eq!(
+            check(&issuer, &awarded.verifiable_credential).verdict(),
+            bem_core::verify::Verdict::Revoked
+        );
         assert!(matches!(issuer.set_status(&id, Purpose::Revocation, false), Err(IssueError::Conflict(_))));
 
         let credential = serde_json::json!({
@@ -669,7 +790,13 @@ mod tests {
             assert!(report.verified(), "{suite}: {:#?}", report.checks);
         }
         let foreign = serde_json::json!({"issuer": "did:example:other", "@context": ["https://www.w3.org/ns/credentials/v2"], "type": ["VerifiableCredential"], "credentialSubject": {}});
-        assert!(matches!(issuer.issue(foreign, &Issuer::issue_options(None).unwrap()), Err(IssueError::ForeignIssuer(_))));
-        assert!(matches!(Issuer::issue_options(Some(&serde_json::json!({"mandatoryPointers": []}))), Err(IssueError::UnknownOption(_))));
+        assert!(matches!(
+            issuer.issue(foreign, &Issuer::issue_options(None).unwrap()),
+            Err(IssueError::ForeignIssuer(_))
+        ));
+        assert!(matches!(
+            Issuer::issue_options(Some(&serde_json::json!({"mandatoryPointers": []}))),
+            Err(IssueError::UnknownOption(_))
+        ));
     }
 }

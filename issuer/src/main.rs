@@ -38,7 +38,11 @@ use crate::identity::Identity;
 use crate::issuance::Issuer;
 
 #[derive(Parser)]
-#[command(name = "bem-issuer", version, about = "BEM Credentials issuer: micro-credential catalogue, certificates, status lists")]
+#[command(
+    name = "bem-issuer",
+    version,
+    about = "BEM Credentials issuer: micro-credential catalogue, certificates, status lists"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -131,7 +135,11 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             eprintln!("bem-issuer: {e:#}");
-            if e.downcast_ref::<Usage>().is_some() { ExitCode::from(2) } else { ExitCode::from(1) }
+            if e.downcast_ref::<Usage>().is_some() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::from(1)
+            }
         }
     }
 }
@@ -144,14 +152,23 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Keygen { common } => keygen(&load_config(&common, None, None)?),
-        Command::Sign { common, file, cryptosuite, public_url } => sign(&load_config(&common, None, public_url)?, &file, &cryptosuite),
-        Command::Catalogue { command: CatalogueCommand::Import { common, file } } => import(&load_config(&common, None, None)?, &file),
+        Command::Sign { common, file, cryptosuite, public_url } => {
+            sign(&load_config(&common, None, public_url)?, &file, &cryptosuite)
+        }
+        Command::Catalogue { command: CatalogueCommand::Import { common, file } } => {
+            import(&load_config(&common, None, None)?, &file)
+        }
         Command::RotateKey { common } => rotate_key(&load_config(&common, None, None)?),
     }
 }
 
-fn load_config(common: &Common, listen: Option<String>, public_url: Option<String>) -> anyhow::Result<Config> {
-    let flags = Flags { data_dir: common.data_dir.clone(), listen, public_url, config: common.config.clone() };
+fn load_config(
+    common: &Common,
+    listen: Option<String>,
+    public_url: Option<String>,
+) -> anyhow::Result<Config> {
+    let flags =
+        Flags { data_dir: common.data_dir.clone(), listen, public_url, config: common.config.clone() };
     Config::load(&flags).map_err(|e| anyhow::Error::new(Usage(format!("{e:#}"))))
 }
 
@@ -176,7 +193,10 @@ fn prepare_data_dir(config: &Config) -> anyhow::Result<()> {
 /// The configured signing key (given in the config, or the key file, created if absent).
 fn signing_key(config: &Config) -> anyhow::Result<(ed25519_dalek::SigningKey, String)> {
     if let Some(secret) = &config.signing_key {
-        return Ok((keys::parse_signing_key(secret).context("keys.signing_key")?, "given in the configuration".to_owned()));
+        return Ok((
+            keys::parse_signing_key(secret).context("keys.signing_key")?,
+            "given in the configuration".to_owned(),
+        ));
     }
     let (key, created) = keys::load_or_create_signing_key(&config.signing_key_file)?;
     let how = if created { "created" } else { "reused" };
@@ -205,13 +225,18 @@ fn serve(config: Config) -> anyhow::Result<()> {
                     db.upsert_definition(&id, &def, &now)?;
                     loaded += 1;
                 }
-                Err(problems) => eprintln!("bem-issuer: demo definition {:?} skipped: {problems:?}", def.get("id")),
+                Err(problems) => {
+                    eprintln!("bem-issuer: demo definition {:?} skipped: {problems:?}", def.get("id"))
+                }
             }
         }
         catalogue_note = format!("{loaded} demo definitions loaded from schemas/demo-catalogue.json");
     }
 
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(&config.listen)
             .await
@@ -220,7 +245,11 @@ fn serve(config: Config) -> anyhow::Result<()> {
         let public_url = config.public_url.clone().unwrap_or_else(|| format!("http://{bound}"));
         let identity = Identity::new(&public_url, key, key_id);
         say(&format!("bem-issuer: data directory {}", config.data_dir.display()));
-        say(&format!("bem-issuer: database {} (schema version {})", db_path.display(), store::schema_version()));
+        say(&format!(
+            "bem-issuer: database {} (schema version {})",
+            db_path.display(),
+            store::schema_version()
+        ));
         say(&format!("bem-issuer: signing key {key_note}"));
         say(&format!(
             "bem-issuer: admin token {} ({})",
@@ -271,7 +300,11 @@ async fn shutdown() {
 fn keygen(config: &Config) -> anyhow::Result<ExitCode> {
     let path = &config.signing_key_file;
     if path.exists() {
-        return Err(Usage(format!("{} exists already; use `bem-issuer rotate-key` to replace it", path.display())).into());
+        return Err(Usage(format!(
+            "{} exists already; use `bem-issuer rotate-key` to replace it",
+            path.display()
+        ))
+        .into());
     }
     prepare_data_dir(config)?;
     let key = keys::generate_signing_key();
@@ -320,8 +353,10 @@ fn sign(config: &Config, file: &Path, suite: &str) -> anyhow::Result<ExitCode> {
 }
 
 fn import(config: &Config, file: &Path) -> anyhow::Result<ExitCode> {
-    let text = String::from_utf8(read_input(file)?).map_err(|_| Usage(format!("{} is not UTF-8", file.display())))?;
-    let definitions = catalogue::parse_file(&text).map_err(|e| Usage(format!("{}: {e:#}", file.display())))?;
+    let text = String::from_utf8(read_input(file)?)
+        .map_err(|_| Usage(format!("{} is not UTF-8", file.display())))?;
+    let definitions =
+        catalogue::parse_file(&text).map_err(|e| Usage(format!("{}: {e:#}", file.display())))?;
     prepare_data_dir(config)?;
     let mut db = store::open(&config.database_path(), status_lists::LIST_SIZE)?;
     let catalogue = catalogue::Catalogue::new()?;
@@ -336,9 +371,14 @@ fn import(config: &Config, file: &Path) -> anyhow::Result<ExitCode> {
             }
             Err(problems) => {
                 refused += 1;
-                let name = def.get("id").and_then(Value::as_str).map_or_else(|| format!("#{i}"), str::to_owned);
+                let name =
+                    def.get("id").and_then(Value::as_str).map_or_else(|| format!("#{i}"), str::to_owned);
                 for p in problems {
-                    eprintln!("PROBLEM {name}: {}: {}", if p.pointer.is_empty() { "(definition)" } else { &p.pointer }, p.message);
+                    eprintln!(
+                        "PROBLEM {name}: {}: {}",
+                        if p.pointer.is_empty() { "(definition)" } else { &p.pointer },
+                        p.message
+                    );
                 }
             }
         }
@@ -352,7 +392,8 @@ fn rotate_key(config: &Config) -> anyhow::Result<ExitCode> {
         return Err(Usage("the signing key is given in the configuration; change it there".into()).into());
     }
     let path = &config.signing_key_file;
-    let old = keys::read_signing_key(path).map_err(|e| Usage(format!("{e:#} (run `bem-issuer keygen` or `serve` first)")))?;
+    let old = keys::read_signing_key(path)
+        .map_err(|e| Usage(format!("{e:#} (run `bem-issuer keygen` or `serve` first)")))?;
     prepare_data_dir(config)?;
     let mut db = store::open(&config.database_path(), status_lists::LIST_SIZE)?;
     let now = clock::now();

@@ -24,7 +24,8 @@ pub fn escape(text: &str) -> String {
     out
 }
 
-const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}\
+const STYLE: &str =
+    "body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}\
 h1{font-size:1.6rem}article{border:1px solid #ccc;border-radius:.5rem;padding:1rem;margin:1rem 0}\
 .meta{color:#555}.status{padding:.5rem 1rem;border-radius:.3rem;background:#fde;border:1px solid #c66}\
 .cert{border:6px double #335;padding:2rem;text-align:center}.cert h2{font-size:2rem;margin:.5rem 0}\
@@ -90,7 +91,8 @@ pub fn certificate(doc: &Value, token: &str, notice: Option<&str>) -> String {
     };
     let learner = text_en(doc.pointer("/credentialSubject/fullName"));
     let awarding = text_en(claim.pointer("/awardedBy/awardingBody/legalName"));
-    let issued = doc.get("issued").or_else(|| doc.get("validFrom")).and_then(Value::as_str).unwrap_or_default();
+    let issued =
+        doc.get("issued").or_else(|| doc.get("validFrom")).and_then(Value::as_str).unwrap_or_default();
     let date = issued.get(..10).unwrap_or(issued);
     let outcomes: String = spec
         .get("learningOutcome")
@@ -145,7 +147,10 @@ mod tests {
 
     #[test]
     fn text_is_escaped() {
-        assert_eq!(escape("<script>alert('x')</script>&\""), "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;&amp;&quot;");
+        assert_eq!(
+            escape("<script>alert('x')</script>&\""),
+            "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;&amp;&quot;"
+        );
         let mut def = crate::catalogue::parse_file(crate::catalogue::DEMO).unwrap().remove(0);
         def["title"]["en"] = "<img src=x onerror=alert(1)>".into();
         let html = catalogue(&[def], "Issuer <b>");

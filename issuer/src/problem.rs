@@ -60,7 +60,11 @@ impl ApiError {
     /// A 500 whose detail is logged, not shown.
     pub fn internal(error: impl std::fmt::Display) -> Self {
         eprintln!("bem-issuer: internal error: {error}");
-        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_ERROR", "the server could not complete the request")
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "INTERNAL_ERROR",
+            "the server could not complete the request",
+        )
     }
 }
 
@@ -105,7 +109,8 @@ impl From<IssueError> for ApiError {
                     [one] => one.clone(),
                     many => format!("{} problems", many.len()),
                 };
-                ApiError::spec(status, code, detail).with_problems(problems.into_iter().map(Value::String).collect())
+                ApiError::spec(status, code, detail)
+                    .with_problems(problems.into_iter().map(Value::String).collect())
             }
             IssueError::UnknownOption(name) => ApiError::spec(
                 StatusCode::BAD_REQUEST,
@@ -133,7 +138,13 @@ impl FromRequestParts<AppState> for Admin {
 
 /// 401 without a bearer token, 403 with a wrong one.
 pub fn check_bearer(header: Option<&HeaderValue>, expected: &str) -> Result<(), ApiError> {
-    let unauthorized = || ApiError::new(StatusCode::UNAUTHORIZED, "UNAUTHORIZED", "this call needs `Authorization: Bearer <admin token>`");
+    let unauthorized = || {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "UNAUTHORIZED",
+            "this call needs `Authorization: Bearer <admin token>`",
+        )
+    };
     let value = header.ok_or_else(unauthorized)?.as_bytes();
     let scheme = value.get(..7).ok_or_else(unauthorized)?;
     if !scheme.eq_ignore_ascii_case(b"bearer ") {
@@ -162,7 +173,9 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for StrictJson<T> {
             .get(CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .map(|v| v.split(';').next().unwrap_or_default().trim().to_ascii_lowercase())
-            .is_some_and(|m| m == "application/json" || (m.starts_with("application/") && m.ends_with("+json")));
+            .is_some_and(|m| {
+                m == "application/json" || (m.starts_with("application/") && m.ends_with("+json"))
+            });
         if !is_json {
             return Err(ApiError::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -171,10 +184,18 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for StrictJson<T> {
             ));
         }
         let bytes = body_bytes(req, state).await?;
-        let value = bem_core::json::parse(&bytes, &bem_core::json::JsonLimits { max_bytes: usize::MAX, max_depth: 64 })
-            .map_err(|e| ApiError::spec(StatusCode::BAD_REQUEST, ProblemCode::ParsingError, e.message))?;
-        let parsed = serde_json::from_value(value)
-            .map_err(|e| ApiError::spec(StatusCode::BAD_REQUEST, ProblemCode::MalformedValueError, format!("the request body does not fit: {e}")))?;
+        let value = bem_core::json::parse(
+            &bytes,
+            &bem_core::json::JsonLimits { max_bytes: usize::MAX, max_depth: 64 },
+        )
+        .map_err(|e| ApiError::spec(StatusCode::BAD_REQUEST, ProblemCode::ParsingError, e.message))?;
+        let parsed = serde_json::from_value(value).map_err(|e| {
+            ApiError::spec(
+                StatusCode::BAD_REQUEST,
+                ProblemCode::MalformedValueError,
+                format!("the request body does not fit: {e}"),
+            )
+        })?;
         Ok(StrictJson(parsed))
     }
 }
@@ -202,8 +223,14 @@ mod tests {
         assert!(check_bearer(Some(&header(&format!("Bearer {token}"))), token).is_ok());
         assert!(check_bearer(Some(&header(&format!("bearer {token} "))), token).is_ok());
         assert_eq!(check_bearer(None, token).unwrap_err().status, StatusCode::UNAUTHORIZED);
-        assert_eq!(check_bearer(Some(&header("Basic abc")), token).unwrap_err().status, StatusCode::UNAUTHORIZED);
-        assert_eq!(check_bearer(Some(&header("Bearer nope")), token).unwrap_err().status, StatusCode::FORBIDDEN);
+        assert_eq!(
+            check_bearer(Some(&header("Basic abc")), token).unwrap_err().status,
+            StatusCode::UNAUTHORIZED
+        );
+        assert_eq!(
+            check_bearer(Some(&header("Bearer nope")), token).unwrap_err().status,
+            StatusCode::FORBIDDEN
+        );
         assert_eq!(check_bearer(Some(&header("Bearer ")), token).unwrap_err().status, StatusCode::FORBIDDEN);
     }
 }

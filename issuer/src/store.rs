@@ -125,7 +125,8 @@ pub struct Db {
 /// Opens (creating if needed) the database at `path` and migrates it. Status indexes
 /// can be reserved once [`Db::use_key`] has named the signing key.
 pub fn open(path: &Path, list_size: usize) -> anyhow::Result<Db> {
-    let mut conn = Connection::open(path).with_context(|| format!("cannot open database {}", path.display()))?;
+    let mut conn =
+        Connection::open(path).with_context(|| format!("cannot open database {}", path.display()))?;
     configure(&conn)?;
     migrate(&mut conn)?;
     let allocator = Allocator::empty(list_size);
@@ -187,7 +188,10 @@ impl Db {
         }
         let tx = self.conn.transaction()?;
         tx.execute("UPDATE keys SET retired = ?1 WHERE retired IS NULL", [now])?;
-        tx.execute("INSERT INTO keys (public_multibase, created) VALUES (?1, ?2)", params![public_multibase, now])?;
+        tx.execute(
+            "INSERT INTO keys (public_multibase, created) VALUES (?1, ?2)",
+            params![public_multibase, now],
+        )?;
         let id = tx.last_insert_rowid();
         tx.commit()?;
         Ok(id)
@@ -195,7 +199,8 @@ impl Db {
 
     /// Every key that ever signed, oldest first.
     pub fn keys(&self) -> anyhow::Result<Vec<KeyRow>> {
-        let mut stmt = self.conn.prepare("SELECT id, public_multibase, created, retired FROM keys ORDER BY id")?;
+        let mut stmt =
+            self.conn.prepare("SELECT id, public_multibase, created, retired FROM keys ORDER BY id")?;
         let rows = stmt.query_map([], |r| {
             Ok(KeyRow { id: r.get(0)?, public_multibase: r.get(1)?, created: r.get(2)?, retired: r.get(3)? })
         })?;
@@ -211,7 +216,10 @@ impl Db {
         let existed: bool =
             tx.query_row("SELECT EXISTS(SELECT 1 FROM micro_credentials WHERE id = ?1)", [id], |r| r.get(0))?;
         if existed {
-            tx.execute("UPDATE micro_credentials SET definition = ?2, updated = ?3 WHERE id = ?1", params![id, text, now])?;
+            tx.execute(
+                "UPDATE micro_credentials SET definition = ?2, updated = ?3 WHERE id = ?1",
+                params![id, text, now],
+            )?;
         } else {
             tx.execute(
                 "INSERT INTO micro_credentials (id, definition, created, updated) VALUES (?1, ?2, ?3, ?3)",
@@ -301,11 +309,9 @@ impl Db {
     pub fn credential_by_token(&self, token: &str) -> anyhow::Result<Option<CredentialRow>> {
         let row = self
             .conn
-            .query_row(
-                "SELECT document FROM credentials WHERE token = ?1",
-                [token],
-                |r| r.get::<_, String>(0),
-            )
+            .query_row("SELECT document FROM credentials WHERE token = ?1", [token], |r| {
+                r.get::<_, String>(0)
+            })
             .optional()?;
         row.map(|text| Ok(CredentialRow { document: serde_json::from_str(&text)? })).transpose()
     }
@@ -328,10 +334,17 @@ impl Db {
 
     /// Sets the `purpose` status of the credentials named `credential_id` (the
     /// credential's `id`, or the token of its link), in one transaction.
-    pub fn set_status(&mut self, credential_id: &str, purpose: Purpose, on: bool, now: &str) -> anyhow::Result<StatusChange> {
+    pub fn set_status(
+        &mut self,
+        credential_id: &str,
+        purpose: Purpose,
+        on: bool,
+        now: &str,
+    ) -> anyhow::Result<StatusChange> {
         let tx = self.conn.transaction()?;
         let tokens: Vec<String> = {
-            let mut stmt = tx.prepare("SELECT token FROM credentials WHERE credential_id = ?1 OR token = ?1")?;
+            let mut stmt =
+                tx.prepare("SELECT token FROM credentials WHERE credential_id = ?1 OR token = ?1")?;
             let rows = stmt.query_map([credential_id], |r| r.get(0))?;
             rows.collect::<Result<_, _>>()?
         };
@@ -378,24 +391,40 @@ impl Db {
     pub fn list(&self, id: i64) -> anyhow::Result<Option<ListRow>> {
         let row = self
             .conn
-            .query_row("SELECT id, purpose, size, signed, etag, key_id FROM status_lists WHERE id = ?1", [id], |r| {
-                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
-            })
+            .query_row(
+                "SELECT id, purpose, size, signed, etag, key_id FROM status_lists WHERE id = ?1",
+                [id],
+                |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, i64>(2)?,
+                        r.get(3)?,
+                        r.get(4)?,
+                        r.get(5)?,
+                    ))
+                },
+            )
             .optional()?;
         let Some((id, purpose, size, signed, etag, key_id)) = row else { return Ok(None) };
-        let purpose = Purpose::parse(&purpose).with_context(|| format!("status list {id} has purpose {purpose:?}"))?;
+        let purpose =
+            Purpose::parse(&purpose).with_context(|| format!("status list {id} has purpose {purpose:?}"))?;
         Ok(Some(ListRow { purpose, size: usize::try_from(size)?, signed, etag, key_id }))
     }
 
     /// The indexes whose status bit is set in list `id`.
     pub fn set_indexes(&self, id: i64) -> anyhow::Result<Vec<usize>> {
-        let mut stmt = self.conn.prepare("SELECT idx FROM status_entries WHERE list_id = ?1 AND status != 0")?;
+        let mut stmt =
+            self.conn.prepare("SELECT idx FROM status_entries WHERE list_id = ?1 AND status != 0")?;
         let rows = stmt.query_map([id], |r| r.get::<_, i64>(0))?;
         rows.map(|r| Ok(usize::try_from(r?)?)).collect()
     }
 
     pub fn store_signed_list(&mut self, id: i64, signed: &str, etag: &str) -> anyhow::Result<()> {
-        self.conn.execute("UPDATE status_lists SET signed = ?2, etag = ?3 WHERE id = ?1", params![id, signed, etag])?;
+        self.conn.execute(
+            "UPDATE status_lists SET signed = ?2, etag = ?3 WHERE id = ?1",
+            params![id, signed, etag],
+        )?;
         Ok(())
     }
 }
@@ -415,7 +444,6 @@ fn insert_issued(tx: &rusqlite::Connection, new: &NewCredential) -> anyhow::Resu
     }
     Ok(())
 }
-
 
 #[cfg(test)]
 mod tests {

@@ -93,7 +93,8 @@ mod support {
         }
 
         pub fn award(&self, mc: &str, name: &str) -> Value {
-            let a = self.admin(&format!("/micro-credentials/{mc}/certificates"), &serde_json::json!({"name": name}));
+            let a = self
+                .admin(&format!("/micro-credentials/{mc}/certificates"), &serde_json::json!({"name": name}));
             assert_eq!(a.status, 201, "{}", a.text);
             a.json()
         }
@@ -163,7 +164,10 @@ mod support {
                     Ok(v) => Fetched::Document(v),
                     Err(e) => Fetched::Failed(bem_core::Error::parsing(e.to_string())),
                 },
-                Err(e) => Fetched::Failed(bem_core::Error::new(bem_core::ProblemCode::StatusRetrievalError, e.to_string())),
+                Err(e) => Fetched::Failed(bem_core::Error::new(
+                    bem_core::ProblemCode::StatusRetrievalError,
+                    e.to_string(),
+                )),
             }
         }
     }
@@ -285,16 +289,15 @@ mod awards {
         assert_eq!(vc["credentialStatus"].as_array().unwrap().len(), 2);
         assert!(!status_bit(&s, &vc, "suspension"));
 
-        let list_url = vc["credentialStatus"][1]["statusListCredential"].as_str().unwrap().replace(&s.base, "");
+        let list_url =
+            vc["credentialStatus"][1]["statusListCredential"].as_str().unwrap().replace(&s.base, "");
         let first = s.get(&list_url, "application/json");
         let etag = first.etag.clone().unwrap();
         let again = call(ureq::get(&s.url(&list_url)).set("If-None-Match", &etag), None);
         assert_eq!(again.status, 304);
 
         let id = vc["id"].as_str().unwrap();
-        let status = |purpose: &str, on: bool| {
-            json!({"credentialId": id, "credentialStatus": {"type": "BitstringStatusListEntry", "statusPurpose": purpose}, "status": on})
-        };
+        let status = |purpose: &str, on: bool| json!({"credentialId": id, "credentialStatus": {"type": "BitstringStatusListEntry", "statusPurpose": purpose}, "status": on});
         assert_eq!(s.admin("/credentials/status", &status("suspension", true)).status, 200);
         assert!(status_bit(&s, &vc, "suspension"));
         assert_ne!(s.get(&list_url, "application/json").etag.unwrap(), etag, "a changed list has a new ETag");
@@ -332,13 +335,18 @@ mod awards {
         }
         let mut bytes = csv.into_bytes();
         bytes.extend_from_slice(b"Broken \xff UTF-8,,,\n");
-        let a = s.post_raw(&format!("/micro-credentials/{MC}/certificates/bulk"), "text/csv; charset=utf-8", &bytes);
+        let a = s.post_raw(
+            &format!("/micro-credentials/{MC}/certificates/bulk"),
+            "text/csv; charset=utf-8",
+            &bytes,
+        );
         assert_eq!(a.status, 200, "{}", a.text);
         let body = a.json();
         assert_eq!(body["issued"], 43, "{body}");
         assert_eq!(body["failed"], 4, "{body}");
         let results = body["results"].as_array().unwrap();
-        let failed_lines: Vec<u64> = results.iter().filter(|r| r["status"] == "failed").map(|r| r["line"].as_u64().unwrap()).collect();
+        let failed_lines: Vec<u64> =
+            results.iter().filter(|r| r["status"] == "failed").map(|r| r["line"].as_u64().unwrap()).collect();
         assert_eq!(failed_lines, vec![3, 5, 7, 48]);
         let count: i64 = s.db().query_row("SELECT COUNT(*) FROM credentials", [], |r| r.get(0)).unwrap();
         assert_eq!(count, 43);
@@ -355,8 +363,10 @@ mod awards {
         assert!(verify(&s, &vc).verified());
 
         // Whole-file problems.
-        s.post_raw(&format!("/micro-credentials/{MC}/certificates/bulk"), "text/csv", b"nom\nx\n").problem(400);
-        s.post_raw(&format!("/micro-credentials/{MC}/certificates/bulk"), "application/json", b"{}").problem(415);
+        s.post_raw(&format!("/micro-credentials/{MC}/certificates/bulk"), "text/csv", b"nom\nx\n")
+            .problem(400);
+        s.post_raw(&format!("/micro-credentials/{MC}/certificates/bulk"), "application/json", b"{}")
+            .problem(415);
         s.post_raw("/micro-credentials/nope/certificates/bulk", "text/csv", b"name\nx\n").problem(404);
     }
 }
@@ -368,7 +378,11 @@ mod auth {
     fn counts(s: &Server) -> (i64, i64, i64) {
         let db = s.db();
         let q = |sql: &str| db.query_row(sql, [], |r| r.get::<_, i64>(0)).unwrap();
-        (q("SELECT COUNT(*) FROM credentials"), q("SELECT COUNT(*) FROM micro_credentials"), q("SELECT COUNT(*) FROM status_entries WHERE status != 0"))
+        (
+            q("SELECT COUNT(*) FROM credentials"),
+            q("SELECT COUNT(*) FROM micro_credentials"),
+            q("SELECT COUNT(*) FROM status_entries WHERE status != 0"),
+        )
     }
 
     #[test]
@@ -395,11 +409,18 @@ mod auth {
             assert_eq!(p["code"], "FORBIDDEN");
         }
         // Not even a bad body gets past the token check.
-        let raw = call(ureq::post(&s.url("/credentials/issue")).set("Content-Type", "application/json"), Some(b"{not json".to_vec()));
+        let raw = call(
+            ureq::post(&s.url("/credentials/issue")).set("Content-Type", "application/json"),
+            Some(b"{not json".to_vec()),
+        );
         raw.problem(401);
         let raw = s.post_raw(&format!("/micro-credentials/{MC}/certificates/bulk"), "text/csv", b"name\nA\n");
         assert_eq!(raw.status, 200);
-        let unauth = call(ureq::post(&s.url(&format!("/micro-credentials/{MC}/certificates/bulk"))).set("Content-Type", "text/csv"), Some(b"name\nB\n".to_vec()));
+        let unauth = call(
+            ureq::post(&s.url(&format!("/micro-credentials/{MC}/certificates/bulk")))
+                .set("Content-Type", "text/csv"),
+            Some(b"name\nB\n".to_vec()),
+        );
         unauth.problem(401);
         let after = counts(&s);
         assert_eq!((after.0, after.1, after.2), (before.0 + 1, before.1, before.2));
@@ -411,10 +432,16 @@ mod auth {
         let dir = tempfile::tempdir().unwrap();
         let s = Server::start(dir.path());
         let token = s.token.clone();
-        let req = || ureq::post(&s.url("/credentials/issue")).set("Authorization", &format!("Bearer {token}"));
-        let p = call(req().set("Content-Type", "application/json"), Some(b"{\"credential\": ".to_vec())).problem(400);
+        let req =
+            || ureq::post(&s.url("/credentials/issue")).set("Authorization", &format!("Bearer {token}"));
+        let p = call(req().set("Content-Type", "application/json"), Some(b"{\"credential\": ".to_vec()))
+            .problem(400);
         assert_eq!(p["code"], "PARSING_ERROR");
-        call(req().set("Content-Type", "application/json"), Some(b"{\"credential\": {}, \"credential\": {}}".to_vec())).problem(400);
+        call(
+            req().set("Content-Type", "application/json"),
+            Some(b"{\"credential\": {}, \"credential\": {}}".to_vec()),
+        )
+        .problem(400);
         call(req().set("Content-Type", "text/plain"), Some(b"{}".to_vec())).problem(415);
         // The server may answer 413 and close before the client has sent everything.
         let huge = vec![b' '; 3 * 1024 * 1024];
@@ -447,7 +474,8 @@ mod vc_api {
     fn issue_options_issuer_and_status() {
         let dir = tempfile::tempdir().unwrap();
         let s = Server::start(dir.path());
-        let did = s.get("/.well-known/did.json", "application/json").json()["id"].as_str().unwrap().to_owned();
+        let did =
+            s.get("/.well-known/did.json", "application/json").json()["id"].as_str().unwrap().to_owned();
         assert!(did.starts_with("did:key:z6Mk"), "{did}");
 
         let a = s.admin("/credentials/issue", &json!({"credential": credential()}));
@@ -474,14 +502,26 @@ mod vc_api {
         assert_eq!(s.admin("/credentials/status", &status).status, 200);
         assert_eq!(verify(&s, &vc).verdict(), bem_core::verify::Verdict::Revoked);
 
-        let p = s.admin("/credentials/issue", &json!({"credential": credential(), "options": {"mandatoryPointers": ["/a"]}})).problem(400);
+        let p = s
+            .admin(
+                "/credentials/issue",
+                &json!({"credential": credential(), "options": {"mandatoryPointers": ["/a"]}}),
+            )
+            .problem(400);
         assert_eq!(p["code"], "UNKNOWN_OPTION_PROVIDED");
-        s.admin("/credentials/issue", &json!({"credential": credential(), "options": {"cryptosuite": "ecdsa-rdfc-2019"}})).problem(400);
+        s.admin(
+            "/credentials/issue",
+            &json!({"credential": credential(), "options": {"cryptosuite": "ecdsa-rdfc-2019"}}),
+        )
+        .problem(400);
         s.admin("/credentials/issue", &json!({"credential": credential(), "extra": 1})).problem(400);
 
         let mut foreign = credential();
         foreign["issuer"] = "did:example:someone-else".into();
-        assert_eq!(s.admin("/credentials/issue", &json!({"credential": foreign})).problem(400)["code"], "FOREIGN_ISSUER");
+        assert_eq!(
+            s.admin("/credentials/issue", &json!({"credential": foreign})).problem(400)["code"],
+            "FOREIGN_ISSUER"
+        );
 
         let mut broken = credential();
         broken.as_object_mut().unwrap().remove("credentialSubject");
@@ -528,30 +568,48 @@ mod lifecycle {
 
         let new_vc = s.award(MC, "After Rotation")["verifiableCredential"].clone();
         assert_ne!(new_vc["proof"]["verificationMethod"], old_vc["proof"]["verificationMethod"]);
-        { let r = verify(&s, &new_vc); assert!(r.verified(), "{:#?}", r.checks); }
-        assert_eq!(s.get("/micro-credentials", "application/json").json()["microCredentials"].as_array().unwrap().len(), 14);
+        {
+            let r = verify(&s, &new_vc);
+            assert!(r.verified(), "{:#?}", r.checks);
+        }
+        assert_eq!(
+            s.get("/micro-credentials", "application/json").json()["microCredentials"]
+                .as_array()
+                .unwrap()
+                .len(),
+            14
+        );
     }
 
     #[test]
     fn did_key_rotation_and_cli_commands() {
         let dir = tempfile::tempdir().unwrap();
         let listen = format!("127.0.0.1:{}", free_port());
-        let bin = |args: &[&str]| Command::new(BIN).args(args).arg("--data-dir").arg(dir.path()).output().unwrap();
+        let bin =
+            |args: &[&str]| Command::new(BIN).args(args).arg("--data-dir").arg(dir.path()).output().unwrap();
         let out = bin(&["keygen"]);
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         assert_eq!(bin(&["keygen"]).status.code(), Some(2), "refuses to overwrite");
 
         let unsigned = dir.path().join("unsigned.json");
-        std::fs::write(&unsigned, serde_json::json!({
-            "@context": ["https://www.w3.org/ns/credentials/v2"],
-            "type": ["VerifiableCredential"],
-            "credentialSubject": {"id": "did:example:x"}
-        }).to_string()).unwrap();
+        std::fs::write(
+            &unsigned,
+            serde_json::json!({
+                "@context": ["https://www.w3.org/ns/credentials/v2"],
+                "type": ["VerifiableCredential"],
+                "credentialSubject": {"id": "did:example:x"}
+            })
+            .to_string(),
+        )
+        .unwrap();
         let out = bin(&["sign", unsigned.to_str().unwrap()]);
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         let signed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         let trust = bem_core::trust::TrustList::default();
-        let report = bem_core::verify::verify_credential(&signed, &bem_core::verify::VerifyOptions::new(now(), &trust, &bem_core::resolver::Offline));
+        let report = bem_core::verify::verify_credential(
+            &signed,
+            &bem_core::verify::VerifyOptions::new(now(), &trust, &bem_core::resolver::Offline),
+        );
         assert!(report.verified(), "{:#?}", report.checks);
         assert_eq!(bin(&["sign", "/no/such/file"]).status.code(), Some(2));
 
@@ -587,8 +645,13 @@ mod lifecycle {
         use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().unwrap();
         drop(Server::start(dir.path()));
-        std::fs::set_permissions(dir.path().join("admin-token"), std::fs::Permissions::from_mode(0o644)).unwrap();
-        let out = Command::new(BIN).args(["serve", "--listen", "127.0.0.1:0", "--data-dir"]).arg(dir.path()).output().unwrap();
+        std::fs::set_permissions(dir.path().join("admin-token"), std::fs::Permissions::from_mode(0o644))
+            .unwrap();
+        let out = Command::new(BIN)
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(dir.path())
+            .output()
+            .unwrap();
         assert!(!out.status.success());
         assert!(String::from_utf8_lossy(&out.stderr).contains("chmod 600"));
     }
@@ -604,7 +667,8 @@ mod crash {
         let port = free_port();
         let listen = format!("127.0.0.1:{port}");
         let mut s = Server::start_with(dir.path(), &listen, None);
-        let answered: Vec<serde_json::Value> = (0..3).map(|i| s.award(MC, &format!("Answered {i}"))).collect();
+        let answered: Vec<serde_json::Value> =
+            (0..3).map(|i| s.award(MC, &format!("Answered {i}"))).collect();
 
         let mut csv = String::from("name\n");
         for i in 0..3000 {
@@ -652,7 +716,10 @@ mod crash {
         for doc in &docs {
             let doc: serde_json::Value = serde_json::from_str(doc).unwrap();
             for e in doc["credentialStatus"].as_array().unwrap() {
-                assert!(seen.insert((e["statusListCredential"].to_string(), e["statusListIndex"].to_string())), "index used twice: {e}");
+                assert!(
+                    seen.insert((e["statusListCredential"].to_string(), e["statusListIndex"].to_string())),
+                    "index used twice: {e}"
+                );
             }
         }
         // Issuing goes on after the restart without reusing an index.

@@ -128,7 +128,10 @@ pub fn to_rdf(document: &serde_json::Value, loader: &PinnedLoader) -> Result<Vec
                 .map_err(|e| classify(e, unknown.borrow_mut().take()))?;
             let mut rest = object.clone();
             rest.remove("@context");
-            (ActiveContext::clone(&active), json_syntax::Value::from_serde_json(serde_json::Value::Object(rest)))
+            (
+                ActiveContext::clone(&active),
+                json_syntax::Value::from_serde_json(serde_json::Value::Object(rest)),
+            )
         }
         None => (ActiveContext::default(), json_syntax::Value::from_serde_json(document.clone())),
     };
@@ -151,7 +154,9 @@ fn processed_context(
     if let Some(hit) = loader.processed.lock().ok().and_then(|m| m.get(&key).cloned()) {
         return Ok(hit);
     }
-    let syntax = json_ld::syntax::context::Context::try_from_json(json_syntax::Value::from_serde_json(context.clone()))?;
+    let syntax = json_ld::syntax::context::Context::try_from_json(json_syntax::Value::from_serde_json(
+        context.clone(),
+    ))?;
     let processed = block_on(syntax.process_with(
         &mut (),
         &ActiveContext::default(),
@@ -225,12 +230,7 @@ fn convert_quad(q: rdf_types::LexicalQuad) -> Quad {
             },
         },
     };
-    Quad {
-        subject: convert_id(s),
-        predicate: Term::Iri(p.into_string()),
-        object,
-        graph: g.map(convert_id),
-    }
+    Quad { subject: convert_id(s), predicate: Term::Iri(p.into_string()), object, graph: g.map(convert_id) }
 }
 
 /// Drives a future that never waits: every context comes from memory, so the JSON-LD
