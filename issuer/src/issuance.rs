@@ -33,6 +33,9 @@ use crate::identity::Identity;
 use crate::status_lists::{self, Purpose, Reservation};
 use crate::store::{Db, NewCredential, StatusChange};
 
+/// A bulk row ready to store (its credential id and record), or why it was not issued.
+type StoredRow = Result<(String, NewCredential), String>;
+
 /// Rows signed together in a bulk run (then stored one transaction each).
 const BULK_CHUNK: usize = 256;
 
@@ -377,8 +380,7 @@ impl Issuer {
             // Build each row's record, then store the whole chunk in one transaction with
             // one savepoint per row: a row is all there or not at all, and the chunk costs
             // one fsync instead of one per row.
-            let mut stored: Vec<(usize, Result<(String, NewCredential), String>)> =
-                Vec::with_capacity(chunk.len());
+            let mut stored: Vec<(usize, StoredRow)> = Vec::with_capacity(chunk.len());
             for ((slot, learner), made) in chunk.iter().zip(made) {
                 let record = made.and_then(|(entries, credential_id, signed)| {
                     self.new_credential(

@@ -1,0 +1,290 @@
+//! The W3C VC API routes: `POST /credentials/verify`, `POST /presentations/verify`,
+//! `POST /challenges`, and the answer body they share with `check --json`.
+//!
+//! Status codes (attack-cases.md note N1): a credential or presentation that fails
+//! verification answers **400** with `verified: false` and `problemDetails`, because the
+//! W3C suites count only 400/422 as a rejection (VCALM would answer 200 for a failed
+//! presentation; we keep one rule for both). A malformed request (not strict JSON,
+//! duplicate keys, no `verifiableCredential`) is 400 `PARSING_ERROR`; an option the VC
+//! API does not define for the route is 400 `UNKNOWN_OPTION_PROVIDED` — in particular
+//! `proofPurpose` and `verificationMethod`, which a caller may never set (AC-10); a body
+//! over [`MAX_DOCUMENT_BYTES`] is 413; overload is 503 with `Retry-After`.
+//!
+//! Accepted options. Credentials: `checks` (a list of names; every check always runs,
+//! the list is accepted for compatibility), `returnResults` (default true: the per-check
+//! `results`), `returnProblemDetails` (default true), `returnCredential` (default
+//! false). Presentations: the same plus `challenge`, `domain` (strings) and
+//! `returnPresentation`.
+
+use std::sync::Arc;
+
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use bem_core::verify::{Report, Status};
+use http_body_util::{BodyExt, LengthLimitError, Limited};
+use serde_json::{json, Map, Value};
+
+use crate::challenge::Minted;
+use crate::metrics::Kind;
+use crate::problem::{self, ApiError};
+use crate::server::AppState;
+use crate::verification::{Verifier, MAX_DOCUMENT_BYTES};
+
+/// The options a verify request may carry, read strictly.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestOptions {
+    pub return_results: bool,
+    pub return_problem_details: bool,
+    pub return_document: bool,
+    pub challenge: Option<String>,
+    pub domain: Option<String>,
+}
+
+impl Default for RequestOptions {
+    fn default() -> Self {
+        Self {
+            return_results: true,
+            return_problem_details: true,
+            return_document: false,
+            challenge: None,
+            domain: None,
+        }
+    }
+}
+
+/// Which verify route the options are for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route {
+    Credential,
+    Presentation,
+}
+
+impl RequestOptions {
+    pub fn parse(options: Option<&Value>, route: Route) -> Result<Self, ApiError> {
+        let mut parsed = Self::default();
+        let map = match options {
+            None | Some(Value::Null) => return Ok(parsed),
+            Some(Value::Object(map)) => map,
+            Some(_) => {
+                return Err(ApiError::bad_request("MALFORMED_VALUE_ERROR", "`options` is not an object"))
+            }
+        };
+        for (name, value) in map {
+            let flag = |v: &Value| {
+                v.as_bool().ok_or_else(|| {
+                    ApiError::bad_request(
+                        "MALFORMED_VALUE_ERROR",
+                        format!("option `{name}` is not a boolean"),
+                    )
+                })
+            };
+            let text = |v: &Value| {
+                v.as_str().map(str::to_owned).ok_or_else(|| {
+                    ApiError::bad_request("MALFORMED_VALUE_ERROR", format!("option `{name}` is not a string"))
+                })
+            };
+            match (name.as_str(), route) {
+                ("checks", _) => {
+                    let ok = value.as_array().is_some_and(|items| items.iter().all(Value::is_string));
+                    if !ok {
+                        return Err(ApiError::bad_request(
+                            "MALFORMED_VALUE_ERROR",
+                            "option `checks` is not a list of names",
+                        ));
+                    }
+                }
+                ("returnResults", _) => parsed.return_results = flag(value)?,
+                ("returnProblemDetails", _) => parsed.return_problem_details = flag(value)?,
+                ("returnCredential", Route::Credential) | ("returnPresentation", Route::Presentation) => {
+                    parsed.return_document = flag(value)?;
+                }
+                ("challenge", Route::Presentation) => parsed.challenge = Some(text(value)?),
+                ("domain", Route::Presentation) => parsed.domain = Some(text(value)?),
+                (other, _) => {
+                    let shown: String = other.chars().take(64).collect();
+                    return Err(ApiError::bad_request(
+                        "UNKNOWN_OPTION_PROVIDED",
+                        format!("option {shown:?} is not supported by this endpoint"),
+                    ));
+                }
+            }
+        }
+        Ok(parsed)
+    }
+}
+
+/// The answer body for a report (the VC API's VerificationResponse, plus our `verdict`).
+pub fn response_body(report: &Report, options: &RequestOptions, document: Option<&Value>) -> Value {
+    let mut body = Map::new();
+    body.insert("verified".into(), report.verified().into());
+    body.insert("verdict".into(), serde_json::to_value(report.verdict()).unwrap_or(Value::Null));
+    body.insert("trusted".into(), report.trusted().into());
+    let mut passed: Vec<&str> = Vec::new();
+    for c in report.checks.iter().filter(|c| c.status == Status::Ok) {
+        if !passed.contains(&c.name) {
+            passed.push(c.name);
+        }
+    }
+    body.insert("checks".into(), json!(passed));
+    let warnings: Vec<Value> =
+        all_checks(report).filter(|c| c.status == Status::Warning).map(problem::of_check).collect();
+    body.insert("warnings".into(), warnings.into());
+    if options.return_problem_details {
+        let failures: Vec<Value> =
+            all_checks(report).filter(|c| c.status == Status::Failed).map(problem::of_check).collect();
+        body.insert("problemDetails".into(), failures.into());
+    }
+    if options.return_results {
+        body.insert("results".into(), serde_json::to_value(report).unwrap_or(Value::Null));
+    }
+    if let (true, Some(doc)) = (options.return_document, document) {
+        let key = if report.kind == "presentation" { "presentation" } else { "credential" };
+        body.insert(key.into(), doc.clone());
+    }
+    Value::Object(body)
+}
+
+/// The report's checks and those of the credentials inside it.
+fn all_checks(report: &Report) -> Box<dyn Iterator<Item = &bem_core::verify::Check> + '_> {
+    Box::new(report.checks.iter().chain(report.credentials.iter().flat_map(all_checks)))
+}
+
+/// Reads a request body up to `limit` bytes (413 beyond it).
+pub async fn read_body(request: Request, limit: usize) -> Result<Vec<u8>, ApiError> {
+    let collected = Limited::new(request.into_body(), limit).collect().await.map_err(|e| {
+        if e.downcast_ref::<LengthLimitError>().is_some() {
+            ApiError::too_large(limit)
+        } else {
+            ApiError::bad_request("PARSING_ERROR", "the request body could not be read")
+        }
+    })?;
+    Ok(collected.to_bytes().to_vec())
+}
+
+/// Reads a request body as one strict JSON object.
+async fn read_request(request: Request) -> Result<Map<String, Value>, ApiError> {
+    let bytes = read_body(request, MAX_DOCUMENT_BYTES).await?;
+    match bem_core::json::parse(&bytes, &Verifier::json_limits()) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => Err(ApiError::bad_request("PARSING_ERROR", "the request body is not a JSON object")),
+        Err(e) => Err(ApiError::bad_request(
+            e.code.as_str(),
+            format!("the request body is not strict JSON: {}", e.message),
+        )),
+    }
+}
+
+fn answer(report: &Report, options: &RequestOptions, document: Option<&Value>) -> Response {
+    let status = if report.verified() { StatusCode::OK } else { StatusCode::BAD_REQUEST };
+    let body = response_body(report, options, document);
+    (status, [(axum::http::header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
+}
+
+pub async fn verify_credential(
+    State(state): State<Arc<AppState>>,
+    request: Request,
+) -> Result<Response, ApiError> {
+    let mut map = read_request(request).await?;
+    let options = RequestOptions::parse(map.get("options"), Route::Credential)?;
+    let document = map
+        .remove("verifiableCredential")
+        .ok_or_else(|| ApiError::bad_request("PARSING_ERROR", "the request has no `verifiableCredential`"))?;
+    let (report, document) = state
+        .clone()
+        .verify(Kind::Credential, move |v| {
+            let report = v.credential(&document);
+            (report, document)
+        })
+        .await?;
+    Ok(answer(&report, &options, Some(&document)))
+}
+
+pub async fn verify_presentation(
+    State(state): State<Arc<AppState>>,
+    request: Request,
+) -> Result<Response, ApiError> {
+    let mut map = read_request(request).await?;
+    let options = RequestOptions::parse(map.get("options"), Route::Presentation)?;
+    let document = map.remove("verifiablePresentation").ok_or_else(|| {
+        ApiError::bad_request("PARSING_ERROR", "the request has no `verifiablePresentation`")
+    })?;
+    let now = crate::verification::now().unix_seconds();
+    if let Some(challenge) = &options.challenge {
+        match state.challenges.inspect(challenge, now) {
+            Minted::NotOurs | Minted::Fresh => {}
+            Minted::Expired => {
+                return Err(ApiError::bad_request(
+                    "INVALID_CHALLENGE_ERROR",
+                    "the challenge has expired; ask for a new one",
+                ))
+            }
+            Minted::AlreadyUsed => {
+                return Err(ApiError::bad_request(
+                    "INVALID_CHALLENGE_ERROR",
+                    "the challenge has already been used",
+                ))
+            }
+        }
+    }
+    let (challenge, domain) = (options.challenge.clone(), options.domain.clone());
+    let (report, document) = state
+        .clone()
+        .verify(Kind::Presentation, move |v| {
+            let report = v.presentation(&document, challenge.as_deref(), domain.as_deref());
+            (report, document)
+        })
+        .await?;
+    if let (true, Some(challenge)) = (report.verified(), &options.challenge) {
+        if state.challenges.inspect(challenge, now) == Minted::Fresh
+            && !state.challenges.consume(challenge, now)
+        {
+            return Err(ApiError::bad_request(
+                "INVALID_CHALLENGE_ERROR",
+                "the challenge has already been used",
+            ));
+        }
+    }
+    Ok(answer(&report, &options, Some(&document)))
+}
+
+/// `POST /challenges`: a fresh challenge (any body is ignored, up to the cap).
+pub async fn challenges(State(state): State<Arc<AppState>>, request: Request) -> Result<Response, ApiError> {
+    read_body(request, MAX_DOCUMENT_BYTES).await?;
+    let challenge = state.challenges.mint(crate::verification::now().unix_seconds());
+    Ok((
+        StatusCode::OK,
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        json!({"challenge": challenge}).to_string(),
+    )
+        .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn options_are_read_strictly() {
+        let parse = |v: Value, r| RequestOptions::parse(Some(&v), r);
+        assert_eq!(parse(json!({}), Route::Credential).unwrap(), RequestOptions::default());
+        assert!(parse(json!({"checks": ["proof"], "returnResults": false}), Route::Credential).is_ok());
+        for bad in [
+            json!({"proofPurpose": "authentication"}),
+            json!({"verificationMethod": "did:key:z6Mk#z6Mk"}),
+            json!({"challenge": "abc"}),
+            json!({"domain": "x"}),
+            json!({"returnPresentation": true}),
+            json!({"anything": 1}),
+        ] {
+            let e = parse(bad.clone(), Route::Credential).unwrap_err();
+            assert_eq!(e.status(), StatusCode::BAD_REQUEST, "{bad}");
+            assert!(e.body()["code"] == "UNKNOWN_OPTION_PROVIDED", "{bad}");
+        }
+        let p = parse(json!({"challenge": "c", "domain": "d"}), Route::Presentation).unwrap();
+        assert_eq!((p.challenge.as_deref(), p.domain.as_deref()), (Some("c"), Some("d")));
+        assert!(parse(json!({"challenge": 5}), Route::Presentation).is_err());
+        assert!(parse(json!({"checks": "proof"}), Route::Credential).is_err());
+        assert!(RequestOptions::parse(Some(&json!([])), Route::Credential).is_err());
+    }
+}

@@ -1,0 +1,147 @@
+//! `bem-verifier check`: verify one credential or presentation file without a server.
+//!
+//! The same pipeline as `serve` (through [`Verifier`]); the JSON output is the VC API
+//! answer body. Exit codes: 0 verified, 1 not verified (the report says why), 2 the input
+//! could not be read or is not JSON at all (usage errors are 2 as well, from clap).
+//! `--offline` makes no network request: status lists and did:web documents are
+//! reported "not checked (offline)".
+
+use std::io::{Read, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use bem_core::verify::{Report, Status};
+use bem_fetch::{FetchConfig, Fetcher};
+use serde_json::Value;
+
+use crate::api::{response_body, RequestOptions};
+use crate::config::{allowed_origins, TrustFile};
+use crate::i18n::{self, Lang};
+use crate::verification::{Verifier, MAX_DOCUMENT_BYTES};
+
+/// The arguments of `check`.
+#[derive(Debug, clap::Args)]
+pub struct CheckArgs {
+    /// The credential or presentation file; `-` or nothing reads standard input.
+    pub file: Option<PathBuf>,
+    /// Trust file (TOML) naming the trusted issuers.
+    #[arg(long)]
+    pub trust: Option<PathBuf>,
+    /// Print the VC API answer as JSON instead of the human report.
+    #[arg(long)]
+    pub json: bool,
+    /// Make no network request at all.
+    #[arg(long)]
+    pub offline: bool,
+    /// Allow fetching from this origin (URL prefix), even http or loopback. Repeatable.
+    #[arg(long = "fetch-allow", value_name = "ORIGIN")]
+    pub fetch_allow: Vec<String>,
+}
+
+/// The outcome of reading the input: usage-level problems exit 2.
+pub struct Unreadable(pub anyhow::Error);
+
+fn read_input(file: Option<&PathBuf>) -> anyhow::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    let limit = u64::try_from(MAX_DOCUMENT_BYTES).unwrap_or(u64::MAX) + 1;
+    match file {
+        Some(path) if path.as_os_str() != "-" => {
+            std::fs::File::open(path)
+                .with_context(|| format!("cannot open {}", path.display()))?
+                .take(limit)
+                .read_to_end(&mut bytes)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+        }
+        _ => {
+            std::io::stdin().take(limit).read_to_end(&mut bytes).context("cannot read standard input")?;
+        }
+    }
+    anyhow::ensure!(bytes.len() <= MAX_DOCUMENT_BYTES, "the input is larger than {MAX_DOCUMENT_BYTES} bytes");
+    Ok(bytes)
+}
+
+pub fn run(args: &CheckArgs) -> Result<ExitCode, Unreadable> {
+    let trust = match &args.trust {
+        Some(path) => TrustFile::load(path).map_err(Unreadable)?,
+        None => TrustFile::default(),
+    };
+    let fetcher = if args.offline {
+        None
+    } else {
+        let origins = allowed_origins(&args.fetch_allow).map_err(Unreadable)?;
+        Some(Arc::new(Fetcher::new(FetchConfig::new(trust.fetch_policy(origins, false)))))
+    };
+    let bytes = read_input(args.file.as_ref()).map_err(Unreadable)?;
+    let document = bem_core::json::parse(&bytes, &Verifier::json_limits())
+        .map_err(|e| Unreadable(anyhow::anyhow!("the input is not strict JSON: {}", e.message)))?;
+    let verifier = Verifier::new(trust.trust_list(), fetcher, false);
+    let is_presentation = bem_core::model::has_type(&document, "VerifiablePresentation");
+    let report = if is_presentation {
+        verifier.presentation(&document, None, None)
+    } else {
+        verifier.credential(&document)
+    };
+
+    let mut out = std::io::stdout().lock();
+    let written = if args.json {
+        let body = response_body(&report, &RequestOptions::default(), None);
+        writeln!(out, "{}", serde_json::to_string_pretty(&body).unwrap_or_default())
+    } else {
+        out.write_all(human(&report, &document).as_bytes())
+    };
+    if let Err(e) = written.and_then(|()| out.flush()) {
+        return Err(Unreadable(anyhow::anyhow!("cannot write the report: {e}")));
+    }
+    Ok(if report.verified() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+fn human(report: &Report, document: &Value) -> String {
+    let lang = Lang::En;
+    let (word, explanation) = i18n::verdict(lang, report.verdict());
+    let mut out =
+        format!("{}: {word}\n{explanation}\n", if report.verified() { "VERIFIED" } else { "NOT VERIFIED" });
+    if let Some(issuer) = report.trusted_name.as_deref().or(report.subject_of_trust.as_deref()) {
+        let role = if report.kind == "presentation" { "holder" } else { "issuer" };
+        out.push_str(&format!("{role}: {}\n", printable(issuer)));
+    }
+    if report.kind == "credential" {
+        let view = crate::certificate_view::CertificateView::read(
+            document,
+            report.trusted_name.as_deref(),
+            "en",
+            "hours",
+        );
+        if let (Some(title), true) =
+            (&view.title, report.checks.iter().any(|c| c.name == "proof" && c.status == Status::Ok))
+        {
+            out.push_str(&format!("title: {}\n", printable(title)));
+        }
+    }
+    out.push('\n');
+    write_checks(&mut out, report, "");
+    out
+}
+
+fn write_checks(out: &mut String, report: &Report, indent: &str) {
+    for c in &report.checks {
+        let mark = match c.status {
+            Status::Ok => "ok     ",
+            Status::Failed => "FAILED ",
+            Status::Skipped => "skipped",
+            Status::Warning => "warning",
+        };
+        let code = c.code.map(|code| format!(" [{code}]")).unwrap_or_default();
+        out.push_str(&format!("{indent}{mark} {:<10} {}{code}\n", c.name, printable(&c.message)));
+    }
+    for (i, inner) in report.credentials.iter().enumerate() {
+        out.push_str(&format!("{indent}credential {i}: {:?}\n", inner.verdict()));
+        write_checks(out, inner, &format!("{indent}    "));
+    }
+}
+
+/// Credential text on a terminal: control characters (escape sequences) are replaced.
+fn printable(s: &str) -> String {
+    s.chars().map(|c| if c.is_control() { '\u{FFFD}' } else { c }).collect()
+}

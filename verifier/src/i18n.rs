@@ -1,0 +1,229 @@
+//! The employer page's words in English and Ukrainian, and how the language is chosen.
+//!
+//! The language comes from `?lang=` (or the form's `lang` field) first, then the
+//! `Accept-Language` header, then English. Check messages come from the core in English
+//! and are shown as they are; check names and everything else are translated here.
+
+use bem_core::verify::{Status, Verdict};
+
+/// A language of the page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    En,
+    Uk,
+}
+
+impl Lang {
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::Uk => "uk",
+        }
+    }
+
+    fn from_tag(tag: &str) -> Option<Lang> {
+        let primary = tag.trim().split(['-', '_', ';']).next()?.to_ascii_lowercase();
+        match primary.as_str() {
+            "en" => Some(Lang::En),
+            "uk" | "ua" => Some(Lang::Uk),
+            _ => None,
+        }
+    }
+
+    /// The explicit choice if it names a language we have, else the first of
+    /// `Accept-Language` we have (in the order given), else English.
+    pub fn choose(explicit: Option<&str>, accept_language: Option<&str>) -> Lang {
+        if let Some(lang) = explicit.and_then(Lang::from_tag) {
+            return lang;
+        }
+        accept_language
+            .and_then(|header| header.split(',').filter(|t| !refused(t)).find_map(Lang::from_tag))
+            .unwrap_or(Lang::En)
+    }
+
+    pub fn texts(self) -> &'static Texts {
+        match self {
+            Lang::En => &EN,
+            Lang::Uk => &UK,
+        }
+    }
+}
+
+/// An `Accept-Language` item with `q=0` ("not this language").
+fn refused(item: &str) -> bool {
+    item.split(';')
+        .skip(1)
+        .filter_map(|p| p.trim().strip_prefix("q="))
+        .any(|q| q.trim().parse::<f32>().is_ok_and(|q| q <= 0.0))
+}
+
+/// Every fixed text of the page.
+pub struct Texts {
+    pub page_title: &'static str,
+    pub intro: &'static str,
+    pub paste_label: &'static str,
+    pub paste_hint: &'static str,
+    pub upload_label: &'static str,
+    pub link_label: &'static str,
+    pub link_hint: &'static str,
+    pub verify_button: &'static str,
+    pub open_button: &'static str,
+    pub another: &'static str,
+    pub learner: &'static str,
+    pub title: &'static str,
+    pub issuer: &'static str,
+    pub date: &'static str,
+    pub valid_until: &'static str,
+    pub eqf: &'static str,
+    pub workload: &'static str,
+    pub outcomes: &'static str,
+    pub checks: &'static str,
+    pub unconfirmed: &'static str,
+    pub could_not_check: &'static str,
+    pub hours: &'static str,
+    pub language: &'static str,
+    pub issuer_unlisted: &'static str,
+}
+
+pub static EN: Texts = Texts {
+    page_title: "Verify a micro-credential",
+    intro: "Check that a micro-credential certificate is genuine, current and from a trusted issuer. Paste the certificate, upload its file, or open its link.",
+    paste_label: "Paste the certificate (JSON)",
+    paste_hint: "The text of the credential file, starting with {",
+    upload_label: "Or upload the certificate file",
+    link_label: "Or open a certificate link",
+    link_hint: "An https link from the certificate or its QR code",
+    verify_button: "Verify",
+    open_button: "Open and verify",
+    another: "Verify another certificate",
+    learner: "Learner",
+    title: "Micro-credential",
+    issuer: "Issued by",
+    date: "Date awarded",
+    valid_until: "Valid until",
+    eqf: "EQF level",
+    workload: "Workload",
+    outcomes: "Learning outcomes",
+    checks: "What was checked",
+    unconfirmed: "The certificate's content is not shown because it could not be confirmed.",
+    could_not_check: "The certificate could not be checked",
+    hours: "hours",
+    language: "Language",
+    issuer_unlisted: "name given by the certificate itself; this issuer is not on the trust list",
+};
+
+pub static UK: Texts = Texts {
+    page_title: "Перевірка мікрокваліфікації",
+    intro: "Перевірте, що сертифікат мікрокваліфікації справжній, чинний і виданий довіреною установою. Вставте сертифікат, завантажте його файл або відкрийте посилання.",
+    paste_label: "Вставте сертифікат (JSON)",
+    paste_hint: "Текст файлу сертифіката, що починається з {",
+    upload_label: "Або завантажте файл сертифіката",
+    link_label: "Або відкрийте посилання на сертифікат",
+    link_hint: "Посилання https із сертифіката або його QR-коду",
+    verify_button: "Перевірити",
+    open_button: "Відкрити й перевірити",
+    another: "Перевірити інший сертифікат",
+    learner: "Слухач",
+    title: "Мікрокваліфікація",
+    issuer: "Видано",
+    date: "Дата присвоєння",
+    valid_until: "Чинний до",
+    eqf: "Рівень EQF",
+    workload: "Обсяг навчання",
+    outcomes: "Результати навчання",
+    checks: "Що перевірено",
+    unconfirmed: "Зміст сертифіката не показано, бо його не вдалося підтвердити.",
+    could_not_check: "Сертифікат не вдалося перевірити",
+    hours: "год",
+    language: "Мова",
+    issuer_unlisted: "назва, яку вказує сам сертифікат; цього видавця немає в переліку довірених",
+};
+
+/// The verdict's headline and explanation.
+pub fn verdict(lang: Lang, verdict: Verdict) -> (&'static str, &'static str) {
+    match (lang, verdict) {
+        (Lang::En, Verdict::Valid) => ("Valid", "Genuine, current, not revoked, and issued by a trusted issuer."),
+        (Lang::En, Verdict::UnknownIssuer) => (
+            "Unknown issuer",
+            "The signature is genuine, but the issuer is not on this verifier's list of trusted issuers. Check who the issuer is before relying on it.",
+        ),
+        (Lang::En, Verdict::Revoked) => ("Revoked", "The issuer has revoked this certificate. It is no longer valid."),
+        (Lang::En, Verdict::Suspended) => ("Suspended", "The issuer has suspended this certificate for now."),
+        (Lang::En, Verdict::Expired) => ("Expired", "The certificate's validity period has ended."),
+        (Lang::En, Verdict::NotYetValid) => ("Not yet valid", "The certificate's validity period has not started."),
+        (Lang::En, Verdict::StatusUnknown) => (
+            "Status unknown",
+            "The signature is genuine, but whether the certificate has been revoked could not be checked.",
+        ),
+        (Lang::En, Verdict::NotGenuine) => (
+            "Not genuine",
+            "This certificate is not genuine: it was changed after it was issued, is malformed, or was not signed by its issuer.",
+        ),
+        (Lang::Uk, Verdict::Valid) => ("Дійсний", "Справжній, чинний, не відкликаний і виданий довіреною установою."),
+        (Lang::Uk, Verdict::UnknownIssuer) => (
+            "Невідомий видавець",
+            "Підпис справжній, але видавця немає в переліку довірених установ цього сервісу. Перш ніж покладатися на сертифікат, з'ясуйте, хто його видав.",
+        ),
+        (Lang::Uk, Verdict::Revoked) => ("Відкликаний", "Видавець відкликав цей сертифікат. Він більше не чинний."),
+        (Lang::Uk, Verdict::Suspended) => ("Призупинений", "Видавець тимчасово призупинив дію цього сертифіката."),
+        (Lang::Uk, Verdict::Expired) => ("Термін дії минув", "Строк чинності сертифіката закінчився."),
+        (Lang::Uk, Verdict::NotYetValid) => ("Ще не чинний", "Строк чинності сертифіката ще не почався."),
+        (Lang::Uk, Verdict::StatusUnknown) => (
+            "Статус невідомий",
+            "Підпис справжній, але не вдалося перевірити, чи сертифікат не відкликано.",
+        ),
+        (Lang::Uk, Verdict::NotGenuine) => (
+            "Не справжній",
+            "Цей сертифікат не справжній: його змінено після видачі, він пошкоджений або підписаний не видавцем.",
+        ),
+    }
+}
+
+/// A check's name for people.
+pub fn check_name(lang: Lang, name: &str) -> String {
+    let (en, uk) = match name {
+        "parse" => ("Readable", "Формат"),
+        "model" => ("Structure", "Структура"),
+        "proof" => ("Signature", "Підпис"),
+        "issuer" => ("Issuer signed it", "Підписав видавець"),
+        "context" => ("Vocabulary", "Словник"),
+        "validity" => ("Validity period", "Строк чинності"),
+        "status" => ("Revocation status", "Статус відкликання"),
+        "schema" => ("Schema", "Схема"),
+        "trust" => ("Trusted issuer", "Довірений видавець"),
+        "holder" => ("Holder", "Власник"),
+        "credential" => ("Credential", "Сертифікат"),
+        other => (other, other),
+    };
+    match lang {
+        Lang::En => en.to_owned(),
+        Lang::Uk => uk.to_owned(),
+    }
+}
+
+/// A check status for people.
+pub fn status_word(lang: Lang, status: Status) -> &'static str {
+    match (lang, status) {
+        (Lang::En, Status::Ok) => "passed",
+        (Lang::En, Status::Failed) => "failed",
+        (Lang::En, Status::Skipped) => "not checked",
+        (Lang::En, Status::Warning) => "warning",
+        (Lang::Uk, Status::Ok) => "пройдено",
+        (Lang::Uk, Status::Failed) => "не пройдено",
+        (Lang::Uk, Status::Skipped) => "не перевірено",
+        (Lang::Uk, Status::Warning) => "увага",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn language_is_chosen_by_query_then_header() {
+        assert_eq!(Lang::choose(Some("uk"), Some("en")), Lang::Uk);
+        assert_eq!(Lang::choose(Some("xx"), Some("de-DE, uk-UA;q=0.8, en;q=0.5")), Lang::Uk);
+        assert_eq!(Lang::choose(None, Some("uk;q=0, en")), Lang::En);
+        assert_eq!(Lang::choose(None, None), Lang::En);
+    }
+}
