@@ -127,26 +127,27 @@ pub fn method_from_document(
             }
         }
     }
-    let key =
-        match method.get("type").and_then(Value::as_str) {
-            Some("Multikey") => {
-                let mb = method.get("publicKeyMultibase").and_then(Value::as_str).ok_or_else(|| {
-                    Error::new(ProblemCode::InvalidVerificationMethod, "Multikey without publicKeyMultibase")
-                })?;
-                multikey::decode_public(mb)?
-            }
-            Some("JsonWebKey") => {
-                let jwk = method.get("publicKeyJwk").ok_or_else(|| {
-                    Error::new(ProblemCode::InvalidVerificationMethod, "JsonWebKey without publicKeyJwk")
-                })?;
-                crate::jose::public_key_from_jwk(jwk)?
-            }
-            other => return Err(Error::new(
+    let key = match method.get("type").and_then(Value::as_str) {
+        Some("Multikey") => {
+            let mb = method.get("publicKeyMultibase").and_then(Value::as_str).ok_or_else(|| {
+                Error::new(ProblemCode::InvalidVerificationMethod, "Multikey without publicKeyMultibase")
+            })?;
+            multikey::decode_public(mb)?
+        }
+        Some("JsonWebKey") => {
+            let jwk = method.get("publicKeyJwk").ok_or_else(|| {
+                Error::new(ProblemCode::InvalidVerificationMethod, "JsonWebKey without publicKeyJwk")
+            })?;
+            crate::jose::public_key_from_jwk(jwk)?
+        }
+        other => {
+            return Err(Error::new(
                 ProblemCode::InvalidVerificationMethod,
                 format!(
                     "verification method type {other:?} is not supported (Multikey or JsonWebKey Ed25519)"
                 ),
-            )),
-        };
+            ))
+        }
+    };
     Ok(ResolvedMethod { id: vm_url.to_owned(), controller: controller.to_owned(), key })
 }
