@@ -108,16 +108,17 @@ pub fn run(g: &Globals, source: &str, force: bool) -> Result<Outcome> {
 /// The bytes, a name for messages, and the link when the source was a URL.
 fn read_source(source: &str, env: &Environment) -> Result<(Vec<u8>, String, Option<String>)> {
     if source.starts_with("https://") || source.starts_with("http://") {
-        return match env.network.get(source, "application/json, application/ld+json;q=0.9") {
-            Ok(Some(bytes)) => Ok((bytes, source.to_owned(), Some(source.to_owned()))),
-            Ok(None) => bail!(
-                "{} is not on an allowed origin, and this build fetches only from origins you \
-                 allow (--fetch-allow ORIGIN or BEM_FETCH_ALLOW). Allow it, or download the \
-                 credential and pipe it: `curl -s URL | bem-wallet import -`",
-                display::safe(source)
-            ),
-            Err(message) => bail!("cannot fetch the credential: {}", display::safe(&message)),
-        };
+        let value = env.fetcher_for_link(source).fetch_json(source).map_err(|e| {
+            anyhow::anyhow!(
+                "cannot fetch the credential: {}\nLinks are fetched over https from public hosts; for a \
+                     local or private host allow its origin with --fetch-allow ORIGIN (or \
+                     BEM_FETCH_ALLOW), or download the credential and pipe it: \
+                     `curl -s URL | bem-wallet import -`",
+                display::safe(&e.to_string())
+            )
+        })?;
+        let bytes = serde_json::to_vec(&*value).context("cannot re-read the fetched credential")?;
+        return Ok((bytes, source.to_owned(), Some(source.to_owned())));
     }
     if source == "-" {
         let bytes = read_limited(std::io::stdin().lock()).context("cannot read standard input")?;

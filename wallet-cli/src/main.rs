@@ -12,7 +12,6 @@ mod commands;
 mod display;
 mod holder_key;
 mod import;
-mod network;
 mod presentation;
 mod qr;
 mod store;

@@ -18,13 +18,15 @@ use bem_core::trust::TrustList;
 use bem_core::verify::{Report, VerifyOptions};
 use serde_json::Value;
 
-use crate::network::AllowedOrigins;
 use crate::store::{CheckRecord, Home, Verification};
 
 /// What a verification needs from the outside.
 pub struct Environment {
     pub trust: TrustList,
-    pub network: AllowedOrigins,
+    /// Status lists, did:web documents and certificate links, under bem-fetch's policy:
+    /// https to public hosts of the trust list, or origins the user allowed by name.
+    pub network: bem_fetch::Fetcher,
+    origins: Vec<bem_fetch::AllowedOrigin>,
     pub now: Timestamp,
 }
 
@@ -36,7 +38,21 @@ impl Environment {
             None if home.trust_file().exists() => read_trust(&home.trust_file())?,
             None => TrustList::default(),
         };
-        Ok(Self { trust, network: AllowedOrigins::new(fetch_allow)?, now: now() })
+        let origins = fetch_allow
+            .iter()
+            .flat_map(|list| list.split(','))
+            .map(str::trim)
+            .filter(|o| !o.is_empty())
+            .map(|o| bem_fetch::AllowedOrigin::parse(o).map_err(|e| anyhow!("--fetch-allow {o}: {e}")))
+            .collect::<Result<Vec<_>>>()?;
+        let network = fetcher(&trust, None, origins.clone());
+        Ok(Self { trust, network, origins, now: now() })
+    }
+
+    /// A fetcher that may also fetch from `url`'s host (a certificate link the user gave).
+    pub fn fetcher_for_link(&self, url: &str) -> bem_fetch::Fetcher {
+        let host = url.split("://").nth(1).and_then(|rest| rest.split(['/', ':', '?', '#']).next());
+        fetcher(&self.trust, host, self.origins.clone())
     }
 
     pub fn options(&self) -> VerifyOptions<'_> {
@@ -47,6 +63,19 @@ impl Environment {
     pub fn verify_credential(&self, credential: &Value) -> Report {
         bem_core::verify::verify_credential(credential, &self.options())
     }
+}
+
+fn fetcher(
+    trust: &TrustList,
+    extra_host: Option<&str>,
+    origins: Vec<bem_fetch::AllowedOrigin>,
+) -> bem_fetch::Fetcher {
+    let policy = bem_fetch::FetchPolicy::for_issuers(
+        trust.issuers.iter().map(|i| i.id.as_str()),
+        extra_host.into_iter(),
+        origins,
+    );
+    bem_fetch::Fetcher::new(bem_fetch::FetchConfig::new(policy))
 }
 
 fn read_trust(path: &Path) -> Result<TrustList> {

@@ -634,9 +634,11 @@ fn against_a_real_issuer_import_by_link_then_revocation_shows() {
     assert!(show.stdout.contains("Ana Beridze") && show.stdout.contains("Cyber hygiene"), "{}", show.stdout);
     assert_eq!(ok(&home, &["--json", "qr", &id]).json()["link"], link.as_str());
 
-    // Offline, status is not checked (and not passed).
-    let offline = ok(&home, &["--json", "verify", &id]).json();
-    assert_eq!(offline["verification"]["verdict"], "status-unknown");
+    // Without the origin allowed, the status list cannot be fetched: a failed status check
+    // (never a pass), so the verdict is "status unknown" and the exit code 1.
+    let refused = run(&home, &["--json", "verify", &id]);
+    assert_eq!(refused.code, 1, "{}", refused.stderr);
+    assert_eq!(refused.json()["verification"]["verdict"], "status-unknown");
 
     issuer.post(
         "/credentials/status",
