@@ -70,11 +70,8 @@ fn fetcher(
     extra_host: Option<&str>,
     origins: Vec<bem_fetch::AllowedOrigin>,
 ) -> bem_fetch::Fetcher {
-    let policy = bem_fetch::FetchPolicy::for_issuers(
-        trust.issuers.iter().map(|i| i.id.as_str()),
-        extra_host.into_iter(),
-        origins,
-    );
+    let policy =
+        bem_fetch::FetchPolicy::for_issuers(trust.issuers.iter().map(|i| i.id.as_str()), extra_host, origins);
     bem_fetch::Fetcher::new(bem_fetch::FetchConfig::new(policy))
 }
 
