@@ -23,6 +23,7 @@ pub mod rdf;
 pub mod rdfc;
 pub mod resolver;
 pub mod status_list;
+pub mod text;
 pub mod trust;
 pub mod verification_method;
 pub mod verify;
