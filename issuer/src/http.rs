@@ -351,20 +351,26 @@ async fn qr_png(
     State(state): State<AppState>,
     id: Result<Path<String>, PathRejection>,
 ) -> Result<Response, ApiError> {
-    let token = path(id)?;
-    stored(&state, token.clone()).await?;
-    let link = state.issuer.links(&token).credential;
-    let png = crate::qr::png(&link).map_err(ApiError::internal)?;
-    Ok(([(CONTENT_TYPE, HeaderValue::from_static("image/png"))], png).into_response())
+    qr(&state, id, "image/png", crate::qr::png).await
 }
 
 async fn qr_svg(
     State(state): State<AppState>,
     id: Result<Path<String>, PathRejection>,
 ) -> Result<Response, ApiError> {
+    qr(&state, id, "image/svg+xml", |link| crate::qr::svg(link).map(String::into_bytes)).await
+}
+
+/// The QR code of a stored certificate's link, rendered by `render` as `content_type`.
+async fn qr<E: std::fmt::Display>(
+    state: &AppState,
+    id: Result<Path<String>, PathRejection>,
+    content_type: &'static str,
+    render: impl Fn(&str) -> Result<Vec<u8>, E>,
+) -> Result<Response, ApiError> {
     let token = path(id)?;
-    stored(&state, token.clone()).await?;
+    stored(state, token.clone()).await?;
     let link = state.issuer.links(&token).credential;
-    let svg = crate::qr::svg(&link).map_err(ApiError::internal)?;
-    Ok(([(CONTENT_TYPE, HeaderValue::from_static("image/svg+xml"))], svg).into_response())
+    let body = render(&link).map_err(ApiError::internal)?;
+    Ok(([(CONTENT_TYPE, HeaderValue::from_static(content_type))], body).into_response())
 }
