@@ -188,8 +188,12 @@ impl Report {
                 || (self.kind == "presentation" && !self.credentials.is_empty()))
     }
 
-    /// Whether the issuer is on the trust list (and allowed to issue this type).
+    /// Whether the issuer is on the trust list (and allowed to issue this type); for a
+    /// presentation, whether every credential in it is (the holder is no issuer).
     pub fn trusted(&self) -> bool {
+        if self.kind == "presentation" {
+            return !self.credentials.is_empty() && self.credentials.iter().all(Report::trusted);
+        }
         self.checks.iter().any(|c| c.name == "trust" && c.status == Status::Ok)
     }
 
@@ -197,9 +201,18 @@ impl Report {
         self.checks.iter().filter(|c| c.status == Status::Failed)
     }
 
-    /// The one-word verdict, most serious first.
+    /// The one-word verdict, most serious first. A presentation whose own proof and form
+    /// hold takes the most serious verdict of its credentials (a presentation of a revoked
+    /// certificate reads "revoked", not "not genuine").
     pub fn verdict(&self) -> Verdict {
         let failed = |name: &str| self.checks.iter().any(|c| c.name == name && c.status == Status::Failed);
+        if self.kind == "presentation" {
+            let own = ["parse", "model", "proof", "holder", "context"];
+            if own.iter().any(|n| failed(n)) || self.credentials.is_empty() && !self.verified() {
+                return Verdict::NotGenuine;
+            }
+            return self.credentials.iter().map(Report::verdict).max_by_key(|v| v.severity()).unwrap_or(Verdict::Valid);
+        }
         let decided =
             |v: Verdict| self.checks.iter().any(|c| c.status == Status::Failed && c.verdict == Some(v));
         let genuine_steps =
@@ -228,6 +241,20 @@ impl Report {
 }
 
 impl Verdict {
+    /// How serious the verdict is: the worst of several wins.
+    fn severity(self) -> u8 {
+        match self {
+            Verdict::Valid => 0,
+            Verdict::UnknownIssuer => 1,
+            Verdict::StatusUnknown => 2,
+            Verdict::NotYetValid => 3,
+            Verdict::Expired => 4,
+            Verdict::Suspended => 5,
+            Verdict::Revoked => 6,
+            Verdict::NotGenuine => 7,
+        }
+    }
+
     /// The verdict as the reports spell it (`valid`, `unknown-issuer`, `revoked`...).
     pub fn as_str(self) -> &'static str {
         match self {
@@ -644,8 +671,17 @@ fn validate_against_schema(credential: &Value, schema: &Value, id: &str) -> Chec
     }
 }
 
+/// Whether the trust list names the issuer. Only a credential shown to come from its
+/// issuer (a verified proof by a key the issuer controls) is checked: a forgery naming a
+/// trusted issuer must not read "trusted".
 fn check_trust(issuer: Option<&str>, document: &Value, options: &VerifyOptions<'_>, report: &mut Report) {
     let Some(issuer) = issuer else { return };
+    let from_issuer = report.checks.iter().any(|c| c.name == "issuer" && c.status == Status::Ok)
+        && !report.checks.iter().any(|c| matches!(c.name, "proof" | "issuer") && c.status == Status::Failed);
+    if !from_issuer {
+        report.checks.push(Check::skipped("trust", format!("not checked: nothing shows that {issuer} signed it")));
+        return;
+    }
     let types = model::types(document);
     match options.trust.evaluate(issuer, &types) {
         Trust::Trusted { name } => {

@@ -426,6 +426,15 @@ fn presentations_bind_holder_challenge_domain_and_every_credential() {
     let report = verify::verify_presentation(&vp, &o);
     assert!(report.verified(), "{:#?}", report.checks);
     assert_eq!(report.credentials.len(), 1);
+    // The holder is no issuer: trust and the verdict come from the credentials inside.
+    assert!(!report.trusted());
+    assert_eq!(report.verdict(), Verdict::UnknownIssuer);
+    let trusted = TrustList {
+        issuers: vec![TrustedIssuer { id: issuer.did().into(), name: None, credential_types: vec![] }],
+    };
+    let report = verify::verify_presentation(&vp, &VerifyOptions { trust: &trusted, ..o });
+    assert!(report.trusted());
+    assert_eq!(report.verdict(), Verdict::Valid);
 
     let mut wrong = o;
     wrong.challenge = Some("c-999");
@@ -449,6 +458,7 @@ fn presentations_bind_holder_challenge_domain_and_every_credential() {
     let report = verify::verify_presentation(&vp, &o);
     assert!(!report.verified());
     assert!(report.checks.iter().any(|c| c.name == "credential" && c.status == Status::Failed));
+    assert_eq!(report.verdict(), Verdict::NotGenuine);
 
     // Unsigned presentations: refused by default, accepted (with a warning) when allowed.
     let unsigned = presentation(&holder, vec![vc]);

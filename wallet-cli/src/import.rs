@@ -48,9 +48,9 @@ pub fn run(g: &Globals, source: &str, force: bool) -> Result<Outcome> {
     }
 
     let key = store::credential_key(&credential)?;
-    if let Some(entry) = g.home.entry_for_key(&key) {
-        let existing = g.home.load(&entry)?;
-        if existing.credential == credential {
+    let stored = g.home.entry_for_key(&key);
+    if let Some(entry) = &stored {
+        if g.home.load(entry)?.credential == credential {
             if g.json {
                 println!(
                     "{}",
@@ -61,15 +61,10 @@ pub fn run(g: &Globals, source: &str, force: bool) -> Result<Outcome> {
             }
             return Ok(Outcome::Ok);
         }
-        bail!(
-            "a different credential with the same id {} is already stored as {}: remove it first \
-             (`bem-wallet remove {}`) if this one should replace it",
-            display::safe(&key),
-            entry.short_id(),
-            entry.short_id()
-        );
     }
 
+    // Verified before the clash of ids is reported: a forged copy of a stored credential
+    // is refused as forged, not as a duplicate.
     let report = env.verify_credential(&credential);
     let verification = verification::record(&report, env.now);
     let verified = verification.verified;
@@ -82,6 +77,15 @@ pub fn run(g: &Globals, source: &str, force: bool) -> Result<Outcome> {
             eprintln!("\nIt was not stored. If you still want to keep it, import it again with --force (it will be marked as failed).");
         }
         return Ok(Outcome::NotVerified);
+    }
+    if let Some(entry) = stored {
+        bail!(
+            "a different credential with the same id {} is already stored as {}: remove it first \
+             (`bem-wallet remove {}`) if this one should replace it",
+            display::safe(&key),
+            entry.short_id(),
+            entry.short_id()
+        );
     }
     let record = Record::new(key.clone(), source_name, link, credential, verification);
     let entry = g.home.save(&record)?;

@@ -1,0 +1,251 @@
+//! Across the binaries and across implementations: a certificate issued by the real
+//! `bem-issuer`, held by the real `bem-wallet`, presented to the real `bem-verifier`; and
+//! Digital Bazaar's libraries (the independent implementation, `interop/`) verifying what
+//! we make and making what we verify. (One test binary, as style.md §8 asks.)
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+use bem_e2e::{tampered, Interop, Issuer, Verifier, Wallet};
+use serde_json::{json, Value};
+
+const MC: &str = "ua-cyber-hygiene-ngos";
+
+/// One issuer, one learner's wallet holding a certificate imported by its link.
+struct World {
+    issuer: Issuer,
+    wallet: Wallet,
+    /// The wallet's id of the certificate.
+    held: String,
+    /// The certificate as issued.
+    certificate: Value,
+}
+
+fn world() -> World {
+    let issuer = Issuer::start();
+    let award = issuer.award(MC, "Тарас Шевчук");
+    let wallet = Wallet::new(&[&issuer.origin()]);
+    let held = wallet.import(award["links"]["credential"].as_str().unwrap());
+    World { issuer, wallet, held, certificate: award["verifiableCredential"].clone() }
+}
+
+fn verify_presentation(verifier: &Verifier, vp: &Value, challenge: &str, domain: Option<&str>) -> (u16, Value) {
+    let mut options = json!({"challenge": challenge});
+    if let Some(domain) = domain {
+        options["domain"] = json!(domain);
+    }
+    let answer =
+        verifier.post("/presentations/verify", &json!({"verifiablePresentation": vp, "options": options}));
+    (answer.status, answer.body)
+}
+
+fn problem_codes(body: &Value) -> Vec<String> {
+    body["problemDetails"]
+        .as_array()
+        .map(|list| list.iter().filter_map(|p| p["code"].as_str().map(str::to_owned)).collect())
+        .unwrap_or_default()
+}
+
+#[test]
+fn the_wallet_presents_to_the_real_verifier_and_only_the_right_challenge_and_domain_pass() {
+    let w = world();
+    let verifier = Verifier::start(&[&w.issuer.did()], &[&w.issuer.origin()]);
+
+    for suite in ["eddsa-rdfc-2022", "eddsa-jcs-2022"] {
+        let challenge = verifier.challenge();
+        let vp = w.wallet.present(&[&w.held], &challenge, Some("employer.example"), Some(suite));
+        assert_eq!(vp["proof"]["cryptosuite"], suite);
+        assert_eq!(vp["proof"]["proofPurpose"], "authentication");
+
+        // Wrong challenge, wrong domain, missing domain: 400 with the spec's codes.
+        let (status, body) = verify_presentation(&verifier, &vp, "not-the-challenge", Some("employer.example"));
+        assert_eq!(status, 400, "{body}");
+        assert_eq!(body["verified"], false);
+        assert!(problem_codes(&body).iter().any(|c| c == "INVALID_CHALLENGE_ERROR"), "{body}");
+        let (status, body) = verify_presentation(&verifier, &vp, &challenge, Some("other.example"));
+        assert_eq!(status, 400, "{body}");
+        assert!(problem_codes(&body).iter().any(|c| c == "INVALID_DOMAIN_ERROR"), "{body}");
+
+        // Right challenge and domain: verified, the issuer trusted, the status checked.
+        let (status, body) = verify_presentation(&verifier, &vp, &challenge, Some("employer.example"));
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["verified"], true);
+        assert_eq!(body["verdict"], "valid", "{body}");
+
+        // A minted challenge is good for one verified presentation only.
+        let (status, body) = verify_presentation(&verifier, &vp, &challenge, Some("employer.example"));
+        assert_eq!(status, 400, "{body}");
+        assert!(problem_codes(&body).iter().any(|c| c == "INVALID_CHALLENGE_ERROR"), "{body}");
+    }
+
+    // Revoked at the issuer after the wallet presented: the verifier reads "revoked"; and
+    // the wallet itself no longer presents it, saying why.
+    let challenge = verifier.challenge();
+    let vp = w.wallet.present(&[&w.held], &challenge, None, None);
+    w.issuer.set_status(w.certificate["id"].as_str().unwrap(), "revocation", true);
+    // (The first verifier may serve the list from its cache for the issuer's max-age of
+    // 60 s; a verifier without it in cache sees the revocation at once.)
+    let fresh = Verifier::start(&[&w.issuer.did()], &[&w.issuer.origin()]);
+    let (status, body) = verify_presentation(&fresh, &vp, &challenge, None);
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["verdict"], "revoked", "{body}");
+    let out = w.wallet.run(&["present", &w.held, "--challenge", &verifier.challenge()]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.stderr.contains("revoked"), "{out:?}");
+}
+
+#[test]
+fn tampered_presentations_and_credentials_fail_at_the_verifier() {
+    let w = world();
+    let verifier = Verifier::start(&[&w.issuer.did()], &[&w.issuer.origin()]);
+    let challenge = verifier.challenge();
+    let vp = w.wallet.present(&[&w.held], &challenge, None, None);
+    // Changed after the holder signed: the holder's proof no longer verifies.
+    let forged = tampered(&vp, "/verifiableCredential/0/credentialSubject/fullName/en", "Mallory");
+    let (status, body) = verify_presentation(&verifier, &forged, &challenge, None);
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["verified"], false);
+
+    // A tampered certificate stored with --force is never presented by the wallet.
+    let file = w.wallet.home.path().join("forged.json");
+    let forged = tampered(&w.certificate, "/credentialSubject/fullName/en", "Mallory");
+    let forged = tampered(&forged, "/id", "urn:uuid:00000000-0000-4000-8000-000000000001");
+    std::fs::write(&file, forged.to_string()).unwrap();
+    let refused = w.wallet.run(&["import", file.to_str().unwrap()]);
+    assert_eq!(refused.code, 1, "{refused:?}");
+    let forced = w.wallet.run(&["--json", "import", "--force", file.to_str().unwrap()]);
+    assert_eq!(forced.code, 1, "{forced:?}");
+    let forced = forced.json();
+    assert_eq!(forced["stored"], true);
+    assert_eq!(forced["verification"]["verdict"], "not-genuine");
+    let out = w.wallet.run(&["present", forced["id"].as_str().unwrap(), "--challenge", &challenge]);
+    assert_ne!(out.code, 0, "{out:?}");
+    assert!(out.stderr.contains("does not verify"), "{out:?}");
+}
+
+#[test]
+fn the_independent_implementation_accepts_our_certificates_presentations_and_status_lists() {
+    let w = world();
+    let Some(them) = Interop::get(&[&w.issuer.origin()]) else { return };
+
+    // The ELM certificate (VC 1.1 envelope, eddsa-rdfc-2022), with its two status entries:
+    // their checkStatus fetches our status list credentials and verifies their proofs.
+    let (verified, out) = them.verify_credential(&w.certificate);
+    assert!(verified, "{out}");
+    assert_eq!(out["status"], json!({"revocation": false, "suspension": false}), "{out}");
+
+    // eddsa-jcs-2022 through the VC API.
+    let unsigned = json!({
+        "@context": ["https://www.w3.org/ns/credentials/v2"],
+        "type": ["VerifiableCredential"],
+        "issuer": w.issuer.did(),
+        "validFrom": "2026-01-01T00:00:00Z",
+        "credentialSubject": {"id": "did:example:learner", "name": "Тарас Шевчук"}
+    });
+    let answer = w.issuer.admin(
+        "/credentials/issue",
+        &json!({"credential": unsigned, "options": {"cryptosuite": "eddsa-jcs-2022"}}),
+    );
+    assert_eq!(answer.status, 201, "{:?}", answer.body);
+    let jcs = answer.body["verifiableCredential"].clone();
+    let (verified, out) = them.verify_credential(&jcs);
+    assert!(verified, "{out}");
+
+    // The wallet's presentations, both cryptosuites; wrong challenge or domain fail there too.
+    for suite in ["eddsa-rdfc-2022", "eddsa-jcs-2022"] {
+        let vp = w.wallet.present(&[&w.held], "c-8f2d", Some("employer.example"), Some(suite));
+        let (verified, out) = them.verify_presentation(&vp, "c-8f2d", Some("employer.example"));
+        assert!(verified, "{suite}: {out}");
+        let (verified, out) = them.verify_presentation(&vp, "another", Some("employer.example"));
+        assert!(!verified, "{suite}: {out}");
+        let (verified, out) = them.verify_presentation(&vp, "c-8f2d", Some("other.example"));
+        assert!(!verified, "{suite}: {out}");
+    }
+
+    // Tampered on our side: fails on theirs.
+    for (doc, pointer) in [(&w.certificate, "/credentialSubject/fullName/en"), (&jcs, "/credentialSubject/name")] {
+        let (verified, out) = them.verify_credential(&tampered(doc, pointer, "Mallory"));
+        assert!(!verified, "{out}");
+    }
+    // Their holder signs a presentation around our tampered certificate: the holder's
+    // proof is good, the credential inside is not, and our verifier says so.
+    let verifier = Verifier::start(&[&w.issuer.did()], &[&w.issuer.origin()]);
+    let challenge = verifier.challenge();
+    let vp = them.sign_presentation(
+        &json!({
+            "@context": ["https://www.w3.org/ns/credentials/v2"],
+            "type": ["VerifiablePresentation"],
+            "verifiableCredential": [tampered(&w.certificate, "/credentialSubject/fullName/en", "Mallory")]
+        }),
+        &challenge,
+        None,
+    );
+    let (status, body) = verify_presentation(&verifier, &vp, &challenge, None);
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["verdict"], "not-genuine", "{body}");
+
+    // Revoked and suspended at our issuer: their status check reads our signed lists.
+    let id = w.certificate["id"].as_str().unwrap();
+    w.issuer.set_status(id, "suspension", true);
+    let (_, out) = them.verify_credential(&w.certificate);
+    assert_eq!(out["status"], json!({"revocation": false, "suspension": true}), "{out}");
+    w.issuer.set_status(id, "suspension", false);
+    w.issuer.set_status(id, "revocation", true);
+    let (_, out) = them.verify_credential(&w.certificate);
+    assert_eq!(out["status"], json!({"revocation": true, "suspension": false}), "{out}");
+}
+
+#[test]
+fn we_verify_what_the_independent_implementation_signs() {
+    let Some(them) = Interop::get(&[]) else { return };
+    let verifier = Verifier::start(&[], &[]);
+    let unsigned = json!({
+        "@context": ["https://www.w3.org/ns/credentials/v2"],
+        "type": ["VerifiableCredential"],
+        "validFrom": "2026-01-01T00:00:00Z",
+        "credentialSubject": {"id": "did:example:learner", "name": "Amina Haddad"}
+    });
+    let wallet = Wallet::new(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    for (n, suite) in ["eddsa-rdfc-2022", "eddsa-jcs-2022"].into_iter().enumerate() {
+        let mut unsigned = unsigned.clone();
+        unsigned["id"] = json!(format!("urn:uuid:7d0c1c3e-5a4f-4e8b-9f63-2b1f3c4d5e6{n}"));
+        let theirs = them.issue(&unsigned, suite);
+        assert_eq!(theirs["proof"]["cryptosuite"], suite);
+
+        // Our verifier: genuine, issuer unknown (nobody put their did:key on the trust list).
+        let answer = verifier.post("/credentials/verify", &json!({"verifiableCredential": theirs}));
+        assert_eq!(answer.status, 200, "{suite}: {:?}", answer.body);
+        assert_eq!(answer.body["verified"], true);
+        assert_eq!(answer.body["verdict"], "unknown-issuer");
+
+        // Tampered on their side: fails on ours, at the verifier and in the wallet.
+        let forged = tampered(&theirs, "/credentialSubject/name", "Mallory");
+        let answer = verifier.post("/credentials/verify", &json!({"verifiableCredential": forged}));
+        assert_eq!(answer.status, 400, "{suite}: {:?}", answer.body);
+        let file = dir.path().join(format!("{suite}-forged.json"));
+        std::fs::write(&file, forged.to_string()).unwrap();
+        let out = wallet.run(&["import", file.to_str().unwrap()]);
+        assert_eq!(out.code, 1, "{suite}: {out:?}");
+
+        // Our wallet imports theirs.
+        let file = dir.path().join(format!("{suite}.json"));
+        std::fs::write(&file, theirs.to_string()).unwrap();
+        wallet.import(file.to_str().unwrap());
+
+        // Their holder's presentation of it, verified by ours with the challenge it names.
+        let challenge = verifier.challenge();
+        let vp = them.sign_presentation(
+            &json!({
+                "@context": ["https://www.w3.org/ns/credentials/v2"],
+                "type": ["VerifiablePresentation"],
+                "verifiableCredential": [theirs]
+            }),
+            &challenge,
+            Some("employer.example"),
+        );
+        let (status, body) = verify_presentation(&verifier, &vp, "other-challenge", Some("employer.example"));
+        assert_eq!(status, 400, "{suite}: {body}");
+        let (status, body) = verify_presentation(&verifier, &vp, &challenge, Some("employer.example"));
+        assert_eq!(status, 200, "{suite}: {body}");
+        assert_eq!(body["verified"], true);
+    }
+}
