@@ -382,6 +382,32 @@ fn unwrap_wrapped_contexts(document: &Value, policy: ContextPolicy) -> Option<Va
 mod tests {
     use super::*;
 
+    /// JSON-LD 1.1 §8.6 "Object to RDF Conversion": a boolean keeps the datatype its term
+    /// gives it, and a non-integral number is written as a canonical double with it
+    /// (what jsonld.js does; ssi's `linked_data` conversion did neither).
+    #[test]
+    fn typed_booleans_and_numbers_are_converted_as_json_ld_says() {
+        let doc = serde_json::json!({
+            "@context": [CREDENTIALS_V2, OPEN_BADGES_V3],
+            "type": ["VerifiableCredential", "OpenBadgeCredential"],
+            "issuer": "did:example:issuer",
+            "credentialSubject": {
+                "type": ["AchievementSubject"],
+                "identifier": [{"type": "IdentityObject", "identityType": "name", "hashed": false, "identityHash": "A"}],
+                "creditsEarned": 1.5,
+                "achievement": {"id": "https://x.example/a", "type": ["Achievement"], "creditsAvailable": 3}
+            }
+        });
+        let nquads: Vec<String> = crate::rdf::to_nquads(&to_rdf(&doc, ContextPolicy::STRICT).unwrap())
+            .lines()
+            .map(str::to_owned)
+            .collect();
+        let has = |needle: &str| nquads.iter().any(|q| q.contains(needle));
+        assert!(has(r#""false"^^<https://www.w3.org/2001/XMLSchema#boolean>"#), "{nquads:#?}");
+        assert!(has(r#""1.5E0"^^<https://www.w3.org/2001/XMLSchema#float>"#), "{nquads:#?}");
+        assert!(has(r#""3"^^<https://www.w3.org/2001/XMLSchema#float>"#), "{nquads:#?}");
+    }
+
     #[test]
     fn embedded_contexts_match_their_pinned_digests() {
         verify_digests().unwrap();

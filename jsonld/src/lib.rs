@@ -135,11 +135,19 @@ pub fn to_rdf(document: &serde_json::Value, loader: &PinnedLoader) -> Result<Vec
         }
         None => (ActiveContext::default(), json_syntax::Value::from_serde_json(document.clone())),
     };
-    let expanded = block_on(value.expand_full(&mut (), initial, None, &tracking, options, ()))
+    let mut expanded = block_on(value.expand_full(&mut (), initial, None, &tracking, options, ()))
         .map_err(|e| classify(e, unknown.borrow_mut().take()))?;
-    let quads = linked_data::to_lexical_quads(rdf_types::generator::Blank::new(), &expanded)
-        .map_err(|e| Error::Invalid(e.to_string()))?;
-    Ok(quads.into_iter().map(convert_quad).collect())
+    // JSON-LD 1.1 "Deserialize JSON-LD to RDF" as json-ld-core implements it. Not
+    // `linked_data::to_lexical_quads`, which ssi uses: it drops the datatype a context
+    // gives a boolean (`"false"^^xsd:boolean` for a term typed
+    // `https://www.w3.org/2001/XMLSchema#boolean`) and writes a non-integral typed number
+    // as `1.5` instead of the canonical double `1.5E0` (§8.6 step 10). Open Badges 3.0
+    // uses both (`hashed`, `creditsAvailable`), and other implementations follow the
+    // specification there (found by the interoperability tests in `tests/`).
+    let mut generator = rdf_types::generator::Blank::new();
+    expanded.identify_all(&mut generator);
+    use json_ld::rdf::RdfQuads;
+    Ok(expanded.rdf_quads(&mut generator, None).map(convert_quad).collect())
 }
 
 /// The processed form of a top-level `@context` value, from the cache or processed now.
@@ -215,8 +223,9 @@ fn convert_id(id: rdf_types::Id) -> Term {
     }
 }
 
-fn convert_quad(q: rdf_types::LexicalQuad) -> Quad {
+fn convert_quad(q: json_ld::rdf::QuadRef<'_, IriBuf, rdf_types::BlankIdBuf, rdf_types::Literal>) -> Quad {
     let rdf_types::Quad(s, p, o, g) = q;
+    let (s, p, g) = (s.into_owned(), p.into_owned(), g.cloned());
     let object = match o {
         rdf_types::Term::Id(id) => convert_id(id),
         rdf_types::Term::Literal(lit) => match lit.type_ {
@@ -230,7 +239,7 @@ fn convert_quad(q: rdf_types::LexicalQuad) -> Quad {
             },
         },
     };
-    Quad { subject: convert_id(s), predicate: Term::Iri(p.into_string()), object, graph: g.map(convert_id) }
+    Quad { subject: convert_id(s), predicate: convert_id(p), object, graph: g.map(convert_id) }
 }
 
 /// Drives a future that never waits: every context comes from memory, so the JSON-LD
