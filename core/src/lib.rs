@@ -7,6 +7,7 @@
 //! carrying a stable [`ProblemCode`].
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing))]
 
+pub mod certificate;
 pub mod contexts;
 pub mod data_integrity;
 pub mod datetime;

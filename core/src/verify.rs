@@ -211,7 +211,12 @@ impl Report {
             if own.iter().any(|n| failed(n)) || self.credentials.is_empty() && !self.verified() {
                 return Verdict::NotGenuine;
             }
-            return self.credentials.iter().map(Report::verdict).max_by_key(|v| v.severity()).unwrap_or(Verdict::Valid);
+            return self
+                .credentials
+                .iter()
+                .map(Report::verdict)
+                .max_by_key(|v| v.severity())
+                .unwrap_or(Verdict::Valid);
         }
         let decided =
             |v: Verdict| self.checks.iter().any(|c| c.status == Status::Failed && c.verdict == Some(v));
@@ -679,7 +684,9 @@ fn check_trust(issuer: Option<&str>, document: &Value, options: &VerifyOptions<'
     let from_issuer = report.checks.iter().any(|c| c.name == "issuer" && c.status == Status::Ok)
         && !report.checks.iter().any(|c| matches!(c.name, "proof" | "issuer") && c.status == Status::Failed);
     if !from_issuer {
-        report.checks.push(Check::skipped("trust", format!("not checked: nothing shows that {issuer} signed it")));
+        report
+            .checks
+            .push(Check::skipped("trust", format!("not checked: nothing shows that {issuer} signed it")));
         return;
     }
     let types = model::types(document);

@@ -128,7 +128,36 @@ pub struct Input<'a> {
     pub status: &'a [Value],
 }
 
-/// The unsigned certificate.
+/// The form a certificate is issued in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Profile {
+    /// European Learning Model data (this module): the default.
+    #[default]
+    Elm,
+    /// Open Badges 3.0 `OpenBadgeCredential` ([`crate::badge`]).
+    OpenBadges,
+}
+
+impl Profile {
+    /// `elm` or `openbadges` (also `ob3`), as the award routes' `?profile=` names them.
+    pub fn parse(name: &str) -> Option<Profile> {
+        match name {
+            "elm" => Some(Profile::Elm),
+            "openbadges" | "ob3" => Some(Profile::OpenBadges),
+            _ => None,
+        }
+    }
+
+    /// The unsigned certificate in this form.
+    pub fn build(self, input: &Input<'_>) -> Value {
+        match self {
+            Profile::Elm => build(input),
+            Profile::OpenBadges => crate::badge::build(input),
+        }
+    }
+}
+
+/// The unsigned certificate (ELM form).
 pub fn build(input: &Input<'_>) -> Value {
     let def = input.definition;
     let mut ids = NodeIds::default();

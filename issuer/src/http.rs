@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::rejection::PathRejection;
-use axum::extract::{DefaultBodyLimit, Path, Request, State};
+use axum::extract::{DefaultBodyLimit, Path, RawQuery, Request, State};
 use axum::http::header::{ACCEPT, CACHE_CONTROL, CONTENT_TYPE, ETAG, IF_NONE_MATCH, LOCATION};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
@@ -19,7 +19,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::certificate::Learner;
+use crate::certificate::{Learner, Profile};
 use crate::issuance::{IssueError, Issuer};
 use crate::problem::{body_bytes, Admin, ApiError, StrictJson};
 use crate::status_lists::Purpose;
@@ -149,15 +149,36 @@ fn with_location(mut response: Response, url: &str) -> Response {
     response
 }
 
+/// The certificate form an award asks for: `?profile=elm` (the default) or
+/// `?profile=openbadges`; any other query is a 400.
+fn profile(query: Option<String>) -> Result<Profile, ApiError> {
+    let Some(query) = query.filter(|q| !q.is_empty()) else { return Ok(Profile::default()) };
+    let bad = |detail: String| ApiError::new(StatusCode::BAD_REQUEST, "MALFORMED_VALUE_ERROR", detail);
+    let mut chosen = None;
+    for pair in query.split('&') {
+        match pair.split_once('=') {
+            Some(("profile", name)) if chosen.is_none() => {
+                chosen = Some(Profile::parse(name).ok_or_else(|| {
+                    bad(format!("unknown profile {name:?}: use `elm` (the default) or `openbadges`"))
+                })?);
+            }
+            _ => return Err(bad(format!("unknown query {pair:?}: the only parameter is `profile`"))),
+        }
+    }
+    Ok(chosen.unwrap_or_default())
+}
+
 async fn award(
     State(state): State<AppState>,
     _admin: Admin,
     id: Result<Path<String>, PathRejection>,
+    RawQuery(query): RawQuery,
     StrictJson(learner): StrictJson<Learner>,
 ) -> Result<Response, ApiError> {
     let id = path(id)?;
+    let profile = profile(query)?;
     let issuer = state.issuer.clone();
-    let awarded = blocking(move || issuer.award(&id, &learner).map_err(ApiError::from)).await?;
+    let awarded = blocking(move || issuer.award(&id, &learner, profile).map_err(ApiError::from)).await?;
     Ok(with_location((StatusCode::CREATED, Json(&awarded)).into_response(), &awarded.links.credential))
 }
 
@@ -165,9 +186,11 @@ async fn award_bulk(
     State(state): State<AppState>,
     _admin: Admin,
     id: Result<Path<String>, PathRejection>,
+    RawQuery(query): RawQuery,
     request: Request,
 ) -> Result<Response, ApiError> {
     let id = path(id)?;
+    let profile = profile(query)?;
     let is_csv = request
         .headers()
         .get(CONTENT_TYPE)
@@ -188,7 +211,7 @@ async fn award_bulk(
             ApiError::new(StatusCode::BAD_REQUEST, "INVALID_CSV", "the CSV file cannot be used")
                 .with_problems(problems.into_iter().map(Value::String).collect())
         })?;
-        issuer.award_bulk(&id, rows).map_err(ApiError::from)
+        issuer.award_bulk(&id, rows, profile).map_err(ApiError::from)
     })
     .await?;
     let issued = results.iter().filter(|r| r.status == "issued").count();

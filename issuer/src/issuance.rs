@@ -26,7 +26,7 @@ use bem_core::data_integrity::{add_proof, Cryptosuite, ProofOptions, ProofPurpos
 use bem_core::{Error as CoreError, ProblemCode};
 
 use crate::catalogue::Catalogue;
-use crate::certificate::{self, Learner};
+use crate::certificate::{self, Learner, Profile};
 use crate::clock;
 use crate::config::IssuerProfile;
 use crate::identity::Identity;
@@ -258,13 +258,14 @@ impl Issuer {
         &self,
         definition: &Value,
         learner: &Learner,
+        profile: Profile,
         entries: &[Reservation],
         now: &str,
     ) -> anyhow::Result<(String, Value)> {
         let credential_id = clock::urn_uuid();
         let status: Vec<Value> =
             entries.iter().map(|r| status_lists::entry(r, &self.list_url(r.list_id))).collect();
-        let unsigned = certificate::build(&certificate::Input {
+        let unsigned = profile.build(&certificate::Input {
             definition,
             learner,
             issuer_did: self.identity.did(),
@@ -303,7 +304,7 @@ impl Issuer {
     }
 
     /// Awards micro-credential `mc_id` to one learner.
-    pub fn award(&self, mc_id: &str, learner: &Learner) -> Result<Awarded, IssueError> {
+    pub fn award(&self, mc_id: &str, learner: &Learner, profile: Profile) -> Result<Awarded, IssueError> {
         let learner = learner
             .normalized()
             .map_err(|problems| IssueError::Invalid { code: ProblemCode::MalformedValueError, problems })?;
@@ -313,7 +314,7 @@ impl Issuer {
             let mut db = self.db();
             self.reserve_pair(&mut db, &now)?
         };
-        let result = self.make_certificate(&definition, &learner, &entries, &now).and_then(
+        let result = self.make_certificate(&definition, &learner, profile, &entries, &now).and_then(
             |(credential_id, signed)| {
                 let new = self.new_credential(
                     Some(credential_id),
@@ -338,6 +339,7 @@ impl Issuer {
         &self,
         mc_id: &str,
         rows: Vec<(u64, Result<Learner, Vec<String>>)>,
+        profile: Profile,
     ) -> Result<Vec<RowResult>, IssueError> {
         let definition = self.definition(mc_id)?;
         let mut results: Vec<RowResult> = Vec::with_capacity(rows.len());
@@ -368,7 +370,7 @@ impl Issuer {
                 .zip(reserved)
                 .map(|((_, learner), entries)| {
                     let entries = entries?;
-                    match self.make_certificate(&definition, learner, &entries, &now) {
+                    match self.make_certificate(&definition, learner, profile, &entries, &now) {
                         Ok((id, signed)) => Ok((entries, id, signed)),
                         Err(e) => {
                             self.db().release(&entries);
@@ -674,6 +676,7 @@ mod tests {
     use bem_core::resolver::{Fetched, Resolver};
     use bem_core::trust::TrustList;
     use bem_core::verify::{verify_credential, VerifyOptions};
+    use serde_json::json;
 
     const URL: &str = "http://127.0.0.1:9";
 
@@ -741,15 +744,28 @@ mod tests {
         };
         for def in crate::catalogue::parse_file(crate::catalogue::DEMO).unwrap() {
             let id = def["id"].as_str().unwrap();
-            let awarded = issuer.award(id, &learner).unwrap();
-            let report = check(&issuer, &awarded.verifiable_credential);
-            assert!(report.verified(), "{id}: {:#?}", report.checks);
-            let statuses = report
-                .checks
-                .iter()
-                .filter(|c| c.name == "status" && c.status == bem_core::verify::Status::Ok)
-                .count();
-            assert_eq!(statuses, 2, "{id}: {:#?}", report.checks);
+            for profile in [Profile::Elm, Profile::OpenBadges] {
+                let awarded = issuer.award(id, &learner, profile).unwrap();
+                let report = check(&issuer, &awarded.verifiable_credential);
+                assert!(report.verified(), "{id} {profile:?}: {:#?}", report.checks);
+                let statuses = report
+                    .checks
+                    .iter()
+                    .filter(|c| c.name == "status" && c.status == bem_core::verify::Status::Ok)
+                    .count();
+                assert_eq!(statuses, 2, "{id} {profile:?}: {:#?}", report.checks);
+                // The one reader of every screen finds what a person looks for.
+                let view = bem_core::certificate::CertificateView::read(&awarded.verifiable_credential, "en");
+                assert_eq!(view.learner.as_deref(), Some("Олена Коваленко"), "{id} {profile:?}");
+                assert_eq!(view.title.as_deref(), def["title"]["en"].as_str(), "{id} {profile:?}");
+                assert!(!view.outcomes.is_empty() && view.grade.as_deref() == Some("Excellent"), "{view:?}");
+                let eqf = def.get("eqfLevel").map(|l| l.to_string());
+                assert_eq!(view.eqf_level, eqf, "{id} {profile:?}");
+            }
+            let badge = issuer.award(id, &learner, Profile::OpenBadges).unwrap().verifiable_credential;
+            assert_eq!(badge["type"], json!(["VerifiableCredential", "OpenBadgeCredential"]));
+            assert_eq!(badge["credentialSubject"]["achievement"]["achievementType"], "MicroCredential");
+            assert!(!badge.to_string().contains("olena@example.org"), "the e-mail is only hashed");
         }
     }
 
@@ -758,7 +774,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let issuer = issuer(dir.path());
         let awarded = issuer
-            .award("md-digital-tools-small-business", &Learner { name: "Ana".into(), ..Learner::default() })
+            .award(
+                "md-digital-tools-small-business",
+                &Learner { name: "Ana".into(), ..Learner::default() },
+                Profile::Elm,
+            )
             .unwrap();
         let id = awarded.verifiable_credential["id"].as_str().unwrap().to_owned();
         issuer.set_status(&id, Purpose::Suspension, true).unwrap();

@@ -5,6 +5,7 @@
 //! 2 usage error or unreadable input. Every failure is a message, never a panic.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing))]
 
+mod badge;
 mod bulk;
 mod catalogue;
 mod certificate;

@@ -66,59 +66,51 @@ pub fn catalogue(definitions: &[Value], issuer_name: &str) -> String {
     page("Micro-credential catalogue", &body)
 }
 
-/// The printable certificate page of a signed certificate; `notice` says if it is
-/// revoked or suspended.
+/// The printable certificate page of a signed certificate (ELM or Open Badges, read by
+/// `bem_core::certificate`); `notice` says if it is revoked or suspended.
 pub fn certificate(doc: &Value, token: &str, notice: Option<&str>) -> String {
-    let claim = doc.pointer("/credentialSubject/hasClaim").unwrap_or(&Value::Null);
-    let spec = claim.get("specifiedBy").unwrap_or(&Value::Null);
-    let title = if claim.is_null() {
-        doc.get("name").and_then(Value::as_str).unwrap_or("Verifiable credential").to_owned()
-    } else {
-        text_en(claim.get("title"))
-    };
-    let learner = text_en(doc.pointer("/credentialSubject/fullName"));
-    let awarding = text_en(claim.pointer("/awardedBy/awardingBody/legalName"));
-    let issued =
-        doc.get("issued").or_else(|| doc.get("validFrom")).and_then(Value::as_str).unwrap_or_default();
+    use bem_core::certificate::{CertificateView, Workload};
+    let view = CertificateView::read(doc, "en");
+    let title = view.title.clone().unwrap_or_else(|| "Verifiable credential".to_owned());
+    let learner = view.learner.clone().unwrap_or_default();
+    let issued = view.issued.as_deref().unwrap_or_default();
     let date = issued.get(..10).unwrap_or(issued);
-    let outcomes: String = spec
-        .get("learningOutcome")
-        .and_then(Value::as_array)
-        .map(|items| items.iter().map(|o| format!("<li>{}</li>", escape(&text_en(o.get("title"))))).collect())
-        .unwrap_or_default();
-    let mut facts = Vec::new();
-    if let Some(points) = spec.get("creditPoint").and_then(Value::as_array) {
-        for p in points {
-            facts.push(format!("{} {}", str_at(p, "/point"), str_at(p, "/framework/prefLabel/en")));
-        }
+    let outcomes: String = view.outcomes.iter().map(|o| format!("<li>{}</li>", escape(o))).collect();
+    let mut facts: Vec<String> = view
+        .workload
+        .iter()
+        .map(|w| match w {
+            Workload::Hours { hours } => format!("workload {hours} hours"),
+            Workload::Credits { amount, system } => format!("{amount} {system}"),
+            Workload::Text { text } => format!("workload {text}"),
+        })
+        .collect();
+    if let Some(level) = &view.eqf_level {
+        facts.push(format!("EQF level {level}"));
     }
-    if let Some(v) = spec.get("volumeOfLearning").and_then(Value::as_str) {
-        facts.push(format!("workload {}", v.trim_start_matches("PT").replace('H', " hours")));
-    }
-    if let Some(l) = spec.pointer("/eqfLevel/prefLabel/en").and_then(Value::as_str) {
-        facts.push(format!("EQF {l}"));
-    }
+    // ELM extras the common view leaves out.
+    let spec = doc.pointer("/credentialSubject/hasClaim/specifiedBy").unwrap_or(&Value::Null);
     if let Some(m) = spec.pointer("/mode/prefLabel/en").and_then(Value::as_str) {
         facts.push(m.to_owned());
     }
-    if let Some(a) = claim.pointer("/provenBy/specifiedBy/dcType/prefLabel/en").and_then(Value::as_str) {
+    let assessment = doc.pointer("/credentialSubject/hasClaim/provenBy/specifiedBy/dcType/prefLabel/en");
+    if let Some(a) = assessment.and_then(Value::as_str) {
         facts.push(format!("assessment: {a}"));
     }
-    let grade = claim.pointer("/provenBy/grade/noteLiteral").map(|g| text_en(Some(g))).unwrap_or_default();
+    let grade = view.grade.as_deref().map(|g| format!("Grade: {} · ", escape(g))).unwrap_or_default();
     let notice = notice.map(|n| format!("<p class=\"status\">{}</p>", escape(n))).unwrap_or_default();
     let body = format!(
         "{notice}<div class=\"cert\"><p>{awarding}</p><p>certifies that</p><h2>{learner}</h2>\
          <p>has been awarded the micro-credential</p><h2>{title}</h2><p class=\"meta\">{facts}</p>\
-         <p>Grade: {grade} · Issued {date}</p><ul class=\"outcomes\">{outcomes}</ul>\
+         <p>{grade}Issued {date}</p><ul class=\"outcomes\">{outcomes}</ul>\
          <p class=\"qr\"><img src=\"/credentials/{token}/qr.svg\" alt=\"QR code of this certificate's link\"></p>\
          <p class=\"meta\">Issuer {issuer} · Credential {id}</p></div>\
          <p class=\"noprint\"><a href=\"/credentials/{token}\" type=\"application/json\">Download the signed credential (JSON)</a> · \
          <a href=\"/credentials/{token}/qr.png\">QR code (PNG)</a></p>",
-        awarding = escape(&awarding),
+        awarding = escape(view.awarding_body.as_deref().or(view.issuer_name.as_deref()).unwrap_or_default()),
         learner = escape(&learner),
         title = escape(&title),
         facts = escape(&facts.join(" · ")),
-        grade = escape(&grade),
         date = escape(date),
         outcomes = outcomes,
         token = escape(token),

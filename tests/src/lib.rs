@@ -35,10 +35,7 @@ pub fn binary(name: &str) -> PathBuf {
             if dir.file_name().is_some_and(|p| p == "release") {
                 command.arg("--release");
             }
-            let status = command
-                .current_dir(root())
-                .status()
-                .unwrap();
+            let status = command.current_dir(root()).status().unwrap();
             assert!(status.success(), "cargo build of the binaries failed");
         });
     }
@@ -241,7 +238,10 @@ pub struct Wallet {
 
 impl Wallet {
     pub fn new(allow: &[&str]) -> Wallet {
-        let wallet = Wallet { home: tempfile::tempdir().unwrap(), allow: allow.iter().map(|s| s.to_string()).collect() };
+        let wallet = Wallet {
+            home: tempfile::tempdir().unwrap(),
+            allow: allow.iter().map(|s| s.to_string()).collect(),
+        };
         let out = wallet.run(&["init"]);
         assert_eq!(out.code, 0, "{out:?}");
         wallet
@@ -308,7 +308,10 @@ impl Interop {
             eprintln!("NOTE: {what} missing: interoperability test skipped");
             return None;
         }
-        Some(Interop { allow: allow.iter().map(|s| s.to_string()).collect(), dir: tempfile::tempdir().unwrap() })
+        Some(Interop {
+            allow: allow.iter().map(|s| s.to_string()).collect(),
+            dir: tempfile::tempdir().unwrap(),
+        })
     }
 
     /// Runs `bem-interop.mjs COMMAND <document> ARGS`: exit code and JSON output.

@@ -27,7 +27,12 @@ fn world() -> World {
     World { issuer, wallet, held, certificate: award["verifiableCredential"].clone() }
 }
 
-fn verify_presentation(verifier: &Verifier, vp: &Value, challenge: &str, domain: Option<&str>) -> (u16, Value) {
+fn verify_presentation(
+    verifier: &Verifier,
+    vp: &Value,
+    challenge: &str,
+    domain: Option<&str>,
+) -> (u16, Value) {
     let mut options = json!({"challenge": challenge});
     if let Some(domain) = domain {
         options["domain"] = json!(domain);
@@ -56,7 +61,8 @@ fn the_wallet_presents_to_the_real_verifier_and_only_the_right_challenge_and_dom
         assert_eq!(vp["proof"]["proofPurpose"], "authentication");
 
         // Wrong challenge, wrong domain, missing domain: 400 with the spec's codes.
-        let (status, body) = verify_presentation(&verifier, &vp, "not-the-challenge", Some("employer.example"));
+        let (status, body) =
+            verify_presentation(&verifier, &vp, "not-the-challenge", Some("employer.example"));
         assert_eq!(status, 400, "{body}");
         assert_eq!(body["verified"], false);
         assert!(problem_codes(&body).iter().any(|c| c == "INVALID_CHALLENGE_ERROR"), "{body}");
@@ -161,7 +167,9 @@ fn the_independent_implementation_accepts_our_certificates_presentations_and_sta
     }
 
     // Tampered on our side: fails on theirs.
-    for (doc, pointer) in [(&w.certificate, "/credentialSubject/fullName/en"), (&jcs, "/credentialSubject/name")] {
+    for (doc, pointer) in
+        [(&w.certificate, "/credentialSubject/fullName/en"), (&jcs, "/credentialSubject/name")]
+    {
         let (verified, out) = them.verify_credential(&tampered(doc, pointer, "Mallory"));
         assert!(!verified, "{out}");
     }
@@ -248,4 +256,49 @@ fn we_verify_what_the_independent_implementation_signs() {
         assert_eq!(status, 200, "{suite}: {body}");
         assert_eq!(body["verified"], true);
     }
+}
+
+#[test]
+fn open_badges_certificates_verify_here_and_at_the_independent_implementation() {
+    let issuer = Issuer::start();
+    let answer = issuer.admin(
+        &format!("/micro-credentials/{MC}/certificates?profile=openbadges"),
+        &json!({"name": "Амина Хаддад", "email": "amina@example.org", "grade": "Pass"}),
+    );
+    assert_eq!(answer.status, 201, "{:?}", answer.body);
+    let badge = answer.body["verifiableCredential"].clone();
+    assert_eq!(badge["type"], json!(["VerifiableCredential", "OpenBadgeCredential"]));
+    assert_eq!(badge["credentialSubject"]["achievement"]["achievementType"], "MicroCredential");
+    assert_eq!(badge["proof"]["cryptosuite"], "eddsa-rdfc-2022");
+
+    // Ours: the verifier (trusted, status checked) and the wallet's reading of it.
+    let verifier = Verifier::start(&[&issuer.did()], &[&issuer.origin()]);
+    let verified = verifier.post("/credentials/verify", &json!({"verifiableCredential": badge}));
+    assert_eq!(verified.status, 200, "{:?}", verified.body);
+    assert_eq!(verified.body["verdict"], "valid");
+    let wallet = Wallet::new(&[&issuer.origin()]);
+    let held = wallet.import(answer.body["links"]["credential"].as_str().unwrap());
+    let show = wallet.ok(&["show", &held]).stdout;
+    for needle in ["Амина Хаддад", "Cyber hygiene", "Pass"] {
+        assert!(show.contains(needle), "{needle} missing from\n{show}");
+    }
+    // The hosted certificate page reads it too.
+    let link = answer.body["links"]["credential"].as_str().unwrap();
+    let page = ureq::get(link).set("Accept", "text/html").call().unwrap().into_string().unwrap();
+    assert!(page.contains("Амина Хаддад") && page.contains("Cyber hygiene"), "{page}");
+
+    // Theirs, and a tampered copy.
+    let Some(them) = Interop::get(&[&issuer.origin()]) else { return };
+    let (ok, out) = them.verify_credential(&badge);
+    assert!(ok, "{out}");
+    assert_eq!(out["status"], json!({"revocation": false, "suspension": false}), "{out}");
+    let forged = tampered(&badge, "/credentialSubject/achievement/name", "Brain surgery");
+    let (ok, out) = them.verify_credential(&forged);
+    assert!(!ok, "{out}");
+
+    // An unknown profile is refused, and nothing is issued.
+    let refused =
+        issuer.admin(&format!("/micro-credentials/{MC}/certificates?profile=pdf"), &json!({"name": "X"}));
+    assert_eq!(refused.status, 400, "{:?}", refused.body);
+    assert!(refused.body["detail"].as_str().unwrap().contains("openbadges"), "{:?}", refused.body);
 }

@@ -120,10 +120,11 @@ pub fn certificate(short_id: &str, view: &CertificateView, record: &Record) -> S
         }
     }
     if !view.workload.is_empty() {
-        line(&mut out, "Workload", &view.workload.join(" · "));
+        line(&mut out, "Workload", &crate::certificate::workload_words(&view.workload));
     }
     if let Some(level) = &view.eqf_level {
-        line(&mut out, "EQF level", level);
+        let numbered = level.chars().all(|c| c.is_ascii_digit());
+        line(&mut out, "EQF level", &if numbered { format!("Level {level}") } else { level.clone() });
     }
     if let Some(grade) = &view.grade {
         line(&mut out, "Grade", grade);
