@@ -25,8 +25,33 @@ pub fn encode_public(key: &VerifyingKey) -> String {
     encode(ED25519_PUB_HEADER, key.as_bytes())
 }
 
+/// Most decoded public keys remembered (an issuer's key signs many credentials).
+const DECODED_CAPACITY: usize = 1024;
+
 /// Parses an Ed25519 `publicKeyMultibase`, refusing invalid and small-order points.
+///
+/// Decoded keys are remembered (bounded): decompressing the curve point is a fifth of an
+/// `eddsa-jcs-2022` verification, and a verifier sees the same issuer keys again and
+/// again. Only keys that passed every check are remembered.
 pub fn decode_public(value: &str) -> Result<VerifyingKey> {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    static DECODED: OnceLock<Mutex<HashMap<String, VerifyingKey>>> = OnceLock::new();
+    let cache = DECODED.get_or_init(|| Mutex::new(HashMap::new()));
+    if let Some(key) = cache.lock().ok().and_then(|m| m.get(value).copied()) {
+        return Ok(key);
+    }
+    let key = decode_public_uncached(value)?;
+    if let Ok(mut m) = cache.lock() {
+        if m.len() >= DECODED_CAPACITY {
+            m.clear();
+        }
+        m.insert(value.to_owned(), key);
+    }
+    Ok(key)
+}
+
+fn decode_public_uncached(value: &str) -> Result<VerifyingKey> {
     let bytes = decode(value, ED25519_PUB_HEADER, "public", PUBLIC_KEY_LENGTH)?;
     let raw: [u8; PUBLIC_KEY_LENGTH] = bytes.try_into().map_err(|_| invalid("unreachable length"))?;
     let key = VerifyingKey::from_bytes(&raw).map_err(|_| {
