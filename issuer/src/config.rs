@@ -3,11 +3,17 @@
 //! Precedence, lowest first: built-in defaults, the `--config` TOML file, `BEM_*`
 //! environment variables, command-line flags. Every path that is not absolute is taken
 //! as it is given (relative to the working directory). The resolved [`Config`] is plain
-//! data: nothing here touches the data directory.
+//! data: nothing here touches the data directory or reads the TLS files.
+//!
+//! The TLS certificate and key come as a pair from one place (`--tls-cert`/`--tls-key`,
+//! else `BEM_TLS_CERT`/`BEM_TLS_KEY`, else the file's `[tls]` table): a place that gives
+//! only one of them is an error, never half of a pair mixed with the other half from
+//! elsewhere.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
+pub use bem_serve::TlsFiles;
 use serde::Deserialize;
 
 /// Default data directory.
@@ -32,25 +38,20 @@ pub struct IssuerProfile {
     pub homepage: Option<String>,
 }
 
-/// TLS certificate chain and key, both PEM files.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TlsFiles {
-    pub cert: PathBuf,
-    pub key: PathBuf,
-}
-
 /// The resolved configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
     pub data_dir: PathBuf,
     pub listen: String,
-    /// Set explicitly; when `None` the server uses `http://<bound address>`.
+    /// Set explicitly; when `None` the server uses `http://<bound address>`, or
+    /// `https://<bound address>` when it serves TLS itself.
     pub public_url: Option<String>,
     pub issuer: IssuerProfile,
     pub signing_key_file: PathBuf,
     /// A signing key given directly (a `z…` secretKeyMultibase), instead of the file.
     pub signing_key: Option<String>,
     pub admin_token_file: PathBuf,
+    /// Serve TLS with this certificate and key (see [`Config::scheme`]).
     pub tls: Option<TlsFiles>,
     pub max_body_bytes: usize,
     pub max_csv_bytes: usize,
@@ -68,6 +69,8 @@ pub struct Flags {
     pub listen: Option<String>,
     pub public_url: Option<String>,
     pub config: Option<PathBuf>,
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -160,13 +163,13 @@ impl Config {
             .map(PathBuf::from)
             .or(file.keys.admin_token_file)
             .unwrap_or_else(|| data_dir.join("admin-token"));
-        let tls =
-            match (env("BEM_TLS_CERT").map(PathBuf::from), env("BEM_TLS_KEY").map(PathBuf::from), file.tls) {
-                (Some(cert), Some(key), _) => Some(TlsFiles { cert, key }),
-                (None, None, Some(t)) => Some(TlsFiles { cert: t.cert, key: t.key }),
-                (None, None, None) => None,
-                _ => bail!("BEM_TLS_CERT and BEM_TLS_KEY must be given together"),
-            };
+        let tls = tls_pair("--tls-cert and --tls-key", flags.tls_cert.clone(), flags.tls_key.clone())?
+            .or(tls_pair(
+                "BEM_TLS_CERT and BEM_TLS_KEY",
+                env("BEM_TLS_CERT").map(PathBuf::from),
+                env("BEM_TLS_KEY").map(PathBuf::from),
+            )?)
+            .or(file.tls.map(|t| TlsFiles { cert: t.cert, key: t.key }));
         let number = |name: &str, from_file: Option<usize>, default: usize| -> anyhow::Result<usize> {
             match env(name) {
                 Some(v) => v.parse().with_context(|| format!("{name}={v:?} is not a number of bytes")),
@@ -195,6 +198,16 @@ impl Config {
         })
     }
 
+    /// `https` when the server serves TLS itself, else `http`: the scheme of the default
+    /// public URL.
+    pub fn scheme(&self) -> &'static str {
+        if self.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        }
+    }
+
     /// The SQLite database file.
     pub fn database_path(&self) -> PathBuf {
         self.data_dir.join("issuer.sqlite3")
@@ -210,6 +223,15 @@ fn read_file(path: &Path) -> anyhow::Result<FileConfig> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read config file {}", path.display()))?;
     toml::from_str(&text).with_context(|| format!("config file {} is not valid", path.display()))
+}
+
+/// A certificate and key from one place; `names` says which, for the error.
+fn tls_pair(names: &str, cert: Option<PathBuf>, key: Option<PathBuf>) -> anyhow::Result<Option<TlsFiles>> {
+    match (cert, key) {
+        (Some(cert), Some(key)) => Ok(Some(TlsFiles { cert, key })),
+        (None, None) => Ok(None),
+        _ => bail!("{names} must be given together (the TLS certificate and its key)"),
+    }
 }
 
 fn check_public_url(url: &str) -> anyhow::Result<()> {
@@ -291,5 +313,48 @@ mod tests {
         assert!(resolve(&Flags::default(), &[("BEM_PUBLIC_URL", "ftp://x")]).is_err());
         assert!(resolve(&Flags::default(), &[("BEM_ISSUER_COUNTRY", "Germany")]).is_err());
         assert!(resolve(&Flags::default(), &[("BEM_TLS_CERT", "a.pem")]).is_err());
+    }
+
+    #[test]
+    fn the_example_file_parses_with_its_tls_table() {
+        let text = include_str!("../issuer.example.toml");
+        assert!(toml::from_str::<FileConfig>(text).is_ok());
+        let uncommented =
+            text.replace("# [tls]", "[tls]").replace("# cert =", "cert =").replace("# key =", "key =");
+        let file: FileConfig = toml::from_str(&uncommented).unwrap();
+        let tls = file.tls.unwrap();
+        assert_eq!((tls.cert, tls.key), (PathBuf::from("cert.pem"), PathBuf::from("key.pem")));
+    }
+
+    #[test]
+    fn tls_pairs_come_from_one_place_flags_over_environment_over_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("issuer.toml");
+        std::fs::write(&file, "[tls]\ncert = \"file.crt\"\nkey = \"file.key\"\n").unwrap();
+        let pair = |cert: &str, key: &str| Some(TlsFiles { cert: cert.into(), key: key.into() });
+
+        let config = resolve(&Flags::default(), &[]).unwrap();
+        assert_eq!((config.tls.clone(), config.scheme()), (None, "http"));
+        let with_file = Flags { config: Some(file.clone()), ..Flags::default() };
+        let config = resolve(&with_file, &[]).unwrap();
+        assert_eq!((config.tls.clone(), config.scheme()), (pair("file.crt", "file.key"), "https"));
+        let env = [("BEM_TLS_CERT", "env.crt"), ("BEM_TLS_KEY", "env.key")];
+        assert_eq!(resolve(&with_file, &env).unwrap().tls, pair("env.crt", "env.key"));
+        let flags = Flags {
+            tls_cert: Some("flag.crt".into()),
+            tls_key: Some("flag.key".into()),
+            ..with_file.clone()
+        };
+        assert_eq!(resolve(&flags, &env).unwrap().tls, pair("flag.crt", "flag.key"));
+
+        // Half a pair is an error wherever it is, even when another place has a whole one.
+        let half = Flags { tls_key: None, ..flags };
+        let e = resolve(&half, &env).unwrap_err().to_string();
+        assert!(e.contains("--tls-cert and --tls-key must be given together"), "{e}");
+        let e = resolve(&with_file, &[("BEM_TLS_KEY", "env.key")]).unwrap_err().to_string();
+        assert!(e.contains("BEM_TLS_CERT and BEM_TLS_KEY"), "{e}");
+        std::fs::write(&file, "[tls]\ncert = \"file.crt\"\n").unwrap();
+        let e = format!("{:#}", resolve(&with_file, &[]).unwrap_err());
+        assert!(e.contains("key"), "{e}");
     }
 }

@@ -27,7 +27,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use serde_json::Value;
 
@@ -68,9 +68,16 @@ enum Command {
         /// Address to listen on. Default 127.0.0.1:8080.
         #[arg(long)]
         listen: Option<String>,
-        /// Public base URL (https gives a did:web identity). Default http://<listen>.
+        /// Public base URL (https gives a did:web identity). Default http://<listen>, or
+        /// https://<listen> with TLS.
         #[arg(long)]
         public_url: Option<String>,
+        /// Serve TLS with this PEM certificate chain (with --tls-key; or BEM_TLS_CERT).
+        #[arg(long, value_name = "FILE")]
+        tls_cert: Option<PathBuf>,
+        /// The PEM private key of --tls-cert (PKCS#8, RSA or EC; or BEM_TLS_KEY).
+        #[arg(long, value_name = "FILE")]
+        tls_key: Option<PathBuf>,
     },
     /// Create the signing key file (refuses to overwrite one).
     Keygen {
@@ -147,29 +154,26 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Serve { common, listen, public_url } => {
-            let config = load_config(&common, listen, public_url)?;
+        Command::Serve { common, listen, public_url, tls_cert, tls_key } => {
+            let config =
+                load_config(&common, Flags { listen, public_url, tls_cert, tls_key, ..Flags::default() })?;
             serve(config)?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Keygen { common } => keygen(&load_config(&common, None, None)?),
+        Command::Keygen { common } => keygen(&load_config(&common, Flags::default())?),
         Command::Sign { common, file, cryptosuite, public_url } => {
-            sign(&load_config(&common, None, public_url)?, &file, &cryptosuite)
+            sign(&load_config(&common, Flags { public_url, ..Flags::default() })?, &file, &cryptosuite)
         }
         Command::Catalogue { command: CatalogueCommand::Import { common, file } } => {
-            import(&load_config(&common, None, None)?, &file)
+            import(&load_config(&common, Flags::default())?, &file)
         }
-        Command::RotateKey { common } => rotate_key(&load_config(&common, None, None)?),
+        Command::RotateKey { common } => rotate_key(&load_config(&common, Flags::default())?),
     }
 }
 
-fn load_config(
-    common: &Common,
-    listen: Option<String>,
-    public_url: Option<String>,
-) -> anyhow::Result<Config> {
-    let flags =
-        Flags { data_dir: common.data_dir.clone(), listen, public_url, config: common.config.clone() };
+/// The configuration from `common` and the command's own `flags`.
+fn load_config(common: &Common, flags: Flags) -> anyhow::Result<Config> {
+    let flags = Flags { data_dir: common.data_dir.clone(), config: common.config.clone(), ..flags };
     Config::load(&flags).map_err(|e| anyhow::Error::new(Usage(format!("{e:#}"))))
 }
 
@@ -205,9 +209,13 @@ fn signing_key(config: &Config) -> anyhow::Result<(ed25519_dalek::SigningKey, St
 }
 
 fn serve(config: Config) -> anyhow::Result<()> {
-    if config.tls.is_some() {
-        bail!("serving TLS directly is not implemented yet: terminate TLS in a reverse proxy and set public_url to its https URL");
-    }
+    // Checked first: a bad certificate or key stops the start before anything is created.
+    let tls = match &config.tls {
+        Some(files) => {
+            Some(bem_serve::Tls::load(files).map_err(|e| Usage(format!("{:#}", anyhow::Error::new(e))))?)
+        }
+        None => None,
+    };
     prepare_data_dir(&config)?;
     let db_path = config.database_path();
     let mut db = store::open(&db_path, status_lists::LIST_SIZE)?;
@@ -243,7 +251,8 @@ fn serve(config: Config) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;
         let bound = listener.local_addr()?;
-        let public_url = config.public_url.clone().unwrap_or_else(|| format!("http://{bound}"));
+        let scheme = config.scheme();
+        let public_url = config.public_url.clone().unwrap_or_else(|| format!("{scheme}://{bound}"));
         let identity = Identity::new(&public_url, key, key_id);
         say(&format!("bem-issuer: data directory {}", config.data_dir.display()));
         say(&format!(
@@ -274,8 +283,15 @@ fn serve(config: Config) -> anyhow::Result<()> {
             issuer_name: Arc::from(config.issuer.name.as_str()),
         };
         let app = http::router(state, config.max_body_bytes, config.max_csv_bytes);
-        say(&format!("bem-issuer: listening on http://{bound}"));
-        axum::serve(listener, app).with_graceful_shutdown(shutdown()).await.context("the server failed")
+        if let Some(files) = &config.tls {
+            say(&format!(
+                "bem-issuer: TLS certificate {}, key {}",
+                files.cert.display(),
+                files.key.display()
+            ));
+        }
+        say(&format!("bem-issuer: listening on {scheme}://{bound}"));
+        Ok(bem_serve::serve(listener, app, tls, shutdown()).await?)
     })
 }
 
@@ -337,7 +353,8 @@ fn sign(config: &Config, file: &Path, suite: &str) -> anyhow::Result<ExitCode> {
     } else {
         keys::read_signing_key(&config.signing_key_file)?
     };
-    let public_url = config.public_url.clone().unwrap_or_else(|| format!("http://{}", config.listen));
+    let public_url =
+        config.public_url.clone().unwrap_or_else(|| format!("{}://{}", config.scheme(), config.listen));
     let identity = Identity::new(&public_url, key, 0);
     let document = issuance::with_issuer(document, identity.did()).map_err(|e| Usage(format!("{e:?}")))?;
     let problems = bem_core::model::check_credential(&document);

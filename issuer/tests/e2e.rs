@@ -730,3 +730,283 @@ mod crash {
         assert!(verify(&s, &more).verified());
     }
 }
+
+mod tls {
+    //! `serve` with TLS: the real binary with a certificate made here, reached by clients
+    //! that trust exactly that certificate.
+    use super::support::*;
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::net::{SocketAddr, TcpStream};
+    use std::path::{Path, PathBuf};
+    use std::process::{Command, Output, Stdio};
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+
+    use bem_core::resolver::{Fetched, Resolver};
+    use bem_core::trust::TrustList;
+    use bem_core::verify::{verify_credential, VerifyOptions};
+    use serde_json::{json, Value};
+
+    /// A self-signed certificate and its key, as PEM files.
+    struct Certificate {
+        cert: PathBuf,
+        key: PathBuf,
+        der: rustls::pki_types::CertificateDer<'static>,
+    }
+
+    fn certificate(dir: &Path, stem: &str, names: &[&str]) -> Certificate {
+        let names: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
+        let made = rcgen::generate_simple_self_signed(names).unwrap();
+        let (cert, key) = (dir.join(format!("{stem}.crt")), dir.join(format!("{stem}.key")));
+        std::fs::write(&cert, made.cert.pem()).unwrap();
+        std::fs::write(&key, made.key_pair.serialize_pem()).unwrap();
+        Certificate { cert, key, der: made.cert.der().clone() }
+    }
+
+    /// An HTTPS client that trusts only `cert` and reaches every host name on 127.0.0.1
+    /// (the port as asked), so `https://issuer.test:PORT` is this machine.
+    fn client(cert: &Certificate) -> ureq::Agent {
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(cert.der.clone()).unwrap();
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        ureq::AgentBuilder::new()
+            .tls_config(Arc::new(config))
+            .resolver(|host_port: &str| -> std::io::Result<Vec<SocketAddr>> {
+                let port = host_port.rsplit(':').next().unwrap_or_default().parse().unwrap_or(443);
+                Ok(vec![SocketAddr::from(([127, 0, 0, 1], port))])
+            })
+            .timeout(Duration::from_secs(60))
+            .build()
+    }
+
+    /// `bem-issuer serve` with `args` (and no `BEM_*` from outside), once it prints where
+    /// it listens; the lines printed before that come along.
+    fn start(dir: &Path, args: &[&str], env: &[(&str, &Path)]) -> (Server, Vec<String>) {
+        let mut cmd = Command::new(BIN);
+        clean(&mut cmd).arg("serve").arg("--data-dir").arg(dir.join("data")).args(args);
+        for (name, value) in env {
+            cmd.env(name, value);
+        }
+        let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let mut seen = Vec::new();
+        let base = loop {
+            let line = lines.next().unwrap_or_else(|| panic!("server exited: {seen:?}")).unwrap();
+            if let Some(addr) = line.strip_prefix("bem-issuer: listening on ") {
+                break addr.trim().to_owned();
+            }
+            seen.push(line);
+        };
+        std::thread::spawn(move || for _ in lines {});
+        let token = std::fs::read_to_string(dir.join("data/admin-token")).unwrap().trim().to_owned();
+        (Server { child, base, token, dir: dir.join("data") }, seen)
+    }
+
+    /// `cmd` without the TLS and address settings of the environment it runs in.
+    fn clean(cmd: &mut Command) -> &mut Command {
+        for name in ["BEM_TLS_CERT", "BEM_TLS_KEY", "BEM_CONFIG", "BEM_PUBLIC_URL", "BEM_LISTEN"] {
+            cmd.env_remove(name);
+        }
+        cmd
+    }
+
+    fn get_json(agent: &ureq::Agent, url: &str) -> Value {
+        agent.get(url).call().unwrap_or_else(|e| panic!("{url}: {e}")).into_json().unwrap()
+    }
+
+    /// Resolves did:web documents and status lists over HTTPS with `agent`.
+    struct Https {
+        agent: ureq::Agent,
+    }
+
+    impl Resolver for Https {
+        fn controller_document(&self, identifier: &str) -> Fetched {
+            let Some(rest) = identifier.strip_prefix("did:web:") else { return Fetched::Offline };
+            Fetched::Document(get_json(
+                &self.agent,
+                &format!("https://{}/.well-known/did.json", rest.replace("%3A", ":")),
+            ))
+        }
+        fn status_list_credential(&self, url: &str) -> Fetched {
+            assert!(url.starts_with("https://"), "{url}");
+            Fetched::Document(get_json(&self.agent, url))
+        }
+    }
+
+    /// What a plain-HTTP request to `addr` gets back (bounded in time).
+    fn plain_http(addr: &str) -> Vec<u8> {
+        let mut tcp = TcpStream::connect(addr).unwrap();
+        tcp.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
+        tcp.write_all(format!("GET /.well-known/did.json HTTP/1.1\r\nHost: {addr}\r\n\r\n").as_bytes())
+            .unwrap();
+        let mut answer = Vec::new();
+        let _ = tcp.read_to_end(&mut answer);
+        answer
+    }
+
+    #[test]
+    fn serves_https_with_the_configured_certificate_and_stops_cleanly() {
+        let dir = tempfile::tempdir().unwrap();
+        let cert = certificate(dir.path(), "server", &["localhost", "127.0.0.1"]);
+        let (cert_arg, key_arg) = (cert.cert.to_str().unwrap(), cert.key.to_str().unwrap());
+        let (mut s, seen) = start(
+            dir.path(),
+            &["--listen", "127.0.0.1:0", "--tls-cert", cert_arg, "--tls-key", key_arg],
+            &[],
+        );
+        let addr = s.base.strip_prefix("https://127.0.0.1:").map(|port| format!("127.0.0.1:{port}"));
+        let addr = addr.unwrap_or_else(|| panic!("not an https URL: {}", s.base));
+        assert!(seen.contains(&format!("bem-issuer: public URL https://{addr}")), "{seen:?}");
+
+        let agent = client(&cert);
+        let did = get_json(&agent, &s.url("/.well-known/did.json"));
+        let id = did["id"].as_str().unwrap();
+        assert!(id.starts_with("did:key:z6Mk"), "an IP address gives no did:web: {did}");
+        assert_eq!(did["assertionMethod"][0], format!("{id}#{}", id.trim_start_matches("did:key:")));
+        let port = addr.rsplit(':').next().unwrap();
+        assert_eq!(get_json(&agent, &format!("https://localhost:{port}/.well-known/did.json")), did);
+
+        // Links in an award are https too, and served over it.
+        let awarded = agent
+            .post(&s.url(&format!("/micro-credentials/{MC}/certificates")))
+            .set("Authorization", &format!("Bearer {}", s.token))
+            .send_json(json!({"name": "Over TLS"}))
+            .unwrap()
+            .into_json::<Value>()
+            .unwrap();
+        let link = awarded["links"]["credential"].as_str().unwrap();
+        assert!(link.starts_with(&format!("https://{addr}/credentials/")), "{link}");
+        assert_eq!(get_json(&agent, link), awarded["verifiableCredential"]);
+
+        // A client that does not trust the certificate gets no answer; nor does plain HTTP.
+        let untrusting = ureq::AgentBuilder::new().timeout(Duration::from_secs(30)).build();
+        match untrusting.get(&s.url("/.well-known/did.json")).call() {
+            Err(ureq::Error::Transport(_)) => {}
+            other => panic!("an untrusted certificate was accepted: {other:?}"),
+        }
+        let answer = plain_http(&addr);
+        assert!(
+            !answer.starts_with(b"HTTP/"),
+            "plain HTTP was answered: {}",
+            String::from_utf8_lossy(&answer)
+        );
+        // The server is still fine after those.
+        assert_eq!(get_json(&agent, &s.url("/healthz"))["status"], "ok");
+
+        // SIGTERM stops it cleanly although the client keeps an idle connection open.
+        let pid = s.child.id().to_string();
+        assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let status = loop {
+            if let Some(status) = s.child.try_wait().unwrap() {
+                break status;
+            }
+            assert!(Instant::now() < deadline, "no exit 20 s after SIGTERM");
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        assert!(status.success(), "{status:?}");
+        drop(agent);
+    }
+
+    #[test]
+    fn did_web_over_tls_from_the_config_file_verifies_end_to_end() {
+        let dir = tempfile::tempdir().unwrap();
+        let cert = certificate(dir.path(), "issuer", &["issuer.test"]);
+        let port = free_port();
+        let config = dir.path().join("issuer.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "listen = \"127.0.0.1:{port}\"\npublic_url = \"https://issuer.test:{port}\"\n[tls]\ncert = {:?}\nkey = {:?}\n",
+                cert.cert.to_str().unwrap(),
+                cert.key.to_str().unwrap()
+            ),
+        )
+        .unwrap();
+        let (s, _) = start(dir.path(), &["--config", config.to_str().unwrap()], &[]);
+        assert_eq!(s.base, format!("https://127.0.0.1:{port}"));
+        let agent = client(&cert);
+        let did = get_json(&agent, &format!("https://issuer.test:{port}/.well-known/did.json"));
+        assert_eq!(did["id"], format!("did:web:issuer.test%3A{port}"));
+
+        // The certificate names issuer.test only: "localhost" is refused by the client.
+        assert!(agent.get(&format!("https://localhost:{port}/healthz")).call().is_err());
+
+        let awarded = agent
+            .post(&format!("https://issuer.test:{port}/micro-credentials/{MC}/certificates"))
+            .set("Authorization", &format!("Bearer {}", s.token))
+            .send_json(json!({"name": "Did Web"}))
+            .unwrap()
+            .into_json::<Value>()
+            .unwrap();
+        let vc = &awarded["verifiableCredential"];
+        assert_eq!(vc["issuer"]["id"].as_str().or(vc["issuer"].as_str()), did["id"].as_str(), "{vc}");
+        let trust = TrustList::default();
+        let resolver = Https { agent };
+        let report = verify_credential(vc, &VerifyOptions::new(now(), &trust, &resolver));
+        assert!(report.verified(), "{:#?}", report.checks);
+    }
+
+    /// Runs `serve` that must fail to start; at most 60 s.
+    fn failed_start(dir: &Path, args: &[&str], env: &[(&str, &Path)]) -> (Output, String) {
+        let mut cmd = Command::new(BIN);
+        clean(&mut cmd).arg("serve").arg("--data-dir").arg(dir.join("data"));
+        cmd.args(["--listen", "127.0.0.1:0"]).args(args);
+        for (name, value) in env {
+            cmd.env(name, value);
+        }
+        let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while child.try_wait().unwrap().is_none() {
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("serve {args:?} did not stop: {:?}", child.wait_with_output().unwrap());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(!String::from_utf8_lossy(&out.stdout).contains("listening"), "{args:?}");
+        assert!(!dir.join("data").exists(), "nothing is created before the TLS files are checked");
+        (out, stderr)
+    }
+
+    #[test]
+    fn bad_tls_files_stop_the_start_with_a_message_naming_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = certificate(dir.path(), "a", &["localhost"]);
+        let b = certificate(dir.path(), "b", &["localhost"]);
+        let path = |p: &Path| p.to_str().unwrap().to_owned();
+        let missing = dir.path().join("missing.key");
+
+        let (_, e) =
+            failed_start(dir.path(), &["--tls-cert", &path(&a.cert), "--tls-key", &path(&missing)], &[]);
+        assert!(e.contains(&format!("cannot read TLS key file {}", path(&missing))), "{e}");
+        assert!(e.contains("No such file"), "the reason: {e}");
+
+        let (_, e) =
+            failed_start(dir.path(), &["--tls-cert", &path(&a.cert), "--tls-key", &path(&b.key)], &[]);
+        assert!(
+            e.contains(&format!(
+                "TLS key file {} does not match the certificate in {}",
+                path(&b.key),
+                path(&a.cert)
+            )),
+            "{e}"
+        );
+
+        // Through the environment: the key given as the certificate, and half a pair.
+        let (_, e) = failed_start(dir.path(), &[], &[("BEM_TLS_CERT", &a.key), ("BEM_TLS_KEY", &a.key)]);
+        assert!(e.contains(&format!("TLS certificate file {} holds no certificate", path(&a.key))), "{e}");
+        let (_, e) = failed_start(dir.path(), &[], &[("BEM_TLS_CERT", &a.cert)]);
+        assert!(e.contains("BEM_TLS_CERT and BEM_TLS_KEY must be given together"), "{e}");
+        let (_, e) = failed_start(dir.path(), &["--tls-key", &path(&a.key)], &[]);
+        assert!(e.contains("--tls-cert and --tls-key must be given together"), "{e}");
+    }
+}
