@@ -6,16 +6,24 @@
 //! file's extra `hosts`, plus origins allowed by name with `--fetch-allow` or
 //! `BEM_FETCH_ALLOW` (comma-separated URL prefixes). Unknown keys are errors, so a typo
 //! cannot silently widen or narrow trust.
+//!
+//! The TLS certificate and key of `serve` come as a pair from the flags
+//! (`--tls-cert`/`--tls-key`), else from [`TLS_CERT_ENV`]/[`TLS_KEY_ENV`]; half a pair is
+//! an error.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use bem_core::trust::{TrustList, TrustedIssuer};
 use bem_fetch::{AllowedOrigin, FetchPolicy, HostRule};
+use bem_serve::TlsFiles;
 use serde::Deserialize;
 
 /// The environment variable with extra allowed origins (comma-separated URL prefixes).
 pub const FETCH_ALLOW_ENV: &str = "BEM_FETCH_ALLOW";
+/// The environment variables with the TLS certificate chain and key (PEM files).
+pub const TLS_CERT_ENV: &str = "BEM_TLS_CERT";
+pub const TLS_KEY_ENV: &str = "BEM_TLS_KEY";
 
 /// The `[fetch]` table of the trust file.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -90,9 +98,52 @@ pub fn allowed_origins(flags: &[String]) -> anyhow::Result<Vec<AllowedOrigin>> {
     Ok(origins)
 }
 
+/// The TLS files from the `--tls-cert`/`--tls-key` flags, else from the environment.
+pub fn tls_files(cert: Option<PathBuf>, key: Option<PathBuf>) -> anyhow::Result<Option<TlsFiles>> {
+    let env = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from);
+    resolve_tls(cert, key, &env)
+}
+
+fn resolve_tls(
+    cert: Option<PathBuf>,
+    key: Option<PathBuf>,
+    env: &dyn Fn(&str) -> Option<PathBuf>,
+) -> anyhow::Result<Option<TlsFiles>> {
+    match (cert, key) {
+        (Some(cert), Some(key)) => Ok(Some(TlsFiles { cert, key })),
+        (None, None) => match (env(TLS_CERT_ENV), env(TLS_KEY_ENV)) {
+            (Some(cert), Some(key)) => Ok(Some(TlsFiles { cert, key })),
+            (None, None) => Ok(None),
+            _ => anyhow::bail!("{TLS_CERT_ENV} and {TLS_KEY_ENV} must be given together"),
+        },
+        _ => anyhow::bail!("--tls-cert and --tls-key must be given together"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tls_pairs_come_from_the_flags_else_the_environment() {
+        let vars = |cert: Option<&'static str>, key: Option<&'static str>| {
+            move |name: &str| match name {
+                TLS_CERT_ENV => cert.map(PathBuf::from),
+                TLS_KEY_ENV => key.map(PathBuf::from),
+                _ => None,
+            }
+        };
+        let pair = |c: &str, k: &str| Some(TlsFiles { cert: c.into(), key: k.into() });
+        let flag = |s: &str| Some(PathBuf::from(s));
+        assert_eq!(resolve_tls(None, None, &vars(None, None)).unwrap(), None);
+        let env = vars(Some("env.crt"), Some("env.key"));
+        assert_eq!(resolve_tls(None, None, &env).unwrap(), pair("env.crt", "env.key"));
+        assert_eq!(resolve_tls(flag("f.crt"), flag("f.key"), &env).unwrap(), pair("f.crt", "f.key"));
+        let e = resolve_tls(flag("f.crt"), None, &env).unwrap_err().to_string();
+        assert!(e.contains("--tls-cert and --tls-key"), "{e}");
+        let e = resolve_tls(None, None, &vars(None, Some("env.key"))).unwrap_err().to_string();
+        assert!(e.contains("BEM_TLS_CERT and BEM_TLS_KEY"), "{e}");
+    }
 
     #[test]
     fn the_example_trust_file_parses() {

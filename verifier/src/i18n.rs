@@ -6,6 +6,8 @@
 
 use bem_core::verify::{Status, Verdict};
 
+use crate::page::qr_image::QrError;
+
 /// A language of the page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Lang {
@@ -83,11 +85,24 @@ pub struct Texts {
     pub hours: &'static str,
     pub language: &'static str,
     pub issuer_unlisted: &'static str,
+    pub qr_label: &'static str,
+    pub qr_hint: &'static str,
+    pub qr_choose: &'static str,
+    pub upload_too_large: &'static str,
+    pub scan_button: &'static str,
+    pub scan_stop: &'static str,
+    pub camera_view: &'static str,
+    pub scan_starting: &'static str,
+    pub scan_looking: &'static str,
+    pub scan_found: &'static str,
+    pub scan_denied: &'static str,
+    pub scan_not_certificate: &'static str,
+    pub scan_stopped: &'static str,
 }
 
 pub static EN: Texts = Texts {
     page_title: "Verify a micro-credential",
-    intro: "Check that a micro-credential certificate is genuine, current and from a trusted issuer. Paste the certificate, upload its file, or open its link.",
+    intro: "Check that a micro-credential certificate is genuine, current and from a trusted issuer. Paste the certificate, upload its file, open its link, or read its QR code.",
     paste_label: "Paste the certificate (JSON)",
     paste_hint: "The text of the credential file, starting with {",
     upload_label: "Or upload the certificate file",
@@ -110,11 +125,24 @@ pub static EN: Texts = Texts {
     hours: "hours",
     language: "Language",
     issuer_unlisted: "name given by the certificate itself; this issuer is not on the trust list",
+    qr_label: "Or upload a photo or screenshot of its QR code",
+    qr_hint: "A PNG or JPEG image of at most 4 MB. On a phone this can take the photo.",
+    qr_choose: "Choose a photo or screenshot of the QR code first.",
+    upload_too_large: "The file is too large (at most 4 MB).",
+    scan_button: "Scan the QR code with the camera",
+    scan_stop: "Stop the camera",
+    camera_view: "Camera view",
+    scan_starting: "Starting the camera…",
+    scan_looking: "Point the camera at the certificate's QR code.",
+    scan_found: "QR code found. Opening the certificate…",
+    scan_denied: "The camera could not be opened. Allow camera access, or upload a photo of the QR code instead.",
+    scan_not_certificate: "This QR code is not a certificate link. Still looking…",
+    scan_stopped: "Camera stopped.",
 };
 
 pub static UK: Texts = Texts {
     page_title: "Перевірка мікрокваліфікації",
-    intro: "Перевірте, що сертифікат мікрокваліфікації справжній, чинний і виданий довіреною установою. Вставте сертифікат, завантажте його файл або відкрийте посилання.",
+    intro: "Перевірте, що сертифікат мікрокваліфікації справжній, чинний і виданий довіреною установою. Вставте сертифікат, завантажте його файл, відкрийте посилання або зчитайте QR-код.",
     paste_label: "Вставте сертифікат (JSON)",
     paste_hint: "Текст файлу сертифіката, що починається з {",
     upload_label: "Або завантажте файл сертифіката",
@@ -137,6 +165,19 @@ pub static UK: Texts = Texts {
     hours: "год",
     language: "Мова",
     issuer_unlisted: "назва, яку вказує сам сертифікат; цього видавця немає в переліку довірених",
+    qr_label: "Або завантажте фото чи знімок екрана його QR-коду",
+    qr_hint: "Зображення PNG або JPEG до 4 МБ. На телефоні можна одразу сфотографувати.",
+    qr_choose: "Спочатку виберіть фото або знімок екрана QR-коду.",
+    upload_too_large: "Файл завеликий (не більше 4 МБ).",
+    scan_button: "Сканувати QR-код камерою",
+    scan_stop: "Вимкнути камеру",
+    camera_view: "Зображення з камери",
+    scan_starting: "Вмикаємо камеру…",
+    scan_looking: "Наведіть камеру на QR-код сертифіката.",
+    scan_found: "QR-код знайдено. Відкриваємо сертифікат…",
+    scan_denied: "Не вдалося відкрити камеру. Дозвольте доступ до камери або завантажте фото QR-коду.",
+    scan_not_certificate: "Цей QR-код не є посиланням на сертифікат. Шукаємо далі…",
+    scan_stopped: "Камеру вимкнено.",
 };
 
 /// The verdict's headline and explanation.
@@ -176,6 +217,50 @@ pub fn verdict(lang: Lang, verdict: Verdict) -> (&'static str, &'static str) {
             "Не справжній",
             "Цей сертифікат не справжній: його змінено після видачі, він пошкоджений або підписаний не видавцем.",
         ),
+    }
+}
+
+/// Why a QR code image gave no certificate, for people.
+pub fn qr_error(lang: Lang, error: QrError) -> &'static str {
+    match (lang, error) {
+        (Lang::En, QrError::TooLarge) => {
+            "The image is too large: send a photo or screenshot of at most 4 MB."
+        }
+        (Lang::En, QrError::TooManyPixels) => "The image is too large: at most 4096 × 4096 pixels.",
+        (Lang::En, QrError::NotAnImage) => {
+            "This file is not a PNG or JPEG image. Upload a photo or screenshot of the QR code."
+        }
+        (Lang::En, QrError::Damaged) => "The image could not be opened; it may be damaged.",
+        (Lang::En, QrError::NoCode) => {
+            "No QR code was found in the image. Take a sharp photo with the whole QR code in view."
+        }
+        (Lang::En, QrError::Unreadable) => {
+            "A QR code was found but could not be read. Take a sharper photo, closer to the code."
+        }
+        (Lang::En, QrError::TooComplex) => {
+            "The image is too busy to find a QR code in. Take a photo of just the QR code."
+        }
+        (Lang::En, QrError::NotCertificate) => {
+            "This QR code holds neither a certificate link nor a certificate."
+        }
+        (Lang::Uk, QrError::TooLarge) => "Зображення завелике: надішліть фото або знімок екрана до 4 МБ.",
+        (Lang::Uk, QrError::TooManyPixels) => "Зображення завелике: не більше 4096 × 4096 пікселів.",
+        (Lang::Uk, QrError::NotAnImage) => {
+            "Цей файл не є зображенням PNG або JPEG. Завантажте фото або знімок екрана QR-коду."
+        }
+        (Lang::Uk, QrError::Damaged) => "Не вдалося відкрити зображення; можливо, воно пошкоджене.",
+        (Lang::Uk, QrError::NoCode) => {
+            "На зображенні не знайдено QR-коду. Зробіть чітке фото, на якому видно весь QR-код."
+        }
+        (Lang::Uk, QrError::Unreadable) => {
+            "QR-код знайдено, але не вдалося прочитати. Зробіть чіткіше фото ближче до коду."
+        }
+        (Lang::Uk, QrError::TooComplex) => {
+            "На зображенні забагато деталей, щоб знайти QR-код. Сфотографуйте лише QR-код."
+        }
+        (Lang::Uk, QrError::NotCertificate) => {
+            "Цей QR-код не містить ні посилання на сертифікат, ні самого сертифіката."
+        }
     }
 }
 

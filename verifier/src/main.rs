@@ -63,6 +63,12 @@ struct ServeArgs {
     /// presentations, and fetch status lists from any public https host.
     #[arg(long)]
     conformance: bool,
+    /// Serve TLS with this PEM certificate chain (with --tls-key; or BEM_TLS_CERT).
+    #[arg(long, value_name = "FILE")]
+    tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert (PKCS#8, RSA or EC; or BEM_TLS_KEY).
+    #[arg(long, value_name = "FILE")]
+    tls_key: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -105,6 +111,10 @@ fn init_logs() {
 }
 
 fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let tls = match config::tls_files(args.tls_cert.clone(), args.tls_key.clone())? {
+        Some(files) => Some(bem_serve::Tls::load(&files)?),
+        None => None,
+    };
     let trust = match &args.trust {
         Some(path) => config::TrustFile::load(path)?,
         None => config::TrustFile::default(),
@@ -117,7 +127,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let state = Arc::new(server::AppState::new(verifier));
     let runtime =
         tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?;
-    runtime.block_on(server::serve(args.listen, state, shutdown_signal()))
+    runtime.block_on(server::serve(args.listen, state, tls, shutdown_signal()))
 }
 
 async fn shutdown_signal() {

@@ -1,7 +1,8 @@
 //! Request and verification metrics, written in the Prometheus text exposition format.
 //!
 //! Counters of requests by route template and status, a histogram of verification time
-//! by kind (credential, presentation), the verifications in progress and the requests
+//! by kind (credential, presentation, and the reading of a QR code image, which takes a
+//! verification slot too), the verifications in progress and the requests
 //! turned away under load. Labels are route templates and fixed words only, never
 //! anything from a request, so the number of series is bounded.
 
@@ -55,6 +56,7 @@ pub struct Metrics {
     requests: Mutex<BTreeMap<(String, u16), u64>>,
     credential: Histogram,
     presentation: Histogram,
+    qr_image: Histogram,
     in_progress: AtomicI64,
     overloaded: AtomicU64,
 }
@@ -64,6 +66,8 @@ pub struct Metrics {
 pub enum Kind {
     Credential,
     Presentation,
+    /// Reading a QR code from an image (the page's photo upload and camera scanner).
+    QrImage,
 }
 
 impl Metrics {
@@ -76,6 +80,7 @@ impl Metrics {
         match kind {
             Kind::Credential => self.credential.observe(took),
             Kind::Presentation => self.presentation.observe(took),
+            Kind::QrImage => self.qr_image.observe(took),
         }
     }
 
@@ -106,10 +111,14 @@ impl Metrics {
             }
         }
         let name = "bem_verifier_verification_duration_seconds";
-        let _ = writeln!(out, "# HELP {name} Time to verify one credential or presentation.");
+        let _ = writeln!(
+            out,
+            "# HELP {name} Time to verify one credential or presentation, or to read one QR code image."
+        );
         let _ = writeln!(out, "# TYPE {name} histogram");
         self.credential.render(&mut out, name, "credential");
         self.presentation.render(&mut out, name, "presentation");
+        self.qr_image.render(&mut out, name, "qr-image");
         out.push_str("# HELP bem_verifier_verifications_in_progress Verifications running now.\n");
         out.push_str("# TYPE bem_verifier_verifications_in_progress gauge\n");
         let _ = writeln!(

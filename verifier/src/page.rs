@@ -1,27 +1,35 @@
 //! The employer's verification page, `GET /verify` and `POST /verify`: server-rendered
 //! HTML that works without JavaScript.
 //!
-//! Three ways in: paste the JSON (form-urlencoded), upload the file (multipart), or open
-//! a link (`/verify?credential=URL`, fetched by bem-fetch under the fetch policy). The
-//! result page leads with one large verdict (valid, unknown issuer, revoked, suspended,
-//! expired, not genuine…), then the certificate's details — only when its signature
-//! verified — then every check with its result.
+//! Four ways in, all without JavaScript: paste the JSON (form-urlencoded), upload the
+//! file (multipart), open a link (`/verify?credential=URL`, fetched by bem-fetch under
+//! the fetch policy), or upload a photo or screenshot of the QR code (multipart field
+//! `qr`, read here by [`qr_image`]; a link in it is opened exactly like `?credential=`,
+//! a credential in it is verified like a pasted one). With JavaScript, a camera scanner
+//! ([`scanner`]) is offered as well. The result page leads with one large verdict (valid,
+//! unknown issuer, revoked, suspended, expired, not genuine…), then the certificate's
+//! details — only when its signature verified — then every check with its result.
 //!
 //! Invariants: every text that comes from a credential, a URL or a check message is
-//! HTML-escaped (AC-30); the page loads nothing from elsewhere and forbids scripts by
-//! Content-Security-Policy; the verdict comes only from the core's `Report::verdict`.
+//! HTML-escaped (AC-30); the page loads nothing from elsewhere: its
+//! Content-Security-Policy allows only the verifier's own script file (no inline script)
+//! and requests to itself; the verdict comes only from the core's `Report::verdict`.
+
+pub mod qr_image;
+pub mod scanner;
 
 use std::fmt::Write;
 use std::sync::Arc;
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{FromRequest, Multipart, Query, Request, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bem_core::verify::{Report, Status, Verdict};
 use serde::Deserialize;
 use serde_json::Value;
 
+use self::qr_image::QrContent;
 use crate::api::read_body;
 use crate::certificate_view::CertificateView;
 use crate::i18n::{self, Lang, Texts};
@@ -30,8 +38,11 @@ use crate::problem::ApiError;
 use crate::server::AppState;
 use crate::verification::MAX_DOCUMENT_BYTES;
 
-/// Largest form body (a pasted credential is URL-encoded, so up to three times larger).
-pub const MAX_FORM_BYTES: usize = 4 * MAX_DOCUMENT_BYTES;
+/// Largest pasted form body (a pasted credential is URL-encoded, so up to three times
+/// larger).
+pub const MAX_PASTE_BYTES: usize = 4 * MAX_DOCUMENT_BYTES;
+/// Largest body of `/verify`: an uploaded QR code photo and the form around it.
+pub const MAX_FORM_BYTES: usize = qr_image::MAX_IMAGE_BYTES + 64 * 1024;
 
 /// The query of `GET /verify`.
 #[derive(Debug, Default, Deserialize)]
@@ -56,9 +67,13 @@ pub async fn show(
     let query = query.map(|Query(q)| q).unwrap_or_default();
     let lang = Lang::choose(query.lang.as_deref(), accept_language(&headers));
     let Some(url) = query.credential.filter(|u| !u.trim().is_empty()) else {
-        return html(StatusCode::OK, lang, &form(lang, None));
+        return form_page(StatusCode::OK, lang, None);
     };
-    let url = url.trim().to_owned();
+    verify_link(&state, lang, url.trim().to_owned()).await
+}
+
+/// Fetches the credential at `url` (under the fetch policy) and shows its result.
+async fn verify_link(state: &Arc<AppState>, lang: Lang, url: String) -> Response {
     let outcome = state
         .clone()
         .verify(Kind::Credential, move |v| {
@@ -78,7 +93,8 @@ pub async fn show(
     }
 }
 
-/// `POST /verify`: a pasted (form-urlencoded) or uploaded (multipart) credential.
+/// `POST /verify`: a pasted (form-urlencoded) or uploaded (multipart) credential, or an
+/// uploaded image of its QR code (multipart).
 pub async fn submit(State(state): State<Arc<AppState>>, headers: HeaderMap, request: Request) -> Response {
     let header_lang = accept_language(&headers).map(str::to_owned);
     let is_multipart = headers
@@ -87,16 +103,47 @@ pub async fn submit(State(state): State<Arc<AppState>>, headers: HeaderMap, requ
         .is_some_and(|t| t.to_ascii_lowercase().starts_with("multipart/form-data"));
     let fields =
         if is_multipart { multipart_fields(request).await } else { urlencoded_fields(request).await };
-    let (credential, lang_field) = match fields {
+    let fields = match fields {
         Ok(f) => f,
-        Err(e) => return page_error(Lang::choose(None, header_lang.as_deref()), &e),
+        Err(e) => {
+            let lang = Lang::choose(None, header_lang.as_deref());
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                return form_page(e.status(), lang, Some(lang.texts().upload_too_large));
+            }
+            return page_error(lang, &e);
+        }
     };
-    let lang = Lang::choose(lang_field.as_deref(), header_lang.as_deref());
+    let lang = Lang::choose(fields.lang.as_deref(), header_lang.as_deref());
     let t = lang.texts();
-    let bytes = credential.unwrap_or_default();
-    if bytes.iter().all(u8::is_ascii_whitespace) {
-        return html(StatusCode::BAD_REQUEST, lang, &form(lang, Some(t.paste_hint)));
+    if let Some(image) = fields.qr_image {
+        return match scanner::read(&state, image).await {
+            Ok(Ok(QrContent::Link(url))) => verify_link(&state, lang, url).await,
+            Ok(Ok(QrContent::Credential(json))) => verify_bytes(&state, lang, json.into_bytes()).await,
+            Ok(Err(e)) => {
+                let status = match e {
+                    qr_image::QrError::TooLarge | qr_image::QrError::TooManyPixels => {
+                        StatusCode::PAYLOAD_TOO_LARGE
+                    }
+                    qr_image::QrError::NotAnImage | qr_image::QrError::Damaged => StatusCode::BAD_REQUEST,
+                    _ => StatusCode::UNPROCESSABLE_ENTITY,
+                };
+                form_page(status, lang, Some(i18n::qr_error(lang, e)))
+            }
+            Err(e) => page_error(lang, &e),
+        };
     }
+    if fields.qr_form && fields.credential.is_none() {
+        return form_page(StatusCode::BAD_REQUEST, lang, Some(t.qr_choose));
+    }
+    let bytes = fields.credential.unwrap_or_default();
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return form_page(StatusCode::BAD_REQUEST, lang, Some(t.paste_hint));
+    }
+    verify_bytes(&state, lang, bytes).await
+}
+
+/// Verifies a credential given as bytes (pasted, uploaded, or read from a QR code).
+async fn verify_bytes(state: &Arc<AppState>, lang: Lang, bytes: Vec<u8>) -> Response {
     let outcome = state
         .clone()
         .verify(Kind::Credential, move |v| {
@@ -111,49 +158,80 @@ pub async fn submit(State(state): State<Arc<AppState>>, headers: HeaderMap, requ
     }
 }
 
-type Fields = (Option<Vec<u8>>, Option<String>);
+/// What a form sent.
+#[derive(Default)]
+struct Fields {
+    /// The credential: the uploaded file, else the pasted text.
+    credential: Option<Vec<u8>>,
+    /// An image of the credential's QR code (it wins over `credential`).
+    qr_image: Option<Vec<u8>>,
+    /// Whether the form was the QR code photo's (with or without a photo chosen).
+    qr_form: bool,
+    lang: Option<String>,
+}
 
 async fn urlencoded_fields(request: Request) -> Result<Fields, ApiError> {
-    let body = read_body(request, MAX_FORM_BYTES).await?;
-    let mut credential = None;
-    let mut lang = None;
+    let body = read_body(request, MAX_PASTE_BYTES).await?;
+    let mut fields = Fields::default();
     for (name, value) in url::form_urlencoded::parse(&body) {
         match name.as_ref() {
-            "credential" => credential = Some(value.into_owned().into_bytes()),
-            "lang" => lang = Some(value.into_owned()),
+            "credential" => fields.credential = Some(value.into_owned().into_bytes()),
+            "lang" => fields.lang = Some(value.into_owned()),
             _ => {}
         }
     }
-    Ok((credential, lang))
+    Ok(fields)
 }
 
 async fn multipart_fields(request: Request) -> Result<Fields, ApiError> {
     let bad =
         |e: String| ApiError::bad_request("PARSING_ERROR", format!("the upload could not be read: {e}"));
     let mut multipart = Multipart::from_request(request, &()).await.map_err(|e| bad(e.body_text()))?;
-    let mut file: Option<Vec<u8>> = None;
-    let mut pasted: Option<Vec<u8>> = None;
-    let mut lang = None;
-    while let Some(field) = multipart.next_field().await.map_err(|e| {
+    let failed = |e: axum::extract::multipart::MultipartError| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::too_large(MAX_FORM_BYTES)
         } else {
             bad(e.body_text())
         }
-    })? {
+    };
+    let mut file: Option<Vec<u8>> = None;
+    let mut pasted: Option<Vec<u8>> = None;
+    let mut fields = Fields::default();
+    while let Some(field) = multipart.next_field().await.map_err(failed)? {
         let name = field.name().unwrap_or_default().to_owned();
-        let data = field.bytes().await.map_err(|e| bad(e.body_text()))?;
+        let data = field.bytes().await.map_err(failed)?;
         match name.as_str() {
             "file" if !data.is_empty() => file = Some(data.to_vec()),
             "credential" if !data.is_empty() => pasted = Some(data.to_vec()),
-            "lang" => lang = Some(String::from_utf8_lossy(&data).into_owned()),
+            "qr" => {
+                fields.qr_form = true;
+                if !data.is_empty() {
+                    fields.qr_image = Some(data.to_vec());
+                }
+            }
+            "lang" => fields.lang = Some(String::from_utf8_lossy(&data).into_owned()),
             _ => {}
         }
     }
-    Ok((file.or(pasted), lang))
+    fields.credential = file.or(pasted);
+    Ok(fields)
+}
+
+/// The page's Content-Security-Policy: nothing from elsewhere, scripts only from the
+/// verifier's own files (no inline script), requests only to itself.
+pub const CSP: &str = "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'unsafe-inline'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+
+/// The form, with a message above it (an error, in `lang`) and the camera scanner's script.
+fn form_page(status: StatusCode, lang: Lang, message: Option<&str>) -> Response {
+    let script = format!(r#"<script src="{}" defer></script>"#, esc(&scanner::script_path()));
+    document(status, lang, &form(lang, message), &script)
 }
 
 fn html(status: StatusCode, lang: Lang, main: &str) -> Response {
+    document(status, lang, main, "")
+}
+
+fn document(status: StatusCode, lang: Lang, main: &str, head: &str) -> Response {
     let t = lang.texts();
     let page = format!(
         r#"<!doctype html>
@@ -163,6 +241,7 @@ fn html(status: StatusCode, lang: Lang, main: &str) -> Response {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{title}</title>
 <style>{STYLE}</style>
+{head}
 </head>
 <body>
 <header><nav aria-label="{language}"><a href="/verify?lang=en" lang="en" hreflang="en">English</a> · <a href="/verify?lang=uk" lang="uk" hreflang="uk">Українська</a></nav></header>
@@ -179,11 +258,10 @@ fn html(status: StatusCode, lang: Lang, main: &str) -> Response {
     let mut response = (status, page).into_response();
     let h = response.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
     h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(
-            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
-        ),
+        HeaderName::from_static("permissions-policy"),
+        HeaderValue::from_static("camera=(self), microphone=(), geolocation=()"),
     );
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
@@ -207,6 +285,10 @@ label{display:block;font-weight:600;margin-top:1.2rem}
 textarea,input[type=url],input[type=file]{width:100%;box-sizing:border-box;font-size:1rem;padding:.5rem;border:2px solid #555;border-radius:4px}
 textarea{font-family:ui-monospace,monospace}
 button{margin-top:.8rem;font-size:1.05rem;padding:.6rem 1.4rem;background:#0b4f9c;color:#fff;border:0;border-radius:4px;cursor:pointer}
+[hidden]{display:none!important}
+.scan{margin:-.7rem 0 1.5rem}
+.scan video{display:block;width:100%;max-width:30rem;margin-top:.8rem;background:#000;border-radius:4px}
+.scan .secondary{background:#444}
 form{margin-bottom:1.5rem}
 .verdict{border-radius:8px;padding:1rem 1.2rem;margin:1rem 0;color:#fff}
 .verdict-word{font-size:2.2rem;font-weight:700;margin:0}
@@ -229,20 +311,35 @@ fn form(lang: Lang, message: Option<&str>) -> String {
     }
     let _ = write!(
         out,
-        r#"<form method="post" action="/verify">
+        r#"<form method="post" action="/verify" id="form-paste">
 <input type="hidden" name="lang" value="{code}">
 <label for="credential">{paste}</label>
 <p class="hint" id="credential-hint">{paste_hint}</p>
 <textarea id="credential" name="credential" rows="10" aria-describedby="credential-hint" spellcheck="false"></textarea>
 <button type="submit">{verify}</button>
 </form>
-<form method="post" action="/verify" enctype="multipart/form-data">
+<form method="post" action="/verify" enctype="multipart/form-data" id="form-file">
 <input type="hidden" name="lang" value="{code}">
 <label for="file">{upload}</label>
 <input type="file" id="file" name="file" accept=".json,.jsonld,application/json,application/ld+json">
 <button type="submit">{verify}</button>
 </form>
-<form method="get" action="/verify">
+<form method="post" action="/verify" enctype="multipart/form-data" id="form-qr">
+<input type="hidden" name="lang" value="{code}">
+<label for="qr">{qr}</label>
+<p class="hint" id="qr-hint">{qr_hint}</p>
+<input type="file" id="qr" name="qr" accept="image/*" capture="environment" aria-describedby="qr-hint">
+<button type="submit">{verify}</button>
+</form>
+<div id="scan" class="scan" hidden data-lang="{code}" data-starting="{starting}" data-looking="{looking}" data-found="{found}" data-denied="{denied}" data-not-certificate="{not_certificate}" data-stopped="{stopped}">
+<button type="button" id="scan-start">{scan}</button>
+<div id="scan-view" hidden>
+<video id="scan-video" muted playsinline aria-label="{camera_view}"></video>
+<button type="button" id="scan-stop" class="secondary">{stop}</button>
+</div>
+<p id="scan-status" role="status" aria-live="polite"></p>
+</div>
+<form method="get" action="/verify" id="form-link">
 <input type="hidden" name="lang" value="{code}">
 <label for="link">{link}</label>
 <p class="hint" id="link-hint">{link_hint}</p>
@@ -254,6 +351,17 @@ fn form(lang: Lang, message: Option<&str>) -> String {
         paste_hint = esc(t.paste_hint),
         verify = esc(t.verify_button),
         upload = esc(t.upload_label),
+        qr = esc(t.qr_label),
+        qr_hint = esc(t.qr_hint),
+        starting = esc(t.scan_starting),
+        looking = esc(t.scan_looking),
+        found = esc(t.scan_found),
+        denied = esc(t.scan_denied),
+        not_certificate = esc(t.scan_not_certificate),
+        stopped = esc(t.scan_stopped),
+        scan = esc(t.scan_button),
+        camera_view = esc(t.camera_view),
+        stop = esc(t.scan_stop),
         link = esc(t.link_label),
         link_hint = esc(t.link_hint),
         open = esc(t.open_button),
@@ -373,6 +481,26 @@ fn details(t: &Texts, view: &CertificateView) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_limits_in_the_texts_are_the_limits_in_force() {
+        assert_eq!(qr_image::MAX_IMAGE_BYTES, 4 * 1024 * 1024, "texts say 4 MB");
+        assert_eq!(qr_image::MAX_SIDE, 4096, "texts say 4096 × 4096");
+        for lang in [Lang::En, Lang::Uk] {
+            assert!(lang.texts().qr_hint.contains('4'));
+            assert!(i18n::qr_error(lang, qr_image::QrError::TooManyPixels).contains("4096"));
+        }
+        const { assert!(MAX_FORM_BYTES > qr_image::MAX_IMAGE_BYTES && MAX_FORM_BYTES > MAX_PASTE_BYTES) };
+    }
+
+    #[test]
+    fn the_form_offers_the_camera_only_to_scripts() {
+        let page = form(Lang::Uk, None);
+        assert!(page.contains(r#"<div id="scan" class="scan" hidden"#), "{page}");
+        assert!(page.contains(r#"name="qr" accept="image/*" capture="environment""#));
+        assert!(page.contains(r#"<label for="qr">"#) && page.contains("Сканувати QR-код камерою"));
+        assert!(!page.contains("<script"), "no inline script");
+    }
 
     #[test]
     fn escaping_covers_text_and_attributes() {

@@ -97,6 +97,8 @@ pub fn app(state: Arc<AppState>) -> Router {
             "/verify",
             get(page::show).post(page::submit).layer(DefaultBodyLimit::max(page::MAX_FORM_BYTES)),
         )
+        .route("/verify/scan.js", get(page::scanner::script))
+        .route("/verify/qr", post(page::scanner::decode))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .fallback(not_found)
@@ -135,17 +137,20 @@ async fn track(State(state): State<Arc<AppState>>, request: Request, next: Next)
     response
 }
 
-/// Serves until `shutdown` completes; prints the bound address first (port 0 is allowed).
+/// Serves until `shutdown` completes, over TLS when `tls` is given; prints the bound
+/// address first (port 0 is allowed), as `https://` with TLS.
 pub async fn serve(
     listen: SocketAddr,
     state: Arc<AppState>,
+    tls: Option<bem_serve::Tls>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(listen).await?;
     let bound = listener.local_addr()?;
-    println!("bem-verifier listening on http://{bound}");
-    tracing::info!(%bound, max_in_flight = state.max_in_flight(), "listening");
-    axum::serve(listener, app(state)).with_graceful_shutdown(shutdown).await?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    println!("bem-verifier listening on {scheme}://{bound}");
+    tracing::info!(%bound, scheme, max_in_flight = state.max_in_flight(), "listening");
+    bem_serve::serve(listener, app(state), tls, shutdown).await?;
     Ok(())
 }
 

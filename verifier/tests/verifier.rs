@@ -541,3 +541,688 @@ fn conformance_mode_accepts_unsigned_presentations_and_example_contexts() {
         .post_json("/credentials/verify", &json!({"verifiableCredential": vp["verifiableCredential"][0]}));
     assert_eq!(status, 400);
 }
+
+/// A multipart body of one file field and `lang`.
+fn multipart(field: &str, file: &[u8], lang: &str) -> (String, Vec<u8>) {
+    let boundary = "QrBoUnDaRy";
+    let mut body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"lang\"\r\n\r\n{lang}\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"photo.png\"\r\nContent-Type: image/png\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend(file);
+    body.extend(format!("\r\n--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+#[test]
+fn the_page_reads_photos_of_qr_codes_without_javascript() {
+    let dir = tempfile::tempdir().unwrap();
+    let (k, did) = key(12);
+    let v = Verifier::start(&["--trust", &trust_file(dir.path(), &did)]);
+    let post = |field: &str, file: &[u8], lang: &str| {
+        let (content_type, body) = multipart(field, file, lang);
+        read(ureq::post(&format!("{}/verify", v.base)).set("Content-Type", &content_type).send_bytes(&body))
+    };
+    let png = |text: &str| {
+        let image = qrcode::QrCode::new(text.as_bytes()).unwrap().render::<image::Luma<u8>>().build();
+        let mut out = std::io::Cursor::new(Vec::new());
+        image.write_to(&mut out, image::ImageFormat::Png).unwrap();
+        out.into_inner()
+    };
+    let (status, page) = v.get("/verify");
+    assert_eq!(status, 200);
+    assert!(page.contains(r#"<input type="file" id="qr" name="qr" accept="image/*""#), "{page}");
+    assert!(page.contains(r#"<script src="/verify/scan.js?v="#) && !page.contains("<script>"), "{page}");
+
+    // The credential itself in the code.
+    let vc = issue(&credential(&did, "Olena Kovalenko"), &k, &did);
+    let (status, page) = post("qr", &png(&vc.to_string()), "en");
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains(r#"data-verdict="valid""#) && page.contains("Olena Kovalenko"), "{page}");
+    // A link in the code goes through the fetch policy, like ?credential=.
+    let (status, page) = post("qr", &png("http://127.0.0.1:9/credentials/1"), "en");
+    assert_eq!(status, 400, "{page}");
+    assert!(page.contains("could not be checked"), "{page}");
+
+    // Errors are told on the form, in the page's language.
+    let (status, page) = post("qr", &png("just some text"), "uk");
+    assert_eq!(status, 422);
+    assert!(page.contains(r#"role="alert""#) && page.contains("не містить ні посилання"), "{page}");
+    let (status, page) = post("qr", b"", "en");
+    assert_eq!(status, 400);
+    assert!(page.contains("Choose a photo or screenshot of the QR code first"), "{page}");
+    let (status, page) = post("qr", b"%PDF-1.7 not an image", "en");
+    assert_eq!(status, 400);
+    assert!(page.contains("not a PNG or JPEG image"), "{page}");
+    let (status, page) = post("qr", &vec![0x89; 4 * 1024 * 1024 + 128 * 1024], "en");
+    assert_eq!(status, 413);
+    assert!(page.contains("The file is too large"), "{page}");
+}
+
+/// The employer's page in a real headless Chromium (Debian's `chromium` and
+/// `chromium-driver`, installed by scripts/install-chromium.sh), driven through
+/// chromedriver's W3C WebDriver HTTP API: paste, photo upload of a QR code (with
+/// JavaScript off), the camera scanner (with a fake camera), English and Ukrainian.
+/// Without Chromium the tests print a notice and pass, unless `BEM_REQUIRE_BROWSER=1`
+/// (scripts/test sets it), which makes a missing browser a failure.
+mod browser {
+    use super::*;
+    use std::time::{Duration, Instant};
+
+    const CHROMIUM: &str = "/usr/bin/chromium";
+    const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+    /// The W3C WebDriver key of an element reference.
+    const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+    const WAIT: Duration = Duration::from_secs(20);
+
+    /// Whether the browser is there; if not, fails under `BEM_REQUIRE_BROWSER=1`, else
+    /// says why the test does nothing.
+    fn available(test: &str) -> bool {
+        if Path::new(CHROMIUM).exists() && Path::new(CHROMEDRIVER).exists() {
+            return true;
+        }
+        assert!(
+            std::env::var("BEM_REQUIRE_BROWSER").as_deref() != Ok("1"),
+            "{CHROMIUM} or {CHROMEDRIVER} is missing and BEM_REQUIRE_BROWSER=1: run scripts/install-chromium.sh"
+        );
+        eprintln!(
+            "NOTICE: {test} did not run: {CHROMIUM} or {CHROMEDRIVER} is missing. \
+             Run scripts/install-chromium.sh (BEM_REQUIRE_BROWSER=1 turns this into a failure)."
+        );
+        false
+    }
+
+    /// A chromedriver with one Chromium session; both end on drop.
+    struct Browser {
+        driver: Child,
+        url: String,
+        session: String,
+        agent: ureq::Agent,
+        _profile: tempfile::TempDir,
+    }
+
+    impl Browser {
+        /// Headless Chromium with a fresh profile, plus `args` and Chromium `prefs`.
+        fn start(args: &[&str], prefs: Value) -> Browser {
+            let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+            let driver = Command::new(CHROMEDRIVER)
+                .arg(format!("--port={port}"))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap();
+            let agent = ureq::AgentBuilder::new().timeout(Duration::from_secs(60)).build();
+            let mut browser = Browser {
+                driver,
+                url: format!("http://127.0.0.1:{port}"),
+                session: String::new(),
+                agent,
+                _profile: tempfile::tempdir().unwrap(),
+            };
+            let start = Instant::now();
+            while !browser
+                .agent
+                .get(&format!("{}/status", browser.url))
+                .call()
+                .ok()
+                .and_then(|r| r.into_json::<Value>().ok())
+                .is_some_and(|s| s["value"]["ready"] == true)
+            {
+                assert!(start.elapsed() < WAIT, "chromedriver did not start on port {port}");
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            let mut all_args: Vec<String> = [
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--window-size=800,1000",
+            ]
+            .iter()
+            .chain(args)
+            .map(|a| (*a).to_owned())
+            .collect();
+            all_args.push(format!("--user-data-dir={}", browser._profile.path().display()));
+            let capabilities = json!({"capabilities": {"alwaysMatch": {
+                "browserName": "chrome",
+                "goog:chromeOptions": {"binary": CHROMIUM, "args": all_args, "prefs": prefs}
+            }}});
+            let answer = match browser.agent.post(&format!("{}/session", browser.url)).send_json(capabilities)
+            {
+                Ok(r) => r.into_json::<Value>().unwrap(),
+                Err(ureq::Error::Status(code, r)) => {
+                    panic!("no session ({code}): {}", r.into_string().unwrap())
+                }
+                Err(e) => panic!("no session: {e}"),
+            };
+            browser.session = answer["value"]["sessionId"].as_str().unwrap().to_owned();
+            browser
+        }
+
+        /// One WebDriver command of the session; its `value`.
+        fn call(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+            let url = format!("{}/session/{}{path}", self.url, self.session);
+            let request = self.agent.request(method, &url);
+            let answer = match body {
+                Some(body) => request.send_json(body),
+                None => request.call(),
+            };
+            match answer {
+                Ok(r) => r.into_json::<Value>().unwrap()["value"].take(),
+                Err(ureq::Error::Status(code, r)) => {
+                    panic!("WebDriver {method} {path}: {code} {}", r.into_string().unwrap())
+                }
+                Err(e) => panic!("WebDriver {method} {path}: {e}"),
+            }
+        }
+
+        fn open(&self, url: &str) {
+            self.call("POST", "/url", Some(json!({"url": url})));
+        }
+
+        fn elements(&self, css: &str) -> Vec<String> {
+            let found = self.call("POST", "/elements", Some(json!({"using": "css selector", "value": css})));
+            found
+                .as_array()
+                .unwrap_or_else(|| panic!("{found}"))
+                .iter()
+                .map(|e| e[ELEMENT].as_str().unwrap_or_else(|| panic!("{e}")).to_owned())
+                .collect()
+        }
+
+        /// The first element matching `css`, waiting for it to appear.
+        fn find(&self, css: &str) -> String {
+            let start = Instant::now();
+            loop {
+                if let Some(e) = self.elements(css).into_iter().next() {
+                    return e;
+                }
+                assert!(start.elapsed() < WAIT, "no {css} on {}:\n{}", self.location(), self.body_text());
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+
+        fn text(&self, element: &str) -> String {
+            self.call("GET", &format!("/element/{element}/text"), None).as_str().unwrap().to_owned()
+        }
+
+        fn attribute(&self, element: &str, name: &str) -> Option<String> {
+            self.call("GET", &format!("/element/{element}/attribute/{name}"), None)
+                .as_str()
+                .map(str::to_owned)
+        }
+
+        fn displayed(&self, element: &str) -> bool {
+            self.call("GET", &format!("/element/{element}/displayed"), None) == true
+        }
+
+        fn send_keys(&self, element: &str, text: &str) {
+            self.call("POST", &format!("/element/{element}/value"), Some(json!({"text": text})));
+        }
+
+        fn click(&self, element: &str) {
+            self.call("POST", &format!("/element/{element}/click"), Some(json!({})));
+        }
+
+        fn script(&self, script: &str) -> Value {
+            self.call("POST", "/execute/sync", Some(json!({"script": script, "args": []})))
+        }
+
+        fn location(&self) -> String {
+            self.call("GET", "/url", None).as_str().unwrap_or_default().to_owned()
+        }
+
+        fn body_text(&self) -> String {
+            match self.elements("body").first() {
+                Some(body) => self.text(body),
+                None => String::new(),
+            }
+        }
+
+        /// Waits until `condition` holds (a script returning true).
+        fn wait_until(&self, condition: &str) {
+            let start = Instant::now();
+            while self.script(condition) != true {
+                assert!(start.elapsed() < WAIT, "never true: {condition}\n{}", self.body_text());
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+
+        /// Waits for a result page; returns its verdict slug, headline and whole text.
+        fn verdict(&self) -> (String, String, String) {
+            let section = self.find("[data-verdict]");
+            let slug = self.attribute(&section, "data-verdict").unwrap();
+            let headline = self.text(&self.find("#verdict"));
+            (slug, headline, self.body_text())
+        }
+
+        /// Loads the form in `lang`, pastes `credential` by typing it, and submits.
+        fn paste(&self, base: &str, lang: &str, credential: &Value) -> (String, String, String) {
+            self.open(&format!("{base}/verify?lang={lang}"));
+            let field = self.find("textarea#credential");
+            self.send_keys(&field, &credential.to_string());
+            self.click(&self.find("#form-paste button[type=submit]"));
+            self.verdict()
+        }
+
+        /// Chooses `file` in the QR code photo input and submits its form.
+        fn upload_qr(&self, base: &str, lang: &str, file: &Path) {
+            self.open(&format!("{base}/verify?lang={lang}"));
+            let input = self.find("input#qr[type=file]");
+            self.send_keys(&input, file.to_str().unwrap());
+            self.click(&self.find("#form-qr button[type=submit]"));
+        }
+    }
+
+    impl Drop for Browser {
+        fn drop(&mut self) {
+            if !self.session.is_empty() {
+                let _ = self.agent.delete(&format!("{}/session/{}", self.url, self.session)).call();
+            }
+            let _ = self.driver.kill();
+            let _ = self.driver.wait();
+        }
+    }
+
+    /// The QR code of `text`, as the issuer draws it (EC level M, at least 320 pixels).
+    fn qr(text: &str) -> image::GrayImage {
+        qrcode::QrCode::with_error_correction_level(text.as_bytes(), qrcode::EcLevel::M)
+            .unwrap()
+            .render::<image::Luma<u8>>()
+            .min_dimensions(320, 320)
+            .build()
+    }
+
+    fn save_png(image: &image::GrayImage, path: &Path) {
+        image.save_with_format(path, image::ImageFormat::Png).unwrap();
+    }
+
+    /// A trusted issuer, a status list revoking index 7, and a verifier allowed to fetch
+    /// from the local file server.
+    struct Setup {
+        _dir: tempfile::TempDir,
+        files: Files,
+        verifier: Verifier,
+        valid: Value,
+        revoked: Value,
+    }
+
+    fn setup(seed: u8) -> Setup {
+        let dir = tempfile::tempdir().unwrap();
+        let files = Files::start();
+        let (k, did) = key(seed);
+        let list = format!("{}/status/1", files.base);
+        files.put("/status/1", &status_list(&did, &k, &list, &[7]));
+        let allowed = format!("{}/", files.base);
+        let verifier =
+            Verifier::start(&["--trust", &trust_file(dir.path(), &did), "--fetch-allow", &allowed]);
+        let valid = issue(&with_status(credential(&did, "Olena Kovalenko"), &list, 3), &k, &did);
+        let revoked = issue(&with_status(credential(&did, "Petro Melnyk"), &list, 7), &k, &did);
+        Setup { _dir: dir, files, verifier, valid, revoked }
+    }
+
+    #[test]
+    fn the_page_shows_valid_revoked_and_tampered_certificates_in_chromium() {
+        if !available("the_page_shows_valid_revoked_and_tampered_certificates_in_chromium") {
+            return;
+        }
+        let s = setup(20);
+        let base = &s.verifier.base;
+        let b = Browser::start(&[], json!({}));
+
+        let (slug, headline, page) = b.paste(base, "en", &s.valid);
+        assert_eq!(slug, "valid", "{page}");
+        assert!(headline.contains("Valid"), "{headline}");
+        for shown in
+            ["Olena Kovalenko", "Digital skills for small businesses", "Test Academy", "What was checked"]
+        {
+            assert!(page.contains(shown), "{shown} not in:\n{page}");
+        }
+        assert!(page.contains("Signature: passed") && page.contains("Revocation status: passed"), "{page}");
+
+        let (slug, headline, page) = b.paste(base, "en", &s.revoked);
+        assert_eq!(slug, "revoked", "{page}");
+        assert!(headline.contains("Revoked"), "{headline}");
+        assert!(page.contains("Revocation status: failed"), "{page}");
+
+        let (slug, headline, page) = b.paste(base, "en", &tampered(&s.valid));
+        assert_eq!(slug, "not-genuine", "{page}");
+        assert!(headline.contains("Not genuine"), "{headline}");
+        assert!(
+            !page.contains("Mallory") && !page.contains("Olena"),
+            "a forged certificate's text is shown:\n{page}"
+        );
+
+        // Every control has a label; the language is chosen by the page's own links.
+        b.open(&format!("{base}/verify"));
+        let unlabelled = b.script(
+            "return [...document.querySelectorAll('input:not([type=hidden]), textarea, select')]\
+             .filter(e => e.labels.length === 0).map(e => e.id);",
+        );
+        assert_eq!(unlabelled, json!([]));
+        b.click(&b.find("a[hreflang=uk]"));
+        b.wait_until("return document.documentElement.lang === 'uk';");
+        assert!(b.body_text().contains("Перевірка мікрокваліфікації"));
+
+        let (slug, headline, page) = b.paste(base, "uk", &s.valid);
+        assert_eq!(slug, "valid");
+        assert!(headline.contains("Дійсний"), "{headline}");
+        assert!(page.contains("Слухач") && page.contains("Olena Kovalenko"), "{page}");
+        let (_, headline, _) = b.paste(base, "uk", &s.revoked);
+        assert!(headline.contains("Відкликаний"), "{headline}");
+        let (_, headline, _) = b.paste(base, "uk", &tampered(&s.valid));
+        assert!(headline.contains("Не справжній"), "{headline}");
+    }
+
+    #[test]
+    fn a_photo_of_the_qr_code_is_read_without_javascript() {
+        if !available("a_photo_of_the_qr_code_is_read_without_javascript") {
+            return;
+        }
+        let s = setup(21);
+        let base = &s.verifier.base;
+        let dir = tempfile::tempdir().unwrap();
+        // JavaScript off for pages: everything but the camera must still work.
+        let b = Browser::start(&[], json!({"profile.managed_default_content_settings.javascript": 2}));
+
+        // A QR code holding the certificate's link, as the issuer prints it.
+        let link = s.files.put("/credentials/valid", &s.valid);
+        let photo = dir.path().join("link.png");
+        save_png(&qr(&link), &photo);
+        b.upload_qr(base, "en", &photo);
+        let (slug, headline, page) = b.verdict();
+        assert_eq!(slug, "valid", "{page}");
+        assert!(headline.contains("Valid") && page.contains("Olena Kovalenko"), "{page}");
+
+        // One holding the revoked certificate itself (JSON), read in Ukrainian.
+        let photo = dir.path().join("json.png");
+        save_png(&qr(&s.revoked.to_string()), &photo);
+        b.upload_qr(base, "uk", &photo);
+        let (slug, headline, _) = b.verdict();
+        assert_eq!(slug, "revoked");
+        assert!(headline.contains("Відкликаний"), "{headline}");
+
+        // No QR code, or not an image at all: a clear message on the form, in its language.
+        let blank = dir.path().join("blank.png");
+        save_png(&image::GrayImage::from_pixel(300, 200, image::Luma([255])), &blank);
+        b.upload_qr(base, "en", &blank);
+        let alert = b.text(&b.find("[role=alert]"));
+        assert!(alert.contains("No QR code was found"), "{alert}");
+        assert!(!b.elements("textarea#credential").is_empty(), "the form is shown again");
+        assert!(!b.displayed(&b.find("#scan")), "no camera button without JavaScript");
+        let text = dir.path().join("notes.txt");
+        std::fs::write(&text, "not an image").unwrap();
+        b.upload_qr(base, "uk", &text);
+        let alert = b.text(&b.find("[role=alert]"));
+        assert!(alert.contains("не є зображенням PNG або JPEG"), "{alert}");
+    }
+
+    /// Writes what Chromium's fake camera plays (`--use-file-for-fake-video-capture`): a
+    /// Y4M video of 640×480 frames (grey only) showing `picture` in the middle, on white.
+    fn y4m(picture: &image::GrayImage, path: &Path) {
+        let (width, height) = (640, 480);
+        let mut frame = image::GrayImage::from_pixel(width, height, image::Luma([255]));
+        let x = i64::from(width.saturating_sub(picture.width()) / 2);
+        let y = i64::from(height.saturating_sub(picture.height()) / 2);
+        image::imageops::overlay(&mut frame, picture, x, y);
+        let mut video = format!("YUV4MPEG2 W{width} H{height} F10:1 Ip A1:1 C420jpeg\n").into_bytes();
+        for _ in 0..2 {
+            video.extend(b"FRAME\n");
+            video.extend(frame.as_raw());
+            video.extend(vec![128u8; usize::try_from(width * height / 2).unwrap()]);
+            // U and V
+        }
+        std::fs::write(path, video).unwrap();
+    }
+
+    const FAKE_CAMERA: [&str; 2] = ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"];
+    /// True once scan.js has run and shown the camera button.
+    const SCANNER_READY: &str = "return !document.getElementById('scan').hidden;";
+
+    #[test]
+    fn the_camera_scanner_reads_a_qr_code_and_stops_on_cancel() {
+        if !available("the_camera_scanner_reads_a_qr_code_and_stops_on_cancel") {
+            return;
+        }
+        let s = setup(22);
+        let base = &s.verifier.base;
+        let (status, script) = s.verifier.get("/verify/scan.js");
+        assert_eq!(
+            status, 200,
+            "GET /verify/scan.js: {script}\nserver.rs must route page::scanner::script and page::scanner::decode"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let link = s.files.put("/credentials/valid", &s.valid);
+        let video = dir.path().join("camera.y4m");
+        y4m(&qr(&link), &video);
+        let capture = format!("--use-file-for-fake-video-capture={}", video.display());
+        let b = Browser::start(&[FAKE_CAMERA[0], FAKE_CAMERA[1], &capture], json!({}));
+        // The browser's own BarcodeDetector (absent on Linux anyway) is taken away, so
+        // that the frames go to the verifier's reader, POST /verify/qr.
+        b.call(
+            "POST",
+            "/goog/cdp/execute",
+            Some(json!({"cmd": "Page.addScriptToEvaluateOnNewDocument", "params": {"source": "delete window.BarcodeDetector;"}})),
+        );
+        b.open(&format!("{base}/verify?lang=uk"));
+        b.wait_until(SCANNER_READY);
+        let start = b.find("#scan-start");
+        assert!(b.displayed(&start));
+        assert_eq!(b.text(&start), "Сканувати QR-код камерою");
+        // From the keyboard: Enter on the focused button.
+        b.script("document.getElementById('scan-start').focus(); return true;");
+        b.send_keys(&start, "\u{E007}");
+        let (slug, headline, page) = b.verdict();
+        assert_eq!(slug, "valid", "{page}");
+        assert!(headline.contains("Дійсний") && page.contains("Olena Kovalenko"), "{page}");
+        assert!(b.location().contains("lang=uk"), "{}", b.location());
+        let (_, metrics) = s.verifier.get("/metrics");
+        assert!(metrics.contains(r#"route="/verify/qr",status="200""#), "{metrics}");
+        drop(b);
+
+        // Cancel: a camera that shows no QR code; Stop (or Escape) turns it off.
+        let b = Browser::start(&FAKE_CAMERA, json!({}));
+        b.open(&format!("{base}/verify"));
+        b.wait_until(SCANNER_READY);
+        b.click(&b.find("#scan-start"));
+        b.wait_until(
+            "const v = document.getElementById('scan-video'); window.seen = v.srcObject; \
+             return v.srcObject !== null && v.readyState >= 2 \
+             && document.getElementById('scan-status').textContent.includes('Point the camera');",
+        );
+        assert!(b.displayed(&b.find("#scan-video")));
+        b.click(&b.find("#scan-stop"));
+        let stopped = "const v = document.getElementById('scan-video'); \
+             return [v.srcObject === null, window.seen.getTracks().every(t => t.readyState === 'ended'), \
+             document.getElementById('scan-view').hidden, document.activeElement.id, \
+             document.getElementById('scan-status').textContent];";
+        assert_eq!(b.script(stopped), json!([true, true, true, "scan-start", "Camera stopped."]));
+        b.click(&b.find("#scan-start"));
+        b.wait_until(
+            "const v = document.getElementById('scan-video'); window.seen = v.srcObject; \
+             return v.srcObject !== null;",
+        );
+        b.send_keys(&b.find("#scan-stop"), "\u{E00C}"); // Escape
+        assert_eq!(b.script(stopped), json!([true, true, true, "scan-start", "Camera stopped."]));
+        assert!(b.location().ends_with("/verify"), "no result page: {}", b.location());
+    }
+}
+
+mod tls {
+    //! `serve` with TLS: the real binary with a certificate made here, reached by clients
+    //! that trust exactly that certificate.
+    use super::*;
+    use std::net::{SocketAddr, TcpStream};
+    use std::path::PathBuf;
+    use std::process::Output;
+    use std::time::{Duration, Instant};
+
+    /// A self-signed certificate for `names`, as `<stem>.crt` and `<stem>.key` in `dir`.
+    fn certificate(dir: &Path, stem: &str, names: &[&str]) -> (PathBuf, PathBuf, ureq::Agent) {
+        let made =
+            rcgen::generate_simple_self_signed(names.iter().map(|n| (*n).to_owned()).collect::<Vec<_>>())
+                .unwrap();
+        let (cert, key) = (dir.join(format!("{stem}.crt")), dir.join(format!("{stem}.key")));
+        std::fs::write(&cert, made.cert.pem()).unwrap();
+        std::fs::write(&key, made.key_pair.serialize_pem()).unwrap();
+        // A client that trusts only this certificate.
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(made.cert.der().clone()).unwrap();
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        let agent =
+            ureq::AgentBuilder::new().tls_config(Arc::new(config)).timeout(Duration::from_secs(60)).build();
+        (cert, key, agent)
+    }
+
+    fn command(args: &[&str], env: &[(&str, &Path)]) -> Command {
+        let mut cmd = Command::new(BIN);
+        cmd.arg("serve").args(["--listen", "127.0.0.1:0"]).args(args);
+        cmd.env_remove("BEM_FETCH_ALLOW").env_remove("BEM_TLS_CERT").env_remove("BEM_TLS_KEY");
+        cmd.env("RUST_LOG", "warn");
+        for (name, value) in env {
+            cmd.env(name, value);
+        }
+        cmd
+    }
+
+    /// `bem-verifier serve` that must come up over https.
+    fn start(args: &[&str], env: &[(&str, &Path)]) -> Verifier {
+        let mut child = command(args, env).stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        let base = line.trim().strip_prefix("bem-verifier listening on ").unwrap_or_default().to_owned();
+        let verifier = Verifier { child, base };
+        assert!(verifier.base.starts_with("https://127.0.0.1:"), "{line}");
+        verifier
+    }
+
+    /// `bem-verifier serve` that must fail to start (exit 2); its standard error.
+    fn failed_start(args: &[&str], env: &[(&str, &Path)]) -> String {
+        let mut child = command(args, env).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while child.try_wait().unwrap().is_none() {
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("serve {args:?} did not stop: {:?}", child.wait_with_output().unwrap());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let out: Output = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(out.stdout.is_empty(), "{args:?}: {}", String::from_utf8_lossy(&out.stdout));
+        stderr
+    }
+
+    fn post_json(agent: &ureq::Agent, url: &str, body: &Value) -> (u16, Value) {
+        let (status, text) =
+            read(agent.post(url).set("Content-Type", "application/json").send_string(&body.to_string()));
+        (status, serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}")))
+    }
+
+    #[test]
+    fn verifies_over_tls_refuses_plain_http_and_stops_cleanly() {
+        let dir = tempfile::tempdir().unwrap();
+        let (k, did) = key(41);
+        let (cert, key, agent) = certificate(dir.path(), "server", &["localhost", "127.0.0.1"]);
+        let trust = trust_file(dir.path(), &did);
+        let mut v = start(
+            &["--trust", &trust, "--tls-cert", cert.to_str().unwrap(), "--tls-key", key.to_str().unwrap()],
+            &[],
+        );
+
+        let (status, health) = read(agent.get(&format!("{}/healthz", v.base)).call());
+        assert_eq!((status, health.as_str()), (200, r#"{"status":"ok"}"#));
+        let vc = issue(&credential(&did, "Olena Kovalenko"), &k, &did);
+        let (status, body) = post_json(
+            &agent,
+            &format!("{}/credentials/verify", v.base),
+            &json!({"verifiableCredential": vc}),
+        );
+        assert_eq!(
+            (status, &body["verified"], &body["verdict"]),
+            (200, &json!(true), &json!("valid")),
+            "{body:#}"
+        );
+        let (status, body) = post_json(
+            &agent,
+            &format!("{}/credentials/verify", v.base),
+            &json!({"verifiableCredential": tampered(&vc)}),
+        );
+        assert_eq!((status, &body["verified"]), (400, &json!(false)), "{body:#}");
+        let (status, page) = read(agent.get(&format!("{}/verify", v.base)).call());
+        assert_eq!(status, 200);
+        assert!(page.contains("<form"), "{page}");
+
+        // A client that does not trust the certificate gets no answer; nor does plain HTTP.
+        let untrusting = ureq::AgentBuilder::new().timeout(Duration::from_secs(30)).build();
+        assert!(matches!(
+            untrusting.get(&format!("{}/healthz", v.base)).call(),
+            Err(ureq::Error::Transport(_))
+        ));
+        let addr: SocketAddr = v.base.trim_start_matches("https://").parse().unwrap();
+        let mut tcp = TcpStream::connect(addr).unwrap();
+        tcp.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
+        tcp.write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n").unwrap();
+        let mut answer = Vec::new();
+        let _ = tcp.read_to_end(&mut answer);
+        assert!(
+            !answer.starts_with(b"HTTP/"),
+            "plain HTTP was answered: {}",
+            String::from_utf8_lossy(&answer)
+        );
+        assert_eq!(read(agent.get(&format!("{}/healthz", v.base)).call()).0, 200, "still serving");
+
+        // SIGTERM stops it cleanly although the client keeps an idle connection open.
+        assert!(Command::new("kill").args(["-TERM", &v.child.id().to_string()]).status().unwrap().success());
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let status = loop {
+            if let Some(status) = v.child.try_wait().unwrap() {
+                break status;
+            }
+            assert!(Instant::now() < deadline, "no exit 20 s after SIGTERM");
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        assert!(status.success(), "{status:?}");
+    }
+
+    #[test]
+    fn tls_from_the_environment_and_bad_files_stop_the_start_naming_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let (cert, key, agent) = certificate(dir.path(), "a", &["localhost"]);
+        let (_, other_key, _) = certificate(dir.path(), "b", &["localhost"]);
+        let v = start(&[], &[("BEM_TLS_CERT", &cert), ("BEM_TLS_KEY", &key)]);
+        let port = v.base.rsplit(':').next().unwrap();
+        assert_eq!(read(agent.get(&format!("https://localhost:{port}/healthz")).call()).0, 200);
+        drop(v);
+
+        let path = |p: &Path| p.to_str().unwrap().to_owned();
+        let e = failed_start(&["--tls-cert", &path(&cert), "--tls-key", &path(&other_key)], &[]);
+        assert!(
+            e.contains(&format!(
+                "TLS key file {} does not match the certificate in {}",
+                path(&other_key),
+                path(&cert)
+            )),
+            "{e}"
+        );
+        let missing = dir.path().join("missing.crt");
+        let e = failed_start(&[], &[("BEM_TLS_CERT", &missing), ("BEM_TLS_KEY", &key)]);
+        assert!(e.contains(&format!("cannot read TLS certificate file {}", path(&missing))), "{e}");
+        let e = failed_start(&["--tls-cert", &path(&cert), "--tls-key", &path(&cert)], &[]);
+        assert!(e.contains(&format!("TLS key file {} holds no private key", path(&cert))), "{e}");
+        let e = failed_start(&["--tls-key", &path(&key)], &[("BEM_TLS_CERT", &cert), ("BEM_TLS_KEY", &key)]);
+        assert!(e.contains("--tls-cert and --tls-key must be given together"), "{e}");
+        let e = failed_start(&[], &[("BEM_TLS_KEY", &key)]);
+        assert!(e.contains("BEM_TLS_CERT and BEM_TLS_KEY must be given together"), "{e}");
+    }
+}
