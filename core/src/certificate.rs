@@ -112,8 +112,9 @@ impl CertificateView {
                     .and_then(|i| r.text(i.get("identityHash")))
             });
 
-        let outcomes: Vec<String> = many(field(spec, "learningOutcome"))
-            .chain(many(field(spec, "learningOutcomes")))
+        let outcome_source = spec.or(badge);
+        let outcomes: Vec<String> = many(field(outcome_source, "learningOutcome"))
+            .chain(many(field(outcome_source, "learningOutcomes")))
             .filter_map(|o| {
                 r.text(o.get("title")).or_else(|| r.text(o.get("name"))).or_else(|| r.text(Some(o)))
             })

@@ -6,7 +6,7 @@
 //! The binaries are those cargo builds next to the test: the first use of one runs
 //! `cargo build` for the three (a no-op when `cargo test --workspace` just built them), so
 //! `cargo test -p bem-e2e` never runs stale binaries.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
