@@ -162,17 +162,37 @@ pub async fn read_body(request: Request, limit: usize) -> Result<Vec<u8>, ApiErr
     Ok(collected.to_bytes().to_vec())
 }
 
-/// Reads a request body as one strict JSON object.
-async fn read_request(request: Request) -> Result<Map<String, Value>, ApiError> {
+/// Reads a request body as one strict JSON object; with the body's length.
+async fn read_request(request: Request) -> Result<(Map<String, Value>, usize), ApiError> {
     let bytes = read_body(request, MAX_DOCUMENT_BYTES).await?;
     match bem_core::json::parse(&bytes, &Verifier::json_limits()) {
-        Ok(Value::Object(map)) => Ok(map),
+        Ok(Value::Object(map)) => Ok((map, bytes.len())),
         Ok(_) => Err(ApiError::bad_request("PARSING_ERROR", "the request body is not a JSON object")),
         Err(e) => Err(ApiError::bad_request(
             e.code.as_str(),
             format!("the request body is not strict JSON: {}", e.message),
         )),
     }
+}
+
+/// Largest document verified in place rather than on the blocking pool.
+const QUICK_MAX_BYTES: usize = 16 * 1024;
+
+/// Whether verifying `document` is quick enough to run in place: small, no status list
+/// and a `did:key` issuer (so no network), and an `eddsa-jcs-2022` proof (tens of
+/// microseconds; RDF canonicalization and anything that fetches go to the blocking pool).
+pub fn is_quick(document: &Value, body_len: usize) -> bool {
+    let Some(doc) = document.as_object() else { return false };
+    let issuer = match doc.get("issuer") {
+        Some(Value::String(id)) => Some(id.as_str()),
+        Some(Value::Object(o)) => o.get("id").and_then(Value::as_str),
+        _ => None,
+    };
+    body_len <= QUICK_MAX_BYTES
+        && !doc.contains_key("credentialStatus")
+        && issuer.is_some_and(|i| i.starts_with("did:key:"))
+        && doc.get("proof").and_then(|p| p.get("cryptosuite")).and_then(Value::as_str)
+            == Some("eddsa-jcs-2022")
 }
 
 fn answer(report: &Report, options: &RequestOptions, document: Option<&Value>) -> Response {
@@ -185,14 +205,15 @@ pub async fn verify_credential(
     State(state): State<Arc<AppState>>,
     request: Request,
 ) -> Result<Response, ApiError> {
-    let mut map = read_request(request).await?;
+    let (mut map, body_len) = read_request(request).await?;
     let options = RequestOptions::parse(map.get("options"), Route::Credential)?;
     let document = map
         .remove("verifiableCredential")
         .ok_or_else(|| ApiError::bad_request("PARSING_ERROR", "the request has no `verifiableCredential`"))?;
+    let quick = is_quick(&document, body_len);
     let (report, document) = state
         .clone()
-        .verify(Kind::Credential, move |v| {
+        .verify_quick_or_pooled(Kind::Credential, quick, move |v| {
             let report = v.credential(&document);
             (report, document)
         })
@@ -204,7 +225,7 @@ pub async fn verify_presentation(
     State(state): State<Arc<AppState>>,
     request: Request,
 ) -> Result<Response, ApiError> {
-    let mut map = read_request(request).await?;
+    let (mut map, _) = read_request(request).await?;
     let options = RequestOptions::parse(map.get("options"), Route::Presentation)?;
     let document = map.remove("verifiablePresentation").ok_or_else(|| {
         ApiError::bad_request("PARSING_ERROR", "the request has no `verifiablePresentation`")
