@@ -67,6 +67,10 @@ pub struct CertificateView {
 impl CertificateView {
     /// Reads `credential`, preferring texts in `lang`, then English, then any.
     pub fn read(credential: &Value, lang: &str) -> Self {
+        // A JAdES-sealed EDC credential (JWS JSON serialization): read its payload.
+        if let Some(payload) = sealed_payload(credential) {
+            return Self::read(&payload, lang);
+        }
         let r = Reader { lang };
         let subject = first(credential.get("credentialSubject"));
         let claim = first(field(subject, "hasClaim"));
@@ -205,6 +209,18 @@ impl CertificateView {
             grade,
         }
     }
+}
+
+/// The credential inside a JAdES envelope (`{payload, signatures}` or the flattened
+/// `{payload, protected, signature}`), when its payload is strict JSON (unencoded, as
+/// EDC seals with `b64:false`). Display only: whether the seal holds is the pipeline's.
+fn sealed_payload(envelope: &Value) -> Option<Value> {
+    let obj = envelope.as_object()?;
+    let payload = obj.get("payload")?.as_str()?;
+    if !(obj.contains_key("signatures") || obj.contains_key("signature")) {
+        return None;
+    }
+    crate::json::parse_str(payload, &crate::json::JsonLimits::default()).ok().filter(Value::is_object)
 }
 
 fn field<'v>(node: Option<&'v Value>, key: &str) -> Option<&'v Value> {
@@ -370,6 +386,14 @@ mod tests {
         assert_eq!(v.awarding_body.as_deref(), Some("Centre"));
         assert_eq!(v.issuer_name.as_deref(), Some("Academy"));
         assert_eq!(v.grade.as_deref(), Some("Pass"));
+    }
+
+    #[test]
+    fn reads_the_credential_inside_an_edc_seal() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata/elm/Sample-MC-Annex1-signed.jsonld");
+        let sealed: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+        let v = CertificateView::read(&sealed, "en");
+        assert!(v.title.is_some() && v.learner.is_some(), "{v:?}");
     }
 
     #[test]

@@ -14,6 +14,7 @@ pub mod datetime;
 pub mod did_key;
 pub mod did_web;
 pub mod error;
+pub mod jades;
 pub mod jcs;
 pub mod jose;
 pub mod json;
@@ -28,6 +29,7 @@ pub mod text;
 pub mod trust;
 pub mod verification_method;
 pub mod verify;
+pub mod x509;
 
 pub use error::{Error, ProblemCode, Result};
 

@@ -1,10 +1,22 @@
-//! The trust list: which issuers a verifier trusts, and for what.
+//! The trust list: which issuers a verifier trusts, and for what; and which X.509
+//! certificates anchor the seals of EDC credentials (JAdES).
 //!
 //! A cryptographically valid credential from an issuer not on the list is reported as
 //! "unknown issuer", never as plainly valid. The list is data the caller loads (the
-//! verifier reads it from a TOML file); this module only evaluates it.
+//! verifier and the wallet read it from a TOML file); this module only evaluates it.
+//!
+//! In TOML, `[[issuer]]` tables name DIDs; `[[anchor]]` tables name X.509 trust anchors,
+//! each with a `name` and its certificate, either inline (`certificate`, PEM text) or in a
+//! file (`certificate_file`, PEM or DER, relative to the trust file). The core reads no
+//! files: whoever loads the TOML calls [`TrustList::read_anchor_files`] with a function
+//! that reads one, which moves each file's certificate into `certificate` (as PEM) and
+//! checks every anchor. After that every anchor carries its certificate inline.
+//! Unknown keys are errors, so a typo cannot silently widen or narrow trust.
 
 use serde::{Deserialize, Serialize};
+
+use crate::x509::{self, Certificate};
+use crate::{Error, ProblemCode};
 
 /// One trusted issuer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -20,12 +32,31 @@ pub struct TrustedIssuer {
     pub credential_types: Vec<String>,
 }
 
+/// One X.509 trust anchor: a certificate (usually a CA's) whose seals, and the seals of
+/// the certificates it issued, are trusted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrustedAnchor {
+    /// The name shown to people as the trusted issuer's (e.g. the CA's or the provider's).
+    pub name: String,
+    /// The certificate in PEM (`-----BEGIN CERTIFICATE-----`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<String>,
+    /// A file holding the certificate (PEM or DER), relative to the trust file; read by
+    /// the loader through [`TrustList::read_anchor_files`], which empties this field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate_file: Option<String>,
+}
+
 /// The issuers a verifier trusts.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TrustList {
     #[serde(default, rename = "issuer")]
     pub issuers: Vec<TrustedIssuer>,
+    /// X.509 anchors for sealed (JAdES) credentials.
+    #[serde(default, rename = "anchor", skip_serializing_if = "Vec::is_empty")]
+    pub anchors: Vec<TrustedAnchor>,
 }
 
 /// What the trust list says about an issuer.
@@ -60,6 +91,80 @@ impl TrustList {
             Some(t) => Trust::NotAllowed { name: entry.name.clone(), credential_type: (*t).to_owned() },
         }
     }
+
+    /// Moves the certificate of every anchor's `certificate_file` into its `certificate`
+    /// (as PEM), reading each file through `read` (the caller's I/O, given the file as
+    /// written), then checks every anchor ([`TrustList::check_anchors`]). Errors name the
+    /// anchor and the file.
+    pub fn read_anchor_files(
+        &mut self,
+        read: &mut dyn FnMut(&str) -> Result<Vec<u8>, String>,
+    ) -> Result<(), Error> {
+        for anchor in &mut self.anchors {
+            let Some(file) = anchor.certificate_file.take() else { continue };
+            let problem = |m: String| anchor_error(&anchor.name, format!("certificate_file {file:?}: {m}"));
+            if anchor.certificate.is_some() {
+                return Err(problem("give `certificate` or `certificate_file`, not both".into()));
+            }
+            let bytes = read(&file).map_err(problem)?;
+            let certificate = match std::str::from_utf8(&bytes) {
+                Ok(text) if text.contains("-----BEGIN") => Certificate::from_pem(text),
+                _ => Certificate::from_der(&bytes),
+            }
+            .map_err(|e| problem(format!("not a PEM or DER X.509 certificate: {}", e.message)))?;
+            anchor.certificate = Some(certificate.to_pem());
+        }
+        self.check_anchors()
+    }
+
+    /// Checks that every anchor has a name and one readable, usable certificate.
+    pub fn check_anchors(&self) -> Result<(), Error> {
+        for anchor in &self.anchors {
+            if anchor.name.trim().is_empty() {
+                return Err(anchor_error(&anchor.name, "an anchor needs a `name`".into()));
+            }
+            let certificate = match (&anchor.certificate, &anchor.certificate_file) {
+                (Some(pem), None) => Certificate::from_pem(pem)
+                    .map_err(|e| anchor_error(&anchor.name, format!("certificate: {}", e.message)))?,
+                (None, Some(file)) => {
+                    return Err(anchor_error(&anchor.name, format!("certificate_file {file:?} was not read")))
+                }
+                (Some(_), Some(_)) => {
+                    return Err(anchor_error(
+                        &anchor.name,
+                        "give `certificate` or `certificate_file`, not both".into(),
+                    ))
+                }
+                (None, None) => {
+                    return Err(anchor_error(
+                        &anchor.name,
+                        "give its `certificate` or `certificate_file`".into(),
+                    ))
+                }
+            };
+            certificate
+                .public_key()
+                .map_err(|e| anchor_error(&anchor.name, format!("its key cannot be used: {}", e.message)))?;
+        }
+        Ok(())
+    }
+
+    /// The anchors' certificates, for the pipeline. Anchors that do not parse (not
+    /// checked with [`TrustList::check_anchors`]) are left out: they anchor nothing.
+    pub fn x509_anchors(&self) -> Vec<x509::Anchor> {
+        self.anchors
+            .iter()
+            .filter_map(|a| {
+                let certificate = Certificate::from_pem(a.certificate.as_deref()?).ok()?;
+                Some(x509::Anchor { name: a.name.clone(), certificate })
+            })
+            .collect()
+    }
+}
+
+fn anchor_error(name: &str, message: String) -> Error {
+    let name: String = name.chars().take(100).collect();
+    Error::new(ProblemCode::MalformedValueError, format!("trust anchor {name:?}: {message}"))
 }
 
 #[cfg(test)]
@@ -74,6 +179,7 @@ mod tests {
                 name: Some("BEM".into()),
                 credential_types: vec!["EuropeanDigitalCredential".into()],
             }],
+            anchors: vec![],
         };
         assert_eq!(
             list.evaluate("did:web:bem.example", &["VerifiableCredential", "EuropeanDigitalCredential"]),
@@ -84,5 +190,71 @@ mod tests {
             Trust::NotAllowed { .. }
         ));
         assert_eq!(list.evaluate("did:web:other.example", &["VerifiableCredential"]), Trust::Unknown);
+    }
+
+    fn ca_pem() -> String {
+        crate::testdata::read("elm/anf-eseal-ca.pem")
+    }
+
+    #[test]
+    fn anchors_come_inline_or_from_files_read_by_the_caller() {
+        let toml_text = format!(
+            "[[anchor]]\nname = \"Inline\"\ncertificate = \"\"\"\n{}\"\"\"\n\n\
+             [[anchor]]\nname = \"From PEM\"\ncertificate_file = \"ca.pem\"\n\n\
+             [[anchor]]\nname = \"From DER\"\ncertificate_file = \"ca.der\"\n",
+            ca_pem()
+        );
+        let mut list: TrustList = toml::from_str(&toml_text).unwrap();
+        assert_eq!(list.anchors.len(), 3);
+        // Unread files are not usable yet.
+        assert!(list.check_anchors().unwrap_err().message.contains("was not read"));
+        let der = Certificate::from_pem(&ca_pem()).unwrap().der().to_vec();
+        let mut read = |file: &str| match file {
+            "ca.pem" => Ok(ca_pem().into_bytes()),
+            "ca.der" => Ok(der.clone()),
+            other => Err(format!("cannot read {other}")),
+        };
+        list.read_anchor_files(&mut read).unwrap();
+        assert!(list.anchors.iter().all(|a| a.certificate.is_some() && a.certificate_file.is_none()));
+        let anchors = list.x509_anchors();
+        assert_eq!(anchors.len(), 3);
+        assert!(anchors.iter().all(|a| a.certificate.der() == der));
+        assert_eq!(anchors.first().map(|a| a.name.as_str()), Some("Inline"));
+    }
+
+    #[test]
+    fn bad_anchors_are_errors_that_name_them() {
+        let parse = |text: &str| toml::from_str::<TrustList>(text);
+        assert!(parse("[[anchor]]\nname = \"A\"\ncertificat = \"x\"\n").is_err());
+        assert!(parse("[[anchor]]\ncertificate = \"x\"\n").is_err());
+        let mut read = |file: &str| -> Result<Vec<u8>, String> {
+            match file {
+                "junk.pem" => Ok(b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n".to_vec()),
+                "junk.der" => Ok(vec![0x30, 0x03, 1, 2, 3]),
+                other => Err(format!("cannot read /etc/bem/{other}: No such file")),
+            }
+        };
+        let case = |text: &str, read: &mut dyn FnMut(&str) -> Result<Vec<u8>, String>| {
+            let mut list = parse(text).unwrap();
+            list.read_anchor_files(read).unwrap_err().message
+        };
+        let e = case("[[anchor]]\nname = \"CA\"\ncertificate_file = \"missing.pem\"\n", &mut read);
+        assert!(e.contains("\"CA\"") && e.contains("missing.pem") && e.contains("No such file"), "{e}");
+        let e = case("[[anchor]]\nname = \"CA\"\ncertificate_file = \"junk.pem\"\n", &mut read);
+        assert!(e.contains("junk.pem") && e.contains("not a PEM or DER"), "{e}");
+        let e = case("[[anchor]]\nname = \"CA\"\ncertificate_file = \"junk.der\"\n", &mut read);
+        assert!(e.contains("junk.der"), "{e}");
+        let e = case("[[anchor]]\nname = \"CA\"\n", &mut read);
+        assert!(e.contains("certificate"), "{e}");
+        let e = case("[[anchor]]\nname = \"CA\"\ncertificate = \"nope\"\n", &mut read);
+        assert!(e.contains("\"CA\"") && e.contains("PEM"), "{e}");
+        let both = format!(
+            "[[anchor]]\nname = \"CA\"\ncertificate = \"\"\"\n{}\"\"\"\ncertificate_file = \"ca.pem\"\n",
+            ca_pem()
+        );
+        assert!(case(&both, &mut read).contains("not both"));
+        // An unparsable anchor in a list nobody checked anchors nothing.
+        let list = parse("[[anchor]]\nname = \"CA\"\ncertificate = \"nope\"\n").unwrap();
+        assert!(list.x509_anchors().is_empty());
     }
 }

@@ -6,11 +6,17 @@
 //! Status List) → schema → issuer trust.
 //! Presentation: parse → data model → holder's `authentication` proof with challenge and
 //! domain → every credential inside through the whole credential pipeline.
+//! Sealed credential (EDC's JAdES e-seal, [`crate::jades`]): parse the JWS → `seal` (the
+//! signature over header and payload) → `certificate` (key usage; every certificate valid
+//! at the signing time, a note when expired since) → `chain` (to the trust list's X.509
+//! anchors) → the payload's model, context, validity, status and schema → trust (an
+//! anchor, never the payload's `issuer`).
 //!
 //! The result is a [`Report`]: one [`Check`] per step with its status, problem code and
 //! a message for people. Invariants:
 //! - a check that could not run because an earlier one failed is `Skipped`, never `Ok`;
-//! - `verified` is true only when no check failed and at least one proof verified;
+//! - `verified` is true only when no check failed and at least one proof (or the seal)
+//!   verified;
 //! - issuer trust is reported apart from `verified`: an unknown issuer is a warning and
 //!   the [`Verdict`] says "unknown issuer", never plainly "valid";
 //! - every decision is made from the document whose proof verified (attack case AC-31).
@@ -21,6 +27,7 @@ use serde_json::{Map, Value};
 use crate::contexts::{self, ContextPolicy};
 use crate::data_integrity::{self, ProofPurpose, ProofView};
 use crate::datetime::Timestamp;
+use crate::jades::{self, ChainOutcome, Seal};
 use crate::json::JsonLimits;
 use crate::resolver::{Fetched, Resolver};
 use crate::status_list::{self, Bitstring, StatusListIndex};
@@ -87,7 +94,8 @@ pub enum Status {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Check {
     /// Stable name: `parse`, `model`, `proof`, `issuer`, `context`, `validity`, `status`,
-    /// `schema`, `trust`, `holder`, `credential`.
+    /// `schema`, `trust`, `holder`, `credential`; for sealed credentials `seal`,
+    /// `certificate`, `chain`.
     pub name: &'static str,
     pub status: Status,
     /// The specification's problem code when the check failed or warns.
@@ -166,6 +174,10 @@ pub struct Report {
     pub credentials: Vec<Report>,
     /// Which processing path canonicalized the document.
     pub path: &'static str,
+    /// The credential inside a seal, once the seal verified: what screens read (the
+    /// envelope itself has nothing to show). Not part of the serialized report.
+    #[serde(skip)]
+    pub payload: Option<Value>,
 }
 
 impl Report {
@@ -177,14 +189,15 @@ impl Report {
             trusted_name: None,
             credentials: Vec::new(),
             path: "general",
+            payload: None,
         }
     }
 
-    /// No check failed and at least one proof verified (or, for a presentation that may be
-    /// unsigned, every credential inside verified).
+    /// No check failed and at least one proof (or the seal) verified (or, for a
+    /// presentation that may be unsigned, every credential inside verified).
     pub fn verified(&self) -> bool {
         !self.checks.iter().any(|c| c.status == Status::Failed)
-            && (self.checks.iter().any(|c| c.name == "proof" && c.status == Status::Ok)
+            && (self.checks.iter().any(|c| matches!(c.name, "proof" | "seal") && c.status == Status::Ok)
                 || (self.kind == "presentation" && !self.credentials.is_empty()))
     }
 
@@ -220,8 +233,19 @@ impl Report {
         }
         let decided =
             |v: Verdict| self.checks.iter().any(|c| c.status == Status::Failed && c.verdict == Some(v));
-        let genuine_steps =
-            ["parse", "model", "proof", "issuer", "context", "holder", "credential", "schema"];
+        let genuine_steps = [
+            "parse",
+            "model",
+            "proof",
+            "issuer",
+            "context",
+            "holder",
+            "credential",
+            "schema",
+            "seal",
+            "certificate",
+            "chain",
+        ];
         if genuine_steps.iter().any(|n| failed(n))
             || !self.verified() && !failed("status") && !failed("validity")
         {
@@ -308,6 +332,9 @@ pub fn verify_credential(document: &Value, options: &VerifyOptions<'_>) -> Repor
     };
     if is_enveloped(doc) {
         return verify_enveloped_credential(doc, options);
+    }
+    if jades::is_envelope(doc) {
+        return verify_sealed_credential(document, options);
     }
 
     let model_errors = model::check_credential(document);
@@ -959,4 +986,124 @@ pub fn verify_jwt_credential(jws: &str, options: &VerifyOptions<'_>) -> Report {
     }
     check_trust(issuer.as_deref(), payload, options, &mut report);
     report
+}
+
+/// A credential sealed with JAdES (EDC's eIDAS e-seal): the seal, its certificate and
+/// chain, then the payload's own checks. Trust comes from the X.509 anchors only.
+fn verify_sealed_credential(document: &Value, options: &VerifyOptions<'_>) -> Report {
+    let mut report = Report::new("credential");
+    let anchors = options.trust.x509_anchors();
+    let seal = match jades::verify(document, &anchors, options.now, &options.json_limits) {
+        Ok(seal) => seal,
+        Err(e) => {
+            report.checks.push(Check::failed("parse", &e));
+            return report;
+        }
+    };
+    let sealer = seal.sealer.holder.clone();
+    report.subject_of_trust = Some(sealer.clone());
+    let sealed_at = seal.signing_time.to_rfc3339();
+    report.checks.push(match &seal.signature {
+        Ok(()) => Check::ok(
+            "seal",
+            format!(
+                "JAdES seal ({}) by {sealer} verified over the credential and its header, sealed {sealed_at}",
+                seal.algorithm.as_str()
+            ),
+        ),
+        Err(e) => Check::failed("seal", e),
+    });
+    report.checks.push(certificate_check(&seal));
+    report.checks.push(match &seal.chain {
+        ChainOutcome::Anchored { anchor, path } => Check::ok(
+            "chain",
+            format!("the seal certificate chains to the trust anchor {anchor:?} ({})", path.join(" ← ")),
+        ),
+        ChainOutcome::NoAnchor { last_issuer } => Check::warning(
+            "chain",
+            ProblemCode::UntrustedIssuer,
+            format!("the seal certificate chains to no X.509 anchor of the trust list (it goes up to {last_issuer}, which is not one)"),
+        ),
+        ChainOutcome::Broken(e) => Check::failed("chain", e),
+    });
+
+    match (&seal.signature, &seal.payload) {
+        (Ok(()), Ok(payload)) => {
+            check_sealed_payload(payload, options, &mut report);
+            report.payload = Some(payload.clone());
+        }
+        (Ok(()), Err(e)) => report.checks.push(Check::failed("model", e)),
+        (Err(_), _) => report.checks.push(Check::skipped("model", "not read: the seal is broken")),
+    }
+
+    let seal_holds = seal.signature.is_ok() && seal.certificate.is_ok();
+    report.checks.push(match (&seal.anchored(), seal_holds, &seal.chain) {
+        (Some(anchor), _, _) => {
+            report.trusted_name = Some((*anchor).to_owned());
+            Check::ok(
+                "trust",
+                format!("sealed by {sealer}, whose certificate chains to the trusted {anchor:?}"),
+            )
+        }
+        (None, true, ChainOutcome::NoAnchor { .. }) => Check::warning(
+            "trust",
+            ProblemCode::UntrustedIssuer,
+            format!("seal valid, issuer not trusted: no trust anchor vouches for {sealer}"),
+        ),
+        _ => Check::skipped("trust", "not checked: the seal, its certificate or its chain did not hold"),
+    });
+    report
+}
+
+/// The seal certificate: fit for sealing and valid at the signing time; a warning when it
+/// has expired since.
+fn certificate_check(seal: &Seal) -> Check {
+    let sealed_at = seal.signing_time.to_rfc3339();
+    match (&seal.certificate, &seal.expired_since) {
+        (Err(e), _) => Check::failed("certificate", e),
+        (Ok(()), Some((who, when))) => Check::warning(
+            "certificate",
+            ProblemCode::ValidityPeriodError,
+            format!(
+                "the seal certificate of {who} has expired since {}; it was valid when sealed ({sealed_at})",
+                when.to_rfc3339()
+            ),
+        ),
+        (Ok(()), None) => Check::ok(
+            "certificate",
+            format!(
+                "the seal certificate may seal and was valid when sealed ({sealed_at}); valid until {}",
+                seal.sealer.not_after.to_rfc3339()
+            ),
+        ),
+    }
+}
+
+/// The sealed credential's own checks: VC model (1.1 envelope or 2.0), contexts,
+/// validity period, status and schema. No proof is required inside: the seal is it.
+fn check_sealed_payload(payload: &Value, options: &VerifyOptions<'_>, report: &mut Report) {
+    let model_errors = model::check_credential(payload);
+    if model_errors.is_empty() {
+        report
+            .checks
+            .push(Check::ok("model", "the sealed credential has every required property, well formed"));
+    } else {
+        report.checks.extend(model_errors.iter().map(|e| Check::failed("model", e)));
+    }
+    let Some(doc) = payload.as_object() else { return };
+    match doc.get("@context").map(|c| {
+        contexts::validate(c, options.policy).and_then(|()| contexts::check_terms(payload, options.policy))
+    }) {
+        Some(Ok(())) => {
+            report.checks.push(Check::ok("context", "every context is known and every term defined"))
+        }
+        Some(Err(e)) => report.checks.push(Check::failed("context", &e)),
+        None => report
+            .checks
+            .push(Check::failed("context", &Error::new(ProblemCode::InvalidContextError, "no `@context`"))),
+    }
+    let issuer = model::issuer_id(payload).ok();
+    check_validity(payload, options, report);
+    check_status(doc, issuer, options, report);
+    check_schema(doc, options, report);
 }

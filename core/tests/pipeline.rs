@@ -106,6 +106,7 @@ fn a_fresh_certificate_verifies_with_both_suites_and_names_an_unknown_issuer() {
             name: Some("Demo provider".into()),
             credential_types: vec![],
         }],
+        anchors: vec![],
     };
     let report =
         verify::verify_credential(&issue(&k, &did, Cryptosuite::EddsaRdfc2022), &opts(&trusted, &Offline));
@@ -431,6 +432,7 @@ fn presentations_bind_holder_challenge_domain_and_every_credential() {
     assert_eq!(report.verdict(), Verdict::UnknownIssuer);
     let trusted = TrustList {
         issuers: vec![TrustedIssuer { id: issuer.did().into(), name: None, credential_types: vec![] }],
+        anchors: vec![],
     };
     let report = verify::verify_presentation(&vp, &VerifyOptions { trust: &trusted, ..o });
     assert!(report.trusted());
@@ -762,4 +764,129 @@ fn a_presentation_signed_for_assertion_is_refused_ac10() {
     let mut o = opts(&trust, &Offline);
     o.challenge = Some("c-1");
     assert!(!verify::verify_presentation(&vp, &o).verified());
+}
+
+// EDC credentials sealed with JAdES (an eIDAS e-seal in a JWS JSON serialization).
+
+const SEALED_SAMPLES: [&str; 2] =
+    ["elm/Sample-MC-Annex1-signed.jsonld", "elm/Sample-CertOfPart-signed.jsonld"];
+
+fn sealed(rel: &str) -> Vec<u8> {
+    std::fs::read(testdata(rel)).unwrap()
+}
+
+fn check<'a>(report: &'a verify::Report, name: &str) -> &'a verify::Check {
+    report
+        .checks
+        .iter()
+        .find(|c| c.name == name)
+        .unwrap_or_else(|| panic!("no {name} check: {:#?}", report.checks))
+}
+
+/// The samples' seal certificate was issued by "ANF AC Qualified Certificates for eSeal";
+/// that CA's certificate is not in `x5c` (only the seal certificate is) but in the seal's
+/// unprotected validation data (`etsiU` → `xVals`), from where testdata/ has it.
+fn anf_trust() -> TrustList {
+    let mut trust: TrustList = TrustList::default();
+    trust.anchors.push(bem_core::trust::TrustedAnchor {
+        name: "ANF AC (test eSeal CA)".into(),
+        certificate: Some(std::fs::read_to_string(testdata("elm/anf-eseal-ca.pem")).unwrap()),
+        certificate_file: None,
+    });
+    trust.check_anchors().unwrap();
+    trust
+}
+
+#[test]
+fn the_edc_sealed_samples_read_seal_valid_issuer_not_trusted() {
+    let trust = TrustList::default();
+    for rel in SEALED_SAMPLES {
+        let report = verify::verify_credential_bytes(&sealed(rel), &opts(&trust, &Offline));
+        assert!(report.verified(), "{rel}: {:#?}", report.checks);
+        assert_eq!(report.verdict(), Verdict::UnknownIssuer, "{rel}: {:#?}", report.checks);
+        assert!(!report.trusted());
+        assert_eq!(check(&report, "seal").status, Status::Ok);
+        assert!(check(&report, "seal").message.contains("RS256"));
+        assert_eq!(check(&report, "chain").status, Status::Warning);
+        assert_eq!(check(&report, "chain").code, Some("UNTRUSTED_ISSUER"));
+        assert_eq!(check(&report, "trust").status, Status::Warning);
+        assert!(check(&report, "trust").message.contains("seal valid, issuer not trusted"));
+        assert_eq!(check(&report, "certificate").status, Status::Warning);
+        assert!(check(&report, "certificate").message.contains("expired since 2025-05-10"));
+        assert_eq!(check(&report, "model").status, Status::Ok);
+        assert_eq!(check(&report, "context").status, Status::Ok, "{:#?}", report.checks);
+        assert_eq!(check(&report, "validity").status, Status::Ok);
+        assert_eq!(report.subject_of_trust.as_deref(), Some("ORGANIZACION TEST (TEST SEAL)"));
+        assert_eq!(report.trusted_name, None);
+        let payload = report.payload.as_ref().unwrap();
+        assert!(bem_core::model::has_type(payload, "EuropeanDigitalCredential"));
+        // The payload is for screens, not for the serialized report.
+        assert!(serde_json::to_value(&report).unwrap().get("payload").is_none());
+    }
+}
+
+#[test]
+fn with_their_ca_as_anchor_the_edc_samples_are_trusted_with_the_expiry_noted() {
+    let trust = anf_trust();
+    for rel in SEALED_SAMPLES {
+        let report = verify::verify_credential_bytes(&sealed(rel), &opts(&trust, &Offline));
+        assert_eq!(report.verdict(), Verdict::Valid, "{rel}: {:#?}", report.checks);
+        assert!(report.verified() && report.trusted());
+        assert_eq!(report.trusted_name.as_deref(), Some("ANF AC (test eSeal CA)"));
+        assert_eq!(check(&report, "chain").status, Status::Ok);
+        let certificate = check(&report, "certificate");
+        assert_eq!(certificate.status, Status::Warning);
+        assert!(
+            certificate.message.contains("it was valid when sealed (2023-09-27"),
+            "{}",
+            certificate.message
+        );
+    }
+    // Checked while the seal certificate was still valid: nothing to note.
+    let mut o = opts(&trust, &Offline);
+    o.now = parse_datetime_stamp("2024-06-01T00:00:00Z").unwrap();
+    let report = verify::verify_credential_bytes(&sealed(SEALED_SAMPLES[0]), &o);
+    assert_eq!(check(&report, "certificate").status, Status::Ok);
+    assert_eq!(report.verdict(), Verdict::Valid);
+}
+
+#[test]
+fn a_tampered_sealed_credential_is_not_genuine() {
+    let trust = anf_trust();
+    let doc: Value = serde_json::from_slice(&sealed(SEALED_SAMPLES[0])).unwrap();
+    let payload = doc["payload"].as_str().unwrap();
+    let mut tampered = doc.clone();
+    tampered["payload"] = payload.replacen("2022-12-31T23:00:00Z", "2022-12-30T23:00:00Z", 1).into();
+    assert_ne!(tampered, doc);
+    let report = verify::verify_credential(&tampered, &opts(&trust, &Offline));
+    assert!(!report.verified());
+    assert_eq!(report.verdict(), Verdict::NotGenuine);
+    assert_eq!(check(&report, "seal").status, Status::Failed);
+    assert!(check(&report, "seal").message.contains("seal broken"));
+    assert_eq!(check(&report, "trust").status, Status::Skipped);
+    assert_eq!(report.payload, None);
+    assert!(!report.trusted());
+
+    // A seal in a presentation is checked like any credential in it.
+    let (_, holder) = key(40);
+    let vp = json!({
+        "@context": ["https://www.w3.org/ns/credentials/v2"],
+        "type": ["VerifiablePresentation"],
+        "holder": holder.did(),
+        "verifiableCredential": [tampered]
+    });
+    let mut o = opts(&trust, &Offline);
+    o.require_holder_proof = false;
+    o.policy = ContextPolicy::CONFORMANCE;
+    assert_eq!(verify::verify_presentation(&vp, &o).verdict(), Verdict::NotGenuine);
+
+    // Garbage shaped like a seal is a parse failure.
+    for bad in [
+        json!({"payload": "{}", "signatures": []}),
+        json!({"payload": "{}", "signature": "x", "protected": 1}),
+    ] {
+        let report = verify::verify_credential(&bad, &opts(&trust, &Offline));
+        assert_eq!(check(&report, "parse").status, Status::Failed);
+        assert_eq!(report.verdict(), Verdict::NotGenuine);
+    }
 }

@@ -107,15 +107,16 @@ fn human(report: &Report, document: &Value) -> String {
         out.push_str(&format!("{role}: {}\n", printable(issuer)));
     }
     if report.kind == "credential" {
+        // A sealed credential's details are in its payload, not in the envelope around it.
         let view = crate::certificate_view::CertificateView::read(
-            document,
+            report.payload.as_ref().unwrap_or(document),
             report.trusted_name.as_deref(),
             "en",
             "hours",
         );
-        if let (Some(title), true) =
-            (&view.title, report.checks.iter().any(|c| c.name == "proof" && c.status == Status::Ok))
-        {
+        let signed =
+            report.checks.iter().any(|c| matches!(c.name, "proof" | "seal") && c.status == Status::Ok);
+        if let (Some(title), true) = (&view.title, signed) {
             out.push_str(&format!("title: {}\n", printable(title)));
         }
     }

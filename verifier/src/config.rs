@@ -1,7 +1,11 @@
 //! The verifier's configuration: the trust file (TOML) and the fetch policy built from it.
 //!
-//! The trust file holds the core's trust list (`[[issuer]]` tables, read into
-//! `bem_core::trust::TrustList` unchanged) and an optional `[fetch]` table. The fetch
+//! The trust file holds the core's trust list (`[[issuer]]` tables naming DIDs and
+//! `[[anchor]]` tables naming X.509 trust anchors for JAdES-sealed EDC credentials, read
+//! into `bem_core::trust::TrustList` unchanged) and an optional `[fetch]` table. An
+//! anchor's `certificate_file` (PEM or DER) is read here, relative to the trust file's
+//! folder, when the file is loaded: a missing or unreadable certificate stops the start
+//! with an error naming the anchor and the file. The fetch
 //! policy allows, by default, only the hosts of the trusted `did:web` issuers, plus the
 //! file's extra `hosts`, plus origins allowed by name with `--fetch-allow` or
 //! `BEM_FETCH_ALLOW` (comma-separated URL prefixes). Unknown keys are errors, so a typo
@@ -14,7 +18,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use bem_core::trust::{TrustList, TrustedIssuer};
+use bem_core::trust::{TrustList, TrustedAnchor, TrustedIssuer};
 use bem_fetch::{AllowedOrigin, FetchPolicy, HostRule};
 use bem_serve::TlsFiles;
 use serde::Deserialize;
@@ -44,20 +48,38 @@ pub struct FetchSection {
 pub struct TrustFile {
     #[serde(default)]
     pub issuer: Vec<TrustedIssuer>,
+    /// X.509 trust anchors; after [`TrustFile::load`] each carries its certificate inline.
+    #[serde(default)]
+    pub anchor: Vec<TrustedAnchor>,
     #[serde(default)]
     pub fetch: FetchSection,
 }
 
 impl TrustFile {
-    /// Reads and checks a trust file.
+    /// Reads and checks a trust file, and the certificate files its anchors name
+    /// (relative to the trust file's folder).
     pub fn load(path: &Path) -> anyhow::Result<Self> {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("reading trust file {}", path.display()))?;
-        Self::parse(&text).with_context(|| format!("trust file {}", path.display()))
+        let folder = path.parent().unwrap_or_else(|| Path::new("."));
+        let mut read = |file: &str| {
+            let path = folder.join(file);
+            std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+        };
+        Self::parse_with(&text, &mut read).with_context(|| format!("trust file {}", path.display()))
     }
 
+    /// Parses a trust file's text; anchors must carry their certificate inline (there is
+    /// no folder to read a `certificate_file` from).
+    #[cfg(test)]
     pub fn parse(text: &str) -> anyhow::Result<Self> {
-        let file: TrustFile = toml::from_str(text)?;
+        Self::parse_with(text, &mut |file: &str| {
+            Err(format!("{file}: certificate files are read only from a trust file on disk"))
+        })
+    }
+
+    fn parse_with(text: &str, read: &mut dyn FnMut(&str) -> Result<Vec<u8>, String>) -> anyhow::Result<Self> {
+        let mut file: TrustFile = toml::from_str(text)?;
         for issuer in &file.issuer {
             anyhow::ensure!(
                 issuer.id.starts_with("did:") || issuer.id.starts_with("https://"),
@@ -65,11 +87,14 @@ impl TrustFile {
                 issuer.id
             );
         }
+        let mut list = TrustList { issuers: Vec::new(), anchors: std::mem::take(&mut file.anchor) };
+        list.read_anchor_files(read).map_err(|e| anyhow::anyhow!(e.message))?;
+        file.anchor = list.anchors;
         Ok(file)
     }
 
     pub fn trust_list(&self) -> TrustList {
-        TrustList { issuers: self.issuer.clone() }
+        TrustList { issuers: self.issuer.clone(), anchors: self.anchor.clone() }
     }
 
     /// The fetch policy: this file's hosts, and the origins allowed by name.
@@ -151,6 +176,43 @@ mod tests {
         assert!(!file.issuer.is_empty());
         let policy = file.fetch_policy(Vec::new(), false);
         assert!(matches!(policy.hosts, HostRule::Listed(ref h) if h.contains("bem-academy.example")));
+    }
+
+    #[test]
+    fn anchor_certificate_files_are_read_relative_to_the_trust_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let pem = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/elm/anf-eseal-ca.pem"),
+        )
+        .unwrap();
+        std::fs::create_dir(dir.path().join("anchors")).unwrap();
+        std::fs::write(dir.path().join("anchors/ca.pem"), &pem).unwrap();
+        let trust = dir.path().join("trust.toml");
+        std::fs::write(&trust, "[[anchor]]\nname = \"ANF\"\ncertificate_file = \"anchors/ca.pem\"\n")
+            .unwrap();
+        let file = TrustFile::load(&trust).unwrap();
+        let list = file.trust_list();
+        assert_eq!(list.x509_anchors().len(), 1);
+        assert!(list.anchors.iter().all(|a| a.certificate_file.is_none() && a.certificate.is_some()));
+
+        std::fs::write(&trust, "[[anchor]]\nname = \"ANF\"\ncertificate_file = \"anchors/gone.pem\"\n")
+            .unwrap();
+        let e = format!("{:#}", TrustFile::load(&trust).unwrap_err());
+        assert!(e.contains("trust.toml") && e.contains("\"ANF\"") && e.contains("anchors/gone.pem"), "{e}");
+        std::fs::write(
+            dir.path().join("anchors/junk.pem"),
+            "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+        )
+        .unwrap();
+        std::fs::write(&trust, "[[anchor]]\nname = \"ANF\"\ncertificate_file = \"anchors/junk.pem\"\n")
+            .unwrap();
+        let e = format!("{:#}", TrustFile::load(&trust).unwrap_err());
+        assert!(e.contains("junk.pem") && e.contains("not a PEM or DER"), "{e}");
+        // Without a file on disk there is nowhere to read from.
+        assert!(TrustFile::parse("[[anchor]]\nname = \"A\"\ncertificate_file = \"a.pem\"\n").is_err());
+        let inline = format!("[[anchor]]\nname = \"A\"\ncertificate = \"\"\"\n{pem}\"\"\"\n");
+        assert_eq!(TrustFile::parse(&inline).unwrap().trust_list().x509_anchors().len(), 1);
+        assert!(TrustFile::parse("[[anchor]]\nname = \"A\"\ncertificate_fil = \"a.pem\"\n").is_err());
     }
 
     #[test]

@@ -414,7 +414,8 @@ fn result(lang: Lang, report: &Report, doc: Option<&Value>) -> String {
         word = esc(word),
         explanation = esc(explanation),
     );
-    match doc {
+    // A sealed credential's details are in its payload, not in the envelope around it.
+    match report.payload.as_ref().or(doc) {
         Some(doc) if verdict != Verdict::NotGenuine => {
             let mut view = CertificateView::read(doc, report.trusted_name.as_deref(), lang.code(), t.hours);
             if !report.trusted() {

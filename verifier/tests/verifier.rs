@@ -1226,3 +1226,102 @@ mod tls {
         assert!(e.contains("BEM_TLS_CERT and BEM_TLS_KEY must be given together"), "{e}");
     }
 }
+
+// EDC credentials sealed with JAdES: the seal, its certificate and chain to X.509 anchors.
+
+fn sealed_sample(name: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/elm").join(name)
+}
+
+/// A trust file naming the EDC samples' seal CA as an X.509 anchor, from a PEM file next
+/// to it (the CA's certificate is in the samples' unprotected validation data, not x5c).
+fn anchor_trust_file(dir: &Path) -> String {
+    std::fs::create_dir_all(dir.join("anchors")).unwrap();
+    std::fs::copy(sealed_sample("anf-eseal-ca.pem"), dir.join("anchors/anf.pem")).unwrap();
+    let path = dir.join("anchor-trust.toml");
+    std::fs::write(
+        &path,
+        "[[anchor]]\nname = \"ANF eSeal CA (test)\"\ncertificate_file = \"anchors/anf.pem\"\n",
+    )
+    .unwrap();
+    path.to_str().unwrap().to_owned()
+}
+
+#[test]
+fn sealed_edc_credentials_check_as_seal_valid_and_trusted_with_an_anchor() {
+    let dir = tempfile::tempdir().unwrap();
+    let sample = sealed_sample("Sample-MC-Annex1-signed.jsonld");
+    let sample = sample.to_str().unwrap();
+
+    let (code, out) = run_check(&[sample, "--offline"], None);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.starts_with("VERIFIED: Unknown issuer"), "{out}");
+    assert!(out.contains("issuer: ORGANIZACION TEST (TEST SEAL)"), "{out}");
+    assert!(out.contains("title: "), "the sealed credential's details are shown: {out}");
+    assert!(out.contains("ok      seal"), "{out}");
+    assert!(out.contains("warning chain") && out.contains("[UNTRUSTED_ISSUER]"), "{out}");
+    assert!(out.contains("seal valid, issuer not trusted"), "{out}");
+    assert!(out.contains("has expired since 2025-05-10"), "{out}");
+    let (code, out) = run_check(&[sample, "--offline", "--json"], None);
+    assert_eq!(code, 0, "{out}");
+    let body: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(body["verdict"], "unknown-issuer");
+    assert_eq!(body["trusted"], false);
+    assert!(body["checks"].as_array().unwrap().contains(&json!("seal")));
+
+    let trust = anchor_trust_file(dir.path());
+    for name in ["Sample-MC-Annex1-signed.jsonld", "Sample-CertOfPart-signed.jsonld"] {
+        let path = sealed_sample(name);
+        let (code, out) = run_check(&[path.to_str().unwrap(), "--offline", "--trust", &trust], None);
+        assert_eq!(code, 0, "{out}");
+        assert!(out.starts_with("VERIFIED: Valid"), "{name}: {out}");
+        assert!(out.contains("issuer: ANF eSeal CA (test)"), "{out}");
+        assert!(out.contains("ok      chain"), "{out}");
+        assert!(out.contains("it was valid when sealed"), "{out}");
+    }
+
+    // One character of the sealed credential changed: the seal is broken.
+    let doc: Value = serde_json::from_slice(&std::fs::read(sample).unwrap()).unwrap();
+    let mut tampered = doc.clone();
+    tampered["payload"] = doc["payload"].as_str().unwrap().replacen("1999-10-01", "1989-10-01", 1).into();
+    assert_ne!(tampered, doc);
+    let bad = dir.path().join("tampered.jsonld");
+    std::fs::write(&bad, tampered.to_string()).unwrap();
+    let (code, out) = run_check(&[bad.to_str().unwrap(), "--offline", "--trust", &trust], None);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.starts_with("NOT VERIFIED: Not genuine"), "{out}");
+    assert!(out.contains("seal broken"), "{out}");
+    assert!(!out.contains("title: "), "nothing of a broken seal is shown: {out}");
+
+    // An anchor whose certificate file is missing stops the check as unreadable input.
+    let broken = dir.path().join("broken.toml");
+    std::fs::write(&broken, "[[anchor]]\nname = \"X\"\ncertificate_file = \"anchors/gone.pem\"\n").unwrap();
+    assert_eq!(run_check(&[sample, "--offline", "--trust", broken.to_str().unwrap()], None).0, 2);
+}
+
+#[test]
+fn the_page_shows_a_sealed_credential_and_its_seal() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(sealed_sample("Sample-CertOfPart-signed.jsonld")).unwrap();
+    let payload: Value =
+        serde_json::from_str(serde_json::from_str::<Value>(&text).unwrap()["payload"].as_str().unwrap())
+            .unwrap();
+    let view = bem_core::certificate::CertificateView::read(&payload, "en");
+    let title = view.title.expect("the sample has a title");
+
+    let v = Verifier::start(&[]);
+    let (status, page) = form_post(&v, &[("credential", &text), ("lang", "en")]);
+    assert_eq!(status, 200);
+    assert!(page.contains(r#"data-verdict="unknown-issuer""#), "{page}");
+    assert!(page.contains(&title.replace('&', "&amp;").replace('\'', "&#39;")), "{title}: {page}");
+    assert!(
+        page.contains("ORGANIZACION TEST (TEST SEAL)") && page.contains("seal valid, issuer not trusted")
+    );
+    drop(v);
+
+    let v = Verifier::start(&["--trust", &anchor_trust_file(dir.path())]);
+    let (_, page) = form_post(&v, &[("credential", &text), ("lang", "en")]);
+    assert!(page.contains(r#"data-verdict="valid""#), "{page}");
+    assert!(page.contains("ANF eSeal CA (test)"), "{page}");
+    assert!(page.contains("has expired since"), "{page}");
+}

@@ -75,15 +75,25 @@ fn fetcher(
     bem_fetch::Fetcher::new(bem_fetch::FetchConfig::new(policy))
 }
 
+/// Reads the trust list (TOML: `[[issuer]]` DIDs, `[[anchor]]` X.509 anchors for sealed
+/// EDC credentials) and the certificate files its anchors name, relative to its folder.
 fn read_trust(path: &Path) -> Result<TrustList> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read the trust list {}", path.display()))?;
-    toml::from_str(&text).map_err(|e| {
+    let mut list: TrustList = toml::from_str(&text).map_err(|e| {
         anyhow!(
-            "the trust list {} is not valid: {e}\nexpected entries like:\n  [[issuer]]\n  id = \"did:web:provider.example\"\n  name = \"Provider\"",
+            "the trust list {} is not valid: {e}\nexpected entries like:\n  [[issuer]]\n  id = \"did:web:provider.example\"\n  name = \"Provider\"\nor, for sealed EDC credentials:\n  [[anchor]]\n  name = \"Seal CA\"\n  certificate_file = \"seal-ca.pem\"",
             path.display()
         )
-    })
+    })?;
+    let folder = path.parent().unwrap_or_else(|| Path::new("."));
+    let mut read = |file: &str| {
+        let path = folder.join(file);
+        std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+    };
+    list.read_anchor_files(&mut read)
+        .map_err(|e| anyhow!("the trust list {} is not valid: {}", path.display(), e.message))?;
+    Ok(list)
 }
 
 /// The current time from the system clock.

@@ -649,3 +649,47 @@ fn against_a_real_issuer_import_by_link_then_revocation_shows() {
     assert_eq!(revoked.json()["verification"]["verdict"], "revoked");
     assert!(ok(&home, &["list"]).stdout.contains("revoked"));
 }
+
+#[test]
+fn sealed_edc_credentials_import_trusted_through_an_x509_anchor() {
+    let (dir, home) = wallet();
+    let samples = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../testdata/elm");
+    let mc = samples.join("Sample-MC-Annex1-signed.jsonld");
+    // No anchor: the seal is valid, the issuer unknown; stored.
+    let out = ok(&home, &["--json", "import", mc.to_str().unwrap()]);
+    let imported = out.json();
+    assert_eq!(imported["stored"], true);
+    assert_eq!(imported["verification"]["verdict"], "unknown-issuer");
+    let checks = imported["verification"]["checks"].as_array().unwrap();
+    assert!(checks.iter().any(|c| c["name"] == "seal" && c["status"] == "ok"), "{checks:?}");
+
+    // The seal's CA as an anchor, from a certificate file next to the trust list.
+    std::fs::create_dir(dir.path().join("anchors")).unwrap();
+    std::fs::copy(samples.join("anf-eseal-ca.pem"), dir.path().join("anchors/anf.pem")).unwrap();
+    let trust = dir.path().join("trust.toml");
+    std::fs::write(&trust, "[[anchor]]\nname = \"ANF eSeal CA\"\ncertificate_file = \"anchors/anf.pem\"\n")
+        .unwrap();
+    let trust = trust.to_str().unwrap();
+    let part = samples.join("Sample-CertOfPart-signed.jsonld");
+    let out = ok(&home, &["--json", "--trust", trust, "import", part.to_str().unwrap()]);
+    assert_eq!(out.json()["verification"]["verdict"], "valid", "{}", out.stdout);
+    let id = out.json()["id"].as_str().unwrap().to_owned();
+    let out = ok(&home, &["--trust", trust, "verify", &id]);
+    assert!(out.stdout.contains("seal") && out.stdout.contains("chain"), "{}", out.stdout);
+
+    // A changed sealed credential is refused.
+    let doc: Value = serde_json::from_slice(&std::fs::read(&mc).unwrap()).unwrap();
+    let mut tampered = doc.clone();
+    tampered["payload"] = doc["payload"].as_str().unwrap().replacen("Ana", "Ann", 1).into();
+    let file = write(dir.path(), "tampered.jsonld", &tampered);
+    let out = run(&home, &["--trust", trust, "import", file.to_str().unwrap()]);
+    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    assert!(out.stderr.contains("Refused") && out.stderr.contains("seal broken"), "{}", out.stderr);
+
+    // An anchor file that is not there: an error naming it.
+    let broken = dir.path().join("broken.toml");
+    std::fs::write(&broken, "[[anchor]]\nname = \"X\"\ncertificate_file = \"anchors/gone.pem\"\n").unwrap();
+    let out = run(&home, &["--trust", broken.to_str().unwrap(), "verify", &id]);
+    assert_eq!(out.code, 2, "{}", out.stdout);
+    assert!(out.stderr.contains("anchors/gone.pem"), "{}", out.stderr);
+}
