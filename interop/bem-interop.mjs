@@ -7,12 +7,18 @@
 //   node bem-interop.mjs issue-credential FILE [--cryptosuite eddsa-rdfc-2022|eddsa-jcs-2022]
 //   node bem-interop.mjs sign-presentation FILE --challenge C [--domain D]
 //                            [--cryptosuite ...]   (FILE: an unsigned presentation)
+//   node bem-interop.mjs issue-with-status-list FILE --list-url URL --index N
+//                            [--status-purpose revocation] [--set true] [--cryptosuite ...]
 //
 // FILE may be `-` for stdin. Every command prints one JSON object on stdout:
 //   verify-*: {verified, errors:[...], status:{revocation?:bool, suspension?:bool}}
 //             exit 0 when verified, 1 when not;
 //   issue-credential / sign-presentation: the signed document; the key is a fresh
-//             did:key, which is set as `issuer` / `holder`.
+//             did:key, which is set as `issuer` / `holder`;
+//   issue-with-status-list: {credential, statusList}: the credential with a
+//             BitstringStatusListEntry at index N of the list at URL, and that list's
+//             BitstringStatusListCredential (131,072 entries; bit N set with --set true), both
+//             signed by the same fresh did:key. Serving the list at URL is the caller's job.
 // Exit 2: unusable input or arguments.
 //
 // Documents are loaded only from here, never from the network unless allowed:
@@ -34,7 +40,8 @@ import {cryptosuite as eddsaRdfc2022} from '@digitalbazaar/eddsa-rdfc-2022-crypt
 import {
   createSignCryptosuite as jcsSign, createVerifyCryptosuite as jcsVerify,
 } from '@digitalbazaar/eddsa-jcs-2022-cryptosuite';
-import {checkStatus} from '@digitalbazaar/vc-bitstring-status-list';
+import {checkStatus, createCredential as createListCredential, createList}
+  from '@digitalbazaar/vc-bitstring-status-list';
 import securityContext from '@digitalbazaar/security-context';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -284,6 +291,35 @@ async function main() {
         presentation, suite, documentLoader, challenge: flags.challenge, domain: flags.domain,
       });
       process.stdout.write(JSON.stringify(signed, null, 2) + '\n');
+      return 0;
+    }
+    case 'issue-with-status-list': {
+      const listUrl = flags['list-url'];
+      const index = Number.parseInt(flags.index, 10);
+      if(!listUrl || !Number.isInteger(index) || index < 0 || index >= 131072) {
+        throw new UsageError('issue-with-status-list needs --list-url URL --index N (0..131071)');
+      }
+      const statusPurpose = flags['status-purpose'] || 'revocation';
+      const {did, suite} = await newSigner(flags.cryptosuite || 'eddsa-rdfc-2022');
+      const list = await createList({length: 131072});
+      list.setStatus(index, flags.set === 'true');
+      const unsignedList = await createListCredential({id: listUrl, list, statusPurpose});
+      const statusList = await vc.issue({credential: {...unsignedList, issuer: did}, suite, documentLoader});
+      const credential = await vc.issue({
+        credential: {
+          ...input,
+          issuer: did,
+          credentialStatus: {
+            id: `${listUrl}#${index}`,
+            type: 'BitstringStatusListEntry',
+            statusPurpose,
+            statusListIndex: String(index),
+            statusListCredential: listUrl,
+          },
+        },
+        suite, documentLoader,
+      });
+      process.stdout.write(JSON.stringify({credential, statusList}, null, 2) + '\n');
       return 0;
     }
     default:

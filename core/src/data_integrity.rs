@@ -172,6 +172,31 @@ pub fn add_proof(
     Ok(Value::Object(secured))
 }
 
+/// `document` with the Data Integrity context added to its `@context` when no context
+/// there defines `DataIntegrityProof` (a VC 1.1 document: the VC 2.0 context and the Data
+/// Integrity contexts define it), as Data Integrity §2.1 asks of a proof's producer;
+/// anything else is returned unchanged (a malformed `@context` is left to the checks).
+pub fn with_suite_context(mut document: Value) -> Value {
+    let defines_proof = |url: &str| {
+        matches!(url, contexts::CREDENTIALS_V2 | contexts::DATA_INTEGRITY_V2 | contexts::DATA_INTEGRITY_V1)
+    };
+    if let Some(context) = document.get_mut("@context") {
+        match context {
+            Value::String(url) if !defines_proof(url) => {
+                *context = Value::Array(vec![
+                    Value::String(std::mem::take(url)),
+                    contexts::DATA_INTEGRITY_V2.into(),
+                ]);
+            }
+            Value::Array(items) if !items.iter().any(|item| item.as_str().is_some_and(defines_proof)) => {
+                items.push(contexts::DATA_INTEGRITY_V2.into());
+            }
+            _ => {}
+        }
+    }
+    document
+}
+
 /// Creates one proof (returned as its JSON object) over `document`.
 pub fn create_proof(
     document: &Value,
@@ -474,6 +499,45 @@ mod tests {
 
     fn key(pair: &Value) -> SigningKey {
         crate::multikey::decode_secret(pair["privateKeyMultibase"].as_str().unwrap()).unwrap()
+    }
+
+    #[test]
+    fn a_vc_1_1_document_gets_the_data_integrity_context_and_then_signs_and_verifies() {
+        let v1 = serde_json::json!({
+            "@context": [contexts::CREDENTIALS_V1],
+            "id": "urn:uuid:86294362-4254-4f36-854f-3952fe42555d",
+            "type": ["VerifiableCredential"],
+            "issuer": "did:key:z6MktKwz7Ge1Yxzr4JHavN33wiwa8y81QdcMRLXQsrH9T53b",
+            "issuanceDate": "2020-03-16T22:37:26.544Z",
+            "credentialSubject": {"id": "did:example:learner"}
+        });
+        let with = with_suite_context(v1.clone());
+        assert_eq!(
+            with["@context"],
+            serde_json::json!([contexts::CREDENTIALS_V1, contexts::DATA_INTEGRITY_V2])
+        );
+        // Once is enough; VC 2.0 documents are left alone.
+        assert_eq!(with_suite_context(with.clone()), with);
+        let v2 = serde_json::json!({"@context": contexts::CREDENTIALS_V2, "type": "VerifiableCredential"});
+        assert_eq!(with_suite_context(v2.clone()), v2);
+        let one = serde_json::json!({"@context": contexts::CREDENTIALS_V1});
+        assert_eq!(
+            with_suite_context(one)["@context"],
+            serde_json::json!([contexts::CREDENTIALS_V1, contexts::DATA_INTEGRITY_V2])
+        );
+        // Without it, the proof's type is an undefined term in the RDF the proof signs.
+        let key = SigningKey::from_bytes(&[7; 32]);
+        let public = crate::multikey::encode_public(&key.verifying_key());
+        let method = format!("did:key:{public}#{public}");
+        for suite in [Cryptosuite::EddsaRdfc2022, Cryptosuite::EddsaJcs2022] {
+            let options = ProofOptions::new(suite, method.clone(), ProofPurpose::AssertionMethod);
+            if suite == Cryptosuite::EddsaRdfc2022 {
+                let refused = add_proof(&v1, &options, &key, ContextPolicy::STRICT).unwrap_err();
+                assert_eq!(refused.code, ProblemCode::DataLossDetectionError);
+            }
+            let signed = add_proof(&with, &options, &key, ContextPolicy::STRICT).unwrap();
+            verify_with_key(&signed, key.verifying_key()).unwrap();
+        }
     }
 
     fn options_from(config: &Value) -> ProofOptions {

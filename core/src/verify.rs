@@ -848,6 +848,14 @@ fn status_of_entry(entry: &Value, issuer: Option<&str>, options: &VerifyOptions<
     status_list::check_length(&bits, status_size)?;
     index.check_range(&bits, status_size)?;
     let value = bits.get_status(index.value(), status_size)?;
+    if purpose == "message" {
+        let text = status_message(entry, status_size, value)?;
+        return Ok(if value == 0 {
+            Check::ok("status", format!("message from the issuer: {text}"))
+        } else {
+            Check::warning("status", ProblemCode::StatusError, format!("message from the issuer: {text}"))
+        });
+    }
     Ok(match (purpose, value) {
         (_, 0) => Check::ok("status", format!("not {}", past_tense(purpose))),
         ("revocation", _) => Check::failed(
@@ -862,6 +870,42 @@ fn status_of_entry(entry: &Value, issuer: Option<&str>, options: &VerifyOptions<
         .deciding(Verdict::Suspended),
         (other, v) => Check::warning("status", ProblemCode::StatusError, format!("{other} status is {v}")),
     })
+}
+
+/// The `statusMessage` text for `value` (BSL §2.1: present when `statusSize` > 1, one
+/// `{status, message}` per possible value, `status` in hexadecimal as `0x…`); without
+/// messages, the value itself.
+fn status_message(entry: &Map<String, Value>, status_size: u32, value: u32) -> Result<String, Error> {
+    let Some(messages) = entry.get("statusMessage") else {
+        if status_size > 1 {
+            return Err(Error::malformed("statusMessage must be present when statusSize is greater than 1"));
+        }
+        return Ok(format!("{value:#x}"));
+    };
+    let messages = messages.as_array().ok_or_else(|| Error::malformed("statusMessage is not an array"))?;
+    if messages.len() != 1usize << status_size {
+        return Err(Error::malformed(format!(
+            "statusMessage has {} messages; statusSize {status_size} needs {}",
+            messages.len(),
+            1usize << status_size
+        )));
+    }
+    let mut found = None;
+    for message in messages {
+        let (Some(status), Some(text)) =
+            (message.get("status").and_then(Value::as_str), message.get("message").and_then(Value::as_str))
+        else {
+            return Err(Error::malformed("each statusMessage needs a `status` and a `message` string"));
+        };
+        let parsed =
+            status.strip_prefix("0x").and_then(|hex| u32::from_str_radix(hex, 16).ok()).ok_or_else(|| {
+                Error::malformed(format!("statusMessage status {status:?} is not hexadecimal 0x…"))
+            })?;
+        if parsed == value {
+            found = Some(text.to_owned());
+        }
+    }
+    found.ok_or_else(|| Error::malformed(format!("statusMessage has no message for status {value:#x}")))
 }
 
 fn past_tense(purpose: &str) -> &str {

@@ -285,6 +285,76 @@ fn with_status(did: &DidKey, entries: &[(&str, &str, usize)]) -> Value {
 }
 
 #[test]
+fn message_entries_report_the_issuers_message_and_need_well_formed_messages() {
+    let (k, did) = key(9);
+    let url = "https://issuer.example/status-lists/m1";
+    // Two bits per entry: entry 5 holds 0b10 (bits 10, 11), entry 6 holds 0.
+    let mut bits = Bitstring::new(2 * 131_072).unwrap();
+    bits.set_status(5, 2, 2).unwrap();
+    let mut list = status_list_credential(&did, &k, url, "message", &[]);
+    list.as_object_mut().unwrap().remove("proof");
+    list["credentialSubject"]["encodedList"] = bits.encode().into();
+    let list = sign(
+        &list,
+        &k,
+        &did.verification_method_id(),
+        Cryptosuite::EddsaRdfc2022,
+        ProofPurpose::AssertionMethod,
+    );
+    let mut resolver = Fixtures::default();
+    resolver.documents.insert(url.into(), list);
+    let trust = TrustList::default();
+    let messages = json!([
+        {"status": "0x0", "message": "no notice"},
+        {"status": "0x1", "message": "under review"},
+        {"status": "0x2", "message": "corrected"},
+        {"status": "0x3", "message": "contact us"}
+    ]);
+    let check = |index: usize, status_message: Option<Value>| {
+        let mut doc = with_status(&did, &[("message", url, index)]);
+        doc["credentialStatus"][0]["statusSize"] = 2.into();
+        if let Some(m) = status_message {
+            doc["credentialStatus"][0]["statusMessage"] = m;
+        }
+        let vc = sign(
+            &doc,
+            &k,
+            &did.verification_method_id(),
+            Cryptosuite::EddsaRdfc2022,
+            ProofPurpose::AssertionMethod,
+        );
+        verify::verify_credential(&vc, &opts(&trust, &resolver))
+    };
+    let status_check =
+        |report: &verify::Report| report.checks.iter().find(|c| c.name == "status").unwrap().clone();
+
+    let quiet = check(6, Some(messages.clone()));
+    assert!(quiet.verified(), "{:#?}", quiet.checks);
+    assert_eq!(status_check(&quiet).status, Status::Ok);
+    assert!(status_check(&quiet).message.contains("no notice"));
+
+    // A message is news, not a failure: verified, with the issuer's words as a warning.
+    let noted = check(5, Some(messages.clone()));
+    assert!(noted.verified(), "{:#?}", noted.checks);
+    assert_eq!(status_check(&noted).status, Status::Warning);
+    assert!(status_check(&noted).message.contains("corrected"), "{:?}", status_check(&noted));
+
+    // statusSize 2 needs four messages, each with a hexadecimal status.
+    for bad in [
+        None,
+        Some(json!([{"status": "0x0", "message": "a"}])),
+        Some(json!("text")),
+        Some(
+            json!([{"status": "0", "message": "a"}, {"status": "1", "message": "b"}, {"status": "2", "message": "c"}, {"status": "3", "message": "d"}]),
+        ),
+    ] {
+        let report = check(5, bad.clone());
+        assert!(!report.verified(), "{bad:?}");
+        assert_eq!(status_check(&report).status, Status::Failed, "{bad:?}");
+    }
+}
+
+#[test]
 fn revocation_and_suspension_lists_decide_the_verdict() {
     let (k, did) = key(8);
     let rev = "https://issuer.example/status-lists/r1";

@@ -33,6 +33,9 @@ pub struct FetchConfig {
     pub cache_entries: usize,
     /// Largest total of cached bodies, in bytes.
     pub cache_bytes: usize,
+    /// Certificates (DER) trusted as TLS roots besides Mozilla's, e.g. a test CA for
+    /// servers on loopback (`--fetch-ca`); empty in production.
+    pub extra_roots: Vec<Vec<u8>>,
 }
 
 impl FetchConfig {
@@ -45,8 +48,44 @@ impl FetchConfig {
             max_redirects: 3,
             cache_entries: 256,
             cache_bytes: 32 * 1024 * 1024,
+            extra_roots: Vec::new(),
         }
     }
+
+    /// Adds the certificates of the PEM file at `path` as TLS roots.
+    pub fn with_ca_file(mut self, path: &std::path::Path) -> Result<Self, Error> {
+        use rustls::pki_types::{pem::PemObject, CertificateDer};
+        let config_error =
+            |detail: String| Error::new(ErrorKind::Config, format!("{}: {detail}", path.display()));
+        let bytes = std::fs::read(path).map_err(|e| config_error(e.to_string()))?;
+        let certificates = CertificateDer::pem_slice_iter(&bytes)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| config_error(format!("not a PEM certificate file: {e}")))?;
+        if certificates.is_empty() {
+            return Err(config_error("no certificate in the file".into()));
+        }
+        for certificate in certificates {
+            let mut store = rustls::RootCertStore::empty();
+            store.add(certificate.clone()).map_err(|e| config_error(format!("not a usable root: {e}")))?;
+            self.extra_roots.push(certificate.to_vec());
+        }
+        Ok(self)
+    }
+}
+
+/// ureq's TLS configuration with Mozilla's roots plus `extra` (DER; checked when added).
+fn tls_config(extra: &[Vec<u8>]) -> Option<Arc<rustls::ClientConfig>> {
+    let mut roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
+    for der in extra {
+        roots.add(rustls::pki_types::CertificateDer::from(der.clone())).ok()?;
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .ok()?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Some(Arc::new(config))
 }
 
 /// A blocking fetcher of JSON documents under a [`FetchPolicy`], with a cache.
@@ -127,7 +166,13 @@ impl Fetcher {
             lookup,
             timeout: config.timeout,
         };
-        let agent = ureq::AgentBuilder::new()
+        let mut builder = ureq::AgentBuilder::new();
+        if !config.extra_roots.is_empty() {
+            if let Some(tls) = tls_config(&config.extra_roots) {
+                builder = builder.tls_config(tls);
+            }
+        }
+        let agent = builder
             .redirects(0)
             .try_proxy_from_env(false)
             .timeout(config.timeout)

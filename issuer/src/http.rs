@@ -248,7 +248,35 @@ async fn issue(
 struct StatusRequest {
     credential_id: String,
     credential_status: StatusSelector,
-    status: bool,
+    status: StatusValue,
+}
+
+/// The status to set: `true`/`false` for revocation and suspension; for messages a
+/// status value as `statusMessage` writes it (`"0x0"` .. `"0x3"`), or `false` for 0.
+#[derive(Deserialize, Clone)]
+#[serde(untagged)]
+enum StatusValue {
+    Flag(bool),
+    Value(String),
+}
+
+impl StatusValue {
+    fn for_purpose(&self, purpose: Purpose) -> Option<u8> {
+        let value = match self {
+            StatusValue::Flag(on) => u8::from(*on),
+            StatusValue::Value(text) => u8::from_str_radix(text.strip_prefix("0x")?, 16).ok()?,
+        };
+        let fits = u32::from(value) < 1 << purpose.status_size();
+        let flag_for_message = purpose == Purpose::Message && matches!(self, StatusValue::Flag(true));
+        (fits && !flag_for_message).then_some(value)
+    }
+
+    fn to_json(&self) -> Value {
+        match self {
+            StatusValue::Flag(on) => Value::Bool(*on),
+            StatusValue::Value(text) => Value::String(text.clone()),
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -278,20 +306,30 @@ async fn update_status(
         ApiError::from(IssueError::Invalid {
             code: bem_core::ProblemCode::MalformedValueError,
             problems: vec![format!(
-                "statusPurpose {:?} is not revocation or suspension",
+                "statusPurpose {:?} is not revocation, suspension or message",
                 request.credential_status.status_purpose
             )],
         })
     })?;
+    let value = request.status.for_purpose(purpose).ok_or_else(|| {
+        ApiError::from(IssueError::Invalid {
+            code: bem_core::ProblemCode::MalformedValueError,
+            problems: vec![match purpose {
+                Purpose::Message => {
+                    "status must be one of \"0x0\", \"0x1\", \"0x2\", \"0x3\" for a message".to_owned()
+                }
+                _ => format!("status must be true or false for {}", purpose.as_str()),
+            }],
+        })
+    })?;
     let issuer = state.issuer.clone();
     let id = request.credential_id.clone();
-    let change =
-        blocking(move || issuer.set_status(&id, purpose, request.status).map_err(ApiError::from)).await?;
+    let change = blocking(move || issuer.set_status(&id, purpose, value).map_err(ApiError::from)).await?;
     let changed = matches!(change, StatusChange::Applied { changed: true, .. });
     Ok(Json(json!({
         "credentialId": request.credential_id,
         "credentialStatus": {"type": "BitstringStatusListEntry", "statusPurpose": purpose.as_str()},
-        "status": request.status,
+        "status": request.status.to_json(),
         "changed": changed,
     }))
     .into_response())
@@ -345,12 +383,15 @@ async fn stored(state: &AppState, token: String) -> Result<(Value, Option<String
             .map_err(ApiError::internal)?
             .ok_or_else(|| ApiError::not_found("no such credential"))?;
         let statuses = db.statuses(&token).map_err(ApiError::internal)?;
-        let notice = if statuses.contains(&(Purpose::Revocation, true)) {
+        let set = |purpose: Purpose| statuses.iter().find(|(p, v)| *p == purpose && *v != 0).map(|(_, v)| *v);
+        let notice = if set(Purpose::Revocation).is_some() {
             Some("This certificate has been revoked by its issuer.".to_owned())
-        } else if statuses.contains(&(Purpose::Suspension, true)) {
+        } else if set(Purpose::Suspension).is_some() {
             Some("This certificate is currently suspended by its issuer.".to_owned())
         } else {
-            None
+            set(Purpose::Message)
+                .and_then(|v| crate::status_lists::MESSAGES.get(usize::from(v)))
+                .map(|(_, message)| format!("Notice from the issuer: {message}."))
         };
         Ok((row.document, notice))
     })

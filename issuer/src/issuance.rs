@@ -475,7 +475,8 @@ impl Issuer {
 
     /// Signs a caller's credential as this issuer (VC API `/credentials/issue`).
     pub fn issue(&self, credential: Value, options: &IssueOptions) -> Result<Value, IssueError> {
-        let mut document = with_issuer(credential, self.identity.did())?;
+        let mut document =
+            bem_core::data_integrity::with_suite_context(with_issuer(credential, self.identity.did())?);
         let problems: Vec<String> =
             bem_core::model::check_credential(&document).iter().map(|e| e.message.clone()).collect();
         if !problems.is_empty() {
@@ -514,14 +515,15 @@ impl Issuer {
         result
     }
 
-    /// VC API `/credentials/status`: sets (`on`) or clears a status of a credential.
+    /// VC API `/credentials/status`: sets the `purpose` status of a credential to `value`
+    /// (1 or 0 for revocation and suspension; a [`status_lists::MESSAGES`] index).
     pub fn set_status(
         &self,
         credential_id: &str,
         purpose: Purpose,
-        on: bool,
+        value: u8,
     ) -> Result<StatusChange, IssueError> {
-        let change = self.db().set_status(credential_id, purpose, on, &clock::now())?;
+        let change = self.db().set_status(credential_id, purpose, value, &clock::now())?;
         match change {
             StatusChange::UnknownCredential => {
                 Err(IssueError::NotFound(format!("no credential {credential_id:?} was issued here")))
@@ -620,7 +622,7 @@ fn status_option(item: &Value) -> Result<Purpose, IssueError> {
     obj.get("statusPurpose")
         .and_then(Value::as_str)
         .and_then(Purpose::parse)
-        .ok_or_else(|| bad("statusPurpose must be \"revocation\" or \"suspension\""))
+        .ok_or_else(|| bad("statusPurpose must be \"revocation\", \"suspension\" or \"message\""))
 }
 
 /// Appends the status entries to `credentialStatus`, adding the status context to a
@@ -781,19 +783,19 @@ mod tests {
             )
             .unwrap();
         let id = awarded.verifiable_credential["id"].as_str().unwrap().to_owned();
-        issuer.set_status(&id, Purpose::Suspension, true).unwrap();
+        issuer.set_status(&id, Purpose::Suspension, 1).unwrap();
         assert_eq!(
             check(&issuer, &awarded.verifiable_credential).verdict(),
             bem_core::verify::Verdict::Suspended
         );
-        issuer.set_status(&id, Purpose::Suspension, false).unwrap();
+        issuer.set_status(&id, Purpose::Suspension, 0).unwrap();
         assert!(check(&issuer, &awarded.verifiable_credential).verified());
-        issuer.set_status(&id, Purpose::Revocation, true).unwrap();
+        issuer.set_status(&id, Purpose::Revocation, 1).unwrap();
         assert_eq!(
             check(&issuer, &awarded.verifiable_credential).verdict(),
             bem_core::verify::Verdict::Revoked
         );
-        assert!(matches!(issuer.set_status(&id, Purpose::Revocation, false), Err(IssueError::Conflict(_))));
+        assert!(matches!(issuer.set_status(&id, Purpose::Revocation, 0), Err(IssueError::Conflict(_))));
 
         let credential = serde_json::json!({
             "@context": ["https://www.w3.org/ns/credentials/v2"],
@@ -810,6 +812,40 @@ mod tests {
             assert_eq!(signed["issuer"], issuer.identity().did());
             let report = check(&issuer, &signed);
             assert!(report.verified(), "{suite}: {:#?}", report.checks);
+        }
+
+        // A message entry (two bits, the issuer's four notices), in a VC 1.1 credential too.
+        for (n, context) in
+            [bem_core::contexts::CREDENTIALS_V2, bem_core::contexts::CREDENTIALS_V1].into_iter().enumerate()
+        {
+            let mut credential = credential.clone();
+            credential["@context"] = serde_json::json!([context]);
+            credential["id"] = format!("urn:uuid:0b7e3c52-9d1a-4f7e-8a65-3c2d1e0f9a8{n}").into();
+            if context == bem_core::contexts::CREDENTIALS_V1 {
+                credential["issuanceDate"] = "2026-01-01T00:00:00Z".into();
+            }
+            let options = Issuer::issue_options(Some(&serde_json::json!({
+                "credentialStatus": [{"type": "BitstringStatusListEntry", "statusPurpose": "message"}]
+            })))
+            .unwrap();
+            let signed = issuer.issue(credential, &options).unwrap();
+            let entry = &signed["credentialStatus"];
+            assert_eq!(entry["statusPurpose"], "message", "{context}");
+            assert_eq!(entry["statusSize"], 2);
+            assert_eq!(entry["statusMessage"].as_array().unwrap().len(), 4);
+            assert_eq!(entry["statusReference"], entry["statusListCredential"]);
+            let status = |report: &bem_core::verify::Report| {
+                report.checks.iter().find(|c| c.name == "status").unwrap().message.clone()
+            };
+            let report = check(&issuer, &signed);
+            assert!(report.verified(), "{context}: {:#?}", report.checks);
+            assert!(status(&report).contains("no notice from the issuer"), "{}", status(&report));
+            let id = signed["id"].as_str().unwrap();
+            issuer.set_status(id, Purpose::Message, 2).unwrap();
+            let report = check(&issuer, &signed);
+            assert!(report.verified(), "a notice is not a failure: {:#?}", report.checks);
+            assert!(status(&report).contains("replacement"), "{}", status(&report));
+            assert!(issuer.set_status(id, Purpose::Message, 4).is_err());
         }
         let foreign = serde_json::json!({"issuer": "did:example:other", "@context": ["https://www.w3.org/ns/credentials/v2"], "type": ["VerifiableCredential"], "credentialSubject": {}});
         assert!(matches!(

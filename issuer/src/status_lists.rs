@@ -25,15 +25,27 @@ pub const LIST_SIZE: usize = bem_core::status_list::MIN_ENTRIES;
 pub enum Purpose {
     Revocation,
     Suspension,
+    /// A notice from the issuer, one of [`MESSAGES`] (BSL §2.1 `statusPurpose` "message").
+    Message,
 }
 
+/// The notices of a `message` entry, by status value (`statusMessage` of BSL §2.1): two
+/// bits, so four. Fixed, so that every message entry of this issuer means the same.
+pub const MESSAGES: [(&str, &str); 4] = [
+    ("0x0", "no notice from the issuer"),
+    ("0x1", "under review by the issuer"),
+    ("0x2", "corrected: the issuer has issued a replacement; ask the holder for it"),
+    ("0x3", "the issuer asks the verifier to contact them about this certificate"),
+];
+
 impl Purpose {
-    pub const ALL: [Purpose; 2] = [Purpose::Revocation, Purpose::Suspension];
+    pub const ALL: [Purpose; 3] = [Purpose::Revocation, Purpose::Suspension, Purpose::Message];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Purpose::Revocation => "revocation",
             Purpose::Suspension => "suspension",
+            Purpose::Message => "message",
         }
     }
 
@@ -41,7 +53,16 @@ impl Purpose {
         match s {
             "revocation" => Some(Purpose::Revocation),
             "suspension" => Some(Purpose::Suspension),
+            "message" => Some(Purpose::Message),
             _ => None,
+        }
+    }
+
+    /// Bits per entry (`statusSize`): 1, or 2 for messages.
+    pub fn status_size(self) -> u32 {
+        match self {
+            Purpose::Revocation | Purpose::Suspension => 1,
+            Purpose::Message => 2,
         }
     }
 }
@@ -166,29 +187,46 @@ fn random_below(n: usize) -> usize {
     (OsRng.next_u64() % n.max(1) as u64) as usize
 }
 
-/// The `BitstringStatusListEntry` of a reservation, pointing at `list_url`.
+/// The `BitstringStatusListEntry` of a reservation, pointing at `list_url`; a message
+/// entry also carries `statusSize`, `statusMessage` ([`MESSAGES`]) and, as
+/// `statusReference`, the list itself.
 pub fn entry(r: &Reservation, list_url: &str) -> Value {
-    json!({
+    let mut entry = json!({
         "id": format!("{list_url}#{}", r.index),
         "type": "BitstringStatusListEntry",
         "statusPurpose": r.purpose.as_str(),
         "statusListIndex": r.index.to_string(),
         "statusListCredential": list_url,
-    })
+    });
+    if r.purpose == Purpose::Message {
+        if let Some(obj) = entry.as_object_mut() {
+            obj.insert("statusSize".into(), r.purpose.status_size().into());
+            let messages: Vec<Value> = MESSAGES
+                .iter()
+                .map(|(status, message)| json!({"status": status, "message": message}))
+                .collect();
+            obj.insert("statusMessage".into(), messages.into());
+            obj.insert("statusReference".into(), list_url.into());
+        }
+    }
+    entry
 }
 
-/// The unsigned `BitstringStatusListCredential` of a list with `set` indexes on.
+/// The unsigned `BitstringStatusListCredential` of a list of `size` entries, `set`
+/// giving the entries whose status is not 0 (index, status).
 pub fn list_credential(
     list_url: &str,
     issuer: &str,
     purpose: Purpose,
     size: usize,
-    set: &[usize],
+    set: &[(usize, u32)],
     valid_from: &str,
 ) -> anyhow::Result<Value> {
-    let mut bits = bem_core::status_list::Bitstring::new(size).map_err(|e| anyhow::anyhow!("{e}"))?;
-    for &i in set {
-        bits.set(i, true).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let status_size = purpose.status_size();
+    let bits_len = size.checked_mul(status_size as usize).context("status list too large")?;
+    let mut bits = bem_core::status_list::Bitstring::new(bits_len).map_err(|e| anyhow::anyhow!("{e}"))?;
+    for &(i, status) in set {
+        bits.set_status(i, status_size, status).map_err(|e| anyhow::anyhow!("{e}"))?;
     }
     let encoded = bits.encode();
     Ok(json!({

@@ -21,7 +21,8 @@ use serde_json::Value;
 use crate::status_lists::{Allocator, Purpose, Reservation};
 
 /// Migrations, in order; migration `i` takes the schema from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE keys (
     id INTEGER PRIMARY KEY,
     public_multibase TEXT NOT NULL UNIQUE,
@@ -62,7 +63,37 @@ CREATE TABLE status_entries (
     PRIMARY KEY (list_id, idx)
 );
 CREATE INDEX status_entries_by_credential ON status_entries(credential);
-"#];
+"#,
+    r#"
+-- 2: status lists of purpose 'message', whose entries hold a value of STATUS_SIZE bits.
+-- SQLite cannot change a CHECK in place: both tables are rebuilt (foreign keys are off
+-- while migrating and checked before the commit).
+CREATE TABLE status_lists_new (
+    id INTEGER PRIMARY KEY,
+    purpose TEXT NOT NULL CHECK (purpose IN ('revocation', 'suspension', 'message')),
+    size INTEGER NOT NULL CHECK (size > 0),
+    created TEXT NOT NULL,
+    signed TEXT,
+    etag TEXT,
+    key_id INTEGER REFERENCES keys(id)
+);
+INSERT INTO status_lists_new SELECT id, purpose, size, created, signed, etag, key_id FROM status_lists;
+CREATE TABLE status_entries_new (
+    list_id INTEGER NOT NULL REFERENCES status_lists(id),
+    idx INTEGER NOT NULL CHECK (idx >= 0),
+    credential TEXT NOT NULL REFERENCES credentials(token),
+    status INTEGER NOT NULL DEFAULT 0 CHECK (status BETWEEN 0 AND 255),
+    changed TEXT,
+    PRIMARY KEY (list_id, idx)
+);
+INSERT INTO status_entries_new SELECT list_id, idx, credential, status, changed FROM status_entries;
+DROP TABLE status_entries;
+DROP TABLE status_lists;
+ALTER TABLE status_lists_new RENAME TO status_lists;
+ALTER TABLE status_entries_new RENAME TO status_entries;
+CREATE INDEX status_entries_by_credential ON status_entries(credential);
+"#,
+];
 
 /// One signing key the issuer has used.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -151,13 +182,26 @@ fn migrate(conn: &mut Connection) -> anyhow::Result<()> {
             MIGRATIONS.len()
         );
     }
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
-        let tx = conn.transaction()?;
-        tx.execute_batch(sql).with_context(|| format!("migration {} failed", i + 1))?;
-        tx.pragma_update(None, "user_version", i64::try_from(i + 1)?)?;
-        tx.commit()?;
+    if version == MIGRATIONS.len() {
+        return Ok(());
     }
-    Ok(())
+    // Migrations may rebuild tables (SQLite's way to change a constraint), which needs
+    // foreign keys off; they are checked before each commit and on again afterwards.
+    conn.execute_batch("PRAGMA foreign_keys=OFF;")?;
+    let migrated = (|| -> anyhow::Result<()> {
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
+            let tx = conn.transaction()?;
+            tx.execute_batch(sql).with_context(|| format!("migration {} failed", i + 1))?;
+            let broken: i64 =
+                tx.query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| r.get(0))?;
+            anyhow::ensure!(broken == 0, "migration {} would break {broken} foreign key(s)", i + 1);
+            tx.pragma_update(None, "user_version", i64::try_from(i + 1)?)?;
+            tx.commit()?;
+        }
+        Ok(())
+    })();
+    conn.execute_batch("PRAGMA foreign_keys=ON;")?;
+    migrated
 }
 
 /// The current schema version of this build.
@@ -316,8 +360,8 @@ impl Db {
         row.map(|text| Ok(CredentialRow { document: serde_json::from_str(&text)? })).transpose()
     }
 
-    /// The statuses (purpose, status bit) of a credential.
-    pub fn statuses(&self, token: &str) -> anyhow::Result<Vec<(Purpose, bool)>> {
+    /// The statuses (purpose, status value) of a credential.
+    pub fn statuses(&self, token: &str) -> anyhow::Result<Vec<(Purpose, u8)>> {
         let mut stmt = self.conn.prepare(
             "SELECT l.purpose, e.status FROM status_entries e JOIN status_lists l ON l.id = e.list_id WHERE e.credential = ?1",
         )?;
@@ -326,7 +370,7 @@ impl Db {
         for row in rows {
             let (purpose, status) = row?;
             if let Some(p) = Purpose::parse(&purpose) {
-                out.push((p, status != 0));
+                out.push((p, u8::try_from(status).unwrap_or(u8::MAX)));
             }
         }
         Ok(out)
@@ -338,9 +382,14 @@ impl Db {
         &mut self,
         credential_id: &str,
         purpose: Purpose,
-        on: bool,
+        value: u8,
         now: &str,
     ) -> anyhow::Result<StatusChange> {
+        anyhow::ensure!(
+            u32::from(value) < 1 << purpose.status_size(),
+            "status {value} does not fit {} bit(s)",
+            purpose.status_size()
+        );
         let tx = self.conn.transaction()?;
         let tokens: Vec<String> = {
             let mut stmt =
@@ -367,8 +416,8 @@ impl Db {
         if entries.is_empty() {
             return Ok(StatusChange::NoEntry);
         }
-        let wanted = i64::from(on);
-        if purpose == Purpose::Revocation && !on && entries.iter().any(|(_, _, s)| *s != 0) {
+        let wanted = i64::from(value);
+        if purpose == Purpose::Revocation && value == 0 && entries.iter().any(|(_, _, s)| *s != 0) {
             return Ok(StatusChange::Irreversible);
         }
         let mut changed = false;
@@ -412,12 +461,16 @@ impl Db {
         Ok(Some(ListRow { purpose, size: usize::try_from(size)?, signed, etag, key_id }))
     }
 
-    /// The indexes whose status bit is set in list `id`.
-    pub fn set_indexes(&self, id: i64) -> anyhow::Result<Vec<usize>> {
+    /// The entries of list `id` whose status is not 0: (index, status).
+    pub fn set_indexes(&self, id: i64) -> anyhow::Result<Vec<(usize, u32)>> {
         let mut stmt =
-            self.conn.prepare("SELECT idx FROM status_entries WHERE list_id = ?1 AND status != 0")?;
-        let rows = stmt.query_map([id], |r| r.get::<_, i64>(0))?;
-        rows.map(|r| Ok(usize::try_from(r?)?)).collect()
+            self.conn.prepare("SELECT idx, status FROM status_entries WHERE list_id = ?1 AND status != 0")?;
+        let rows = stmt.query_map([id], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))?;
+        rows.map(|r| {
+            let (idx, status) = r?;
+            Ok((usize::try_from(idx)?, u32::try_from(status)?))
+        })
+        .collect()
     }
 
     pub fn store_signed_list(&mut self, id: i64, signed: &str, etag: &str) -> anyhow::Result<()> {
@@ -466,6 +519,62 @@ mod tests {
     }
 
     #[test]
+    fn a_version_1_database_keeps_its_lists_and_entries_and_gains_message_lists() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db.sqlite3");
+        {
+            // A database as the first release left it: schema 1, one revoked entry.
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(MIGRATIONS[0]).unwrap();
+            conn.execute_batch(
+                "PRAGMA user_version = 1;
+                 INSERT INTO keys VALUES (1, 'z6Mk-old', '2025-01-01T00:00:00Z', NULL);
+                 INSERT INTO status_lists VALUES (1, 'revocation', 64, '2025-01-01T00:00:00Z', NULL, NULL, 1);
+                 INSERT INTO credentials VALUES ('tok', 'urn:uuid:old', NULL, NULL, '2025-01-01T00:00:00Z', 1, '{}');
+                 INSERT INTO status_entries VALUES (1, 17, 'tok', 1, '2025-01-02T00:00:00Z');",
+            )
+            .unwrap();
+        }
+        let mut db = open(&path, 64).unwrap();
+        let v: i64 = db.conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        assert_eq!(v as usize, schema_version());
+        let fk: i64 = db.conn.query_row("PRAGMA foreign_keys", [], |r| r.get(0)).unwrap();
+        assert_eq!(fk, 1, "foreign keys are on again after the rebuild");
+        let ok: String = db.conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+        assert_eq!(ok, "ok");
+        assert_eq!(db.set_indexes(1).unwrap(), vec![(17, 1)]);
+        assert_eq!(db.statuses("tok").unwrap(), vec![(Purpose::Revocation, 1)]);
+        // The rebuilt tables keep their constraints: index 17 of list 1 is still taken,
+        // and foreign keys still hold.
+        assert!(db
+            .conn
+            .execute("INSERT INTO status_entries (list_id, idx, credential) VALUES (1, 17, 'tok')", [])
+            .is_err());
+        assert!(db
+            .conn
+            .execute("INSERT INTO status_entries (list_id, idx, credential) VALUES (99, 1, 'tok')", [])
+            .is_err());
+        // Message lists now exist, with values of two bits.
+        db.use_key("z6Mk-old", "2025-01-03T00:00:00Z").unwrap();
+        let r = db.reserve(Purpose::Message, "2025-01-03T00:00:00Z").unwrap();
+        assert_ne!(r.list_id, 1);
+        db.insert_issued(&NewCredential {
+            token: "tok2".into(),
+            credential_id: Some("urn:uuid:new".into()),
+            micro_credential: None,
+            learner_name: None,
+            issued: "2025-01-03T00:00:00Z".into(),
+            key_id: 1,
+            document: "{}".into(),
+            entries: vec![r],
+        })
+        .unwrap();
+        assert!(db.set_status("urn:uuid:new", Purpose::Message, 4, "t").is_err(), "4 does not fit two bits");
+        db.set_status("urn:uuid:new", Purpose::Message, 3, "t").unwrap();
+        assert_eq!(db.set_indexes(r.list_id).unwrap(), vec![(r.index, 3)]);
+    }
+
+    #[test]
     fn a_status_index_cannot_be_stored_twice() {
         let dir = tempfile::tempdir().unwrap();
         let mut db = open(&dir.path().join("db.sqlite3"), 131_072).unwrap();
@@ -486,20 +595,20 @@ mod tests {
         // The failed insert left nothing behind.
         assert!(db.credential_by_token("b").unwrap().is_none());
         assert_eq!(
-            db.set_status("urn:uuid:a", Purpose::Revocation, true, "2025-01-02T00:00:00Z").unwrap(),
+            db.set_status("urn:uuid:a", Purpose::Revocation, 1, "2025-01-02T00:00:00Z").unwrap(),
             StatusChange::Applied { changed: true, entries: 1 }
         );
-        assert_eq!(db.set_indexes(r.list_id).unwrap(), vec![r.index]);
+        assert_eq!(db.set_indexes(r.list_id).unwrap(), vec![(r.index, 1)]);
         assert_eq!(
-            db.set_status("urn:uuid:a", Purpose::Revocation, false, "2025-01-02T00:00:00Z").unwrap(),
+            db.set_status("urn:uuid:a", Purpose::Revocation, 0, "2025-01-02T00:00:00Z").unwrap(),
             StatusChange::Irreversible
         );
         assert_eq!(
-            db.set_status("urn:uuid:a", Purpose::Suspension, true, "2025-01-02T00:00:00Z").unwrap(),
+            db.set_status("urn:uuid:a", Purpose::Suspension, 1, "2025-01-02T00:00:00Z").unwrap(),
             StatusChange::NoEntry
         );
         assert_eq!(
-            db.set_status("urn:uuid:zzz", Purpose::Suspension, true, "2025-01-02T00:00:00Z").unwrap(),
+            db.set_status("urn:uuid:zzz", Purpose::Suspension, 1, "2025-01-02T00:00:00Z").unwrap(),
             StatusChange::UnknownCredential
         );
     }

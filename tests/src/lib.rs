@@ -356,6 +356,33 @@ impl Interop {
         out
     }
 
+    /// A credential of theirs with a status entry at `index` of a list at `list_url`,
+    /// and that list (the bit set when `set`), both signed by one fresh did:key of theirs:
+    /// `(credential, status list credential)`.
+    pub fn issue_with_status_list(
+        &self,
+        credential: &Value,
+        cryptosuite: &str,
+        list_url: &str,
+        index: u32,
+        set: bool,
+    ) -> (Value, Value) {
+        let index = index.to_string();
+        let args = [
+            "--cryptosuite",
+            cryptosuite,
+            "--list-url",
+            list_url,
+            "--index",
+            &index,
+            "--set",
+            if set { "true" } else { "false" },
+        ];
+        let (code, out) = self.run("issue-with-status-list", credential, &args);
+        assert_eq!(code, 0, "bem-interop issue-with-status-list failed: {out}");
+        (out["credential"].clone(), out["statusList"].clone())
+    }
+
     /// Signs `presentation` as holder with a fresh did:key of theirs.
     pub fn sign_presentation(&self, presentation: &Value, challenge: &str, domain: Option<&str>) -> Value {
         let mut args = vec!["--challenge", challenge];
@@ -365,6 +392,54 @@ impl Interop {
         let (code, out) = self.run("sign-presentation", presentation, &args);
         assert_eq!(code, 0, "bem-interop sign failed: {out}");
         out
+    }
+}
+
+/// A plain HTTP server on loopback serving JSON documents by path (200, or 404), in a
+/// thread; for documents of the independent implementation that ours must fetch.
+pub struct JsonServer {
+    pub origin: String,
+    documents: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, String>>>,
+}
+
+impl JsonServer {
+    pub fn start() -> JsonServer {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let origin = format!("http://{}", listener.local_addr().unwrap());
+        let documents =
+            std::sync::Arc::new(std::sync::Mutex::new(std::collections::HashMap::<String, String>::new()));
+        let served = documents.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut request_line = String::new();
+                if reader.read_line(&mut request_line).is_err() {
+                    continue;
+                }
+                // Skip the headers: a GET has no body.
+                let mut line = String::new();
+                while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                    line.clear();
+                }
+                let path = request_line.split_whitespace().nth(1).unwrap_or("/").to_owned();
+                let body = served.lock().unwrap().get(&path).cloned();
+                let response = match body {
+                    Some(body) => format!(
+                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\ncache-control: no-store\r\nconnection: close\r\n\r\n{body}",
+                        body.len()
+                    ),
+                    None => "HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n".to_owned(),
+                };
+                let _ = stream.write_all(response.as_bytes());
+            }
+        });
+        JsonServer { origin, documents }
+    }
+
+    /// Serves `document` at `path` (from now on).
+    pub fn serve(&self, path: &str, document: &Value) {
+        self.documents.lock().unwrap().insert(path.to_owned(), document.to_string());
     }
 }
 

@@ -4,7 +4,7 @@
 //! we make and making what we verify. (One test binary, as style.md §8 asks.)
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
-use bem_e2e::{tampered, Interop, Issuer, Verifier, Wallet};
+use bem_e2e::{tampered, Interop, Issuer, JsonServer, Verifier, Wallet};
 use serde_json::{json, Value};
 
 const MC: &str = "ua-cyber-hygiene-ngos";
@@ -255,6 +255,61 @@ fn we_verify_what_the_independent_implementation_signs() {
         let (status, body) = verify_presentation(&verifier, &vp, &challenge, Some("employer.example"));
         assert_eq!(status, 200, "{suite}: {body}");
         assert_eq!(body["verified"], true);
+    }
+}
+
+#[test]
+fn we_read_the_independent_implementations_status_lists() {
+    let Some(them) = Interop::get(&[]) else { return };
+    let server = JsonServer::start();
+    let origin = format!("{}/", server.origin);
+    let verifier = Verifier::start(&[], &[&origin]);
+    let wallet = Wallet::new(&[&origin]);
+    let dir = tempfile::tempdir().unwrap();
+    let unsigned = json!({
+        "@context": ["https://www.w3.org/ns/credentials/v2"],
+        "type": ["VerifiableCredential"],
+        "validFrom": "2026-01-01T00:00:00Z",
+        "credentialSubject": {"id": "did:example:learner", "name": "Amina Haddad"}
+    });
+    for suite in ["eddsa-rdfc-2022", "eddsa-jcs-2022"] {
+        for (revoked, index) in [(false, 94_567), (true, 1_234)] {
+            let path = format!("/{suite}/lists/{index}");
+            let list_url = format!("{}{path}", server.origin);
+            let (credential, list) = them.issue_with_status_list(&unsigned, suite, &list_url, index, revoked);
+            assert_eq!(list["type"], json!(["VerifiableCredential", "BitstringStatusListCredential"]));
+            server.serve(&path, &list);
+            let what = format!("{suite}, revoked: {revoked}");
+
+            // The verifier fetches their list, verifies its proof and issuer, reads the bit.
+            let answer = verifier.post("/credentials/verify", &json!({"verifiableCredential": credential}));
+            let checks = answer.body["results"]["checks"].as_array().unwrap();
+            let status = checks.iter().find(|c| c["name"] == "status").unwrap();
+            if revoked {
+                assert_eq!(answer.status, 400, "{what}: {:?}", answer.body);
+                assert_eq!(answer.body["verdict"], "revoked", "{what}");
+                assert_eq!(status["status"], "failed", "{what}: {status}");
+            } else {
+                assert_eq!(answer.status, 200, "{what}: {:?}", answer.body);
+                assert_eq!(answer.body["verdict"], "unknown-issuer", "{what}");
+                assert_eq!(status["status"], "ok", "{what}: {status}");
+            }
+
+            // The wallet: imports the good one, refuses the revoked one.
+            let file = dir.path().join(format!("{suite}-{revoked}.json"));
+            std::fs::write(&file, credential.to_string()).unwrap();
+            let out = wallet.run(&["import", file.to_str().unwrap()]);
+            assert_eq!(out.code, if revoked { 1 } else { 0 }, "{what}: {out:?}");
+
+            // Their list changed by a byte: its proof fails, so the status cannot be known.
+            if !revoked {
+                server.serve(&path, &tampered(&list, "/credentialSubject/statusPurpose", "suspension"));
+                let fresh = Verifier::start(&[], &[&origin]);
+                let answer = fresh.post("/credentials/verify", &json!({"verifiableCredential": credential}));
+                assert_eq!(answer.status, 400, "{what}: {:?}", answer.body);
+                assert_ne!(answer.body["verified"], true, "{what}");
+            }
+        }
     }
 }
 

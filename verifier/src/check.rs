@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use bem_core::verify::{Report, Status};
-use bem_fetch::{FetchConfig, Fetcher};
+use bem_fetch::Fetcher;
 use serde_json::Value;
 
 use crate::api::{response_body, RequestOptions};
@@ -38,6 +38,9 @@ pub struct CheckArgs {
     /// Allow fetching from this origin (URL prefix), even http or loopback. Repeatable.
     #[arg(long = "fetch-allow", value_name = "ORIGIN")]
     pub fetch_allow: Vec<String>,
+    /// Also trust the TLS roots in this PEM file when fetching (a test CA; or BEM_FETCH_CA).
+    #[arg(long = "fetch-ca", value_name = "FILE", env = "BEM_FETCH_CA")]
+    pub fetch_ca: Option<PathBuf>,
 }
 
 /// The outcome of reading the input: usage-level problems exit 2.
@@ -71,7 +74,10 @@ pub fn run(args: &CheckArgs) -> Result<ExitCode, Unreadable> {
         None
     } else {
         let origins = allowed_origins(&args.fetch_allow).map_err(Unreadable)?;
-        Some(Arc::new(Fetcher::new(FetchConfig::new(trust.fetch_policy(origins, false)))))
+        let config =
+            crate::config::fetch_config(trust.fetch_policy(origins, false), args.fetch_ca.as_deref())
+                .map_err(Unreadable)?;
+        Some(Arc::new(Fetcher::new(config)))
     };
     let bytes = read_input(args.file.as_ref()).map_err(Unreadable)?;
     let document = bem_core::json::parse(&bytes, &Verifier::json_limits())

@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use bem_core::trust::{TrustList, TrustedAnchor, TrustedIssuer};
-use bem_fetch::{AllowedOrigin, FetchPolicy, HostRule};
+use bem_fetch::{AllowedOrigin, FetchConfig, FetchPolicy, HostRule};
 use bem_serve::TlsFiles;
 use serde::Deserialize;
 
@@ -108,6 +108,15 @@ impl TrustFile {
             policy.hosts = HostRule::AnyPublic;
         }
         policy
+    }
+}
+
+/// The fetcher's configuration: `policy`, plus the TLS roots of `--fetch-ca` if given.
+pub fn fetch_config(policy: FetchPolicy, ca_file: Option<&Path>) -> anyhow::Result<FetchConfig> {
+    let config = FetchConfig::new(policy);
+    match ca_file {
+        Some(path) => Ok(config.with_ca_file(path).map_err(|e| anyhow::anyhow!("--fetch-ca: {e}"))?),
+        None => Ok(config),
     }
 }
 

@@ -25,7 +25,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context;
-use bem_fetch::{FetchConfig, Fetcher};
+use bem_fetch::Fetcher;
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
@@ -59,6 +59,9 @@ struct ServeArgs {
     /// BEM_FETCH_ALLOW (comma-separated) adds more.
     #[arg(long = "fetch-allow", value_name = "ORIGIN")]
     fetch_allow: Vec<String>,
+    /// Also trust the TLS roots in this PEM file when fetching (a test CA; or BEM_FETCH_CA).
+    #[arg(long = "fetch-ca", value_name = "FILE", env = "BEM_FETCH_CA")]
+    fetch_ca: Option<PathBuf>,
     /// W3C test-suite mode: accept the example and inline contexts, accept unsigned
     /// presentations, and fetch status lists from any public https host.
     #[arg(long)]
@@ -122,7 +125,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let origins = config::allowed_origins(&args.fetch_allow)?;
     let policy = trust.fetch_policy(origins, args.conformance);
     tracing::info!(issuers = trust.issuer.len(), ?policy, conformance = args.conformance, "configuration");
-    let fetcher = Arc::new(Fetcher::new(FetchConfig::new(policy)));
+    let fetcher = Arc::new(Fetcher::new(config::fetch_config(policy, args.fetch_ca.as_deref())?));
     let verifier = verification::Verifier::new(trust.trust_list(), Some(fetcher), args.conformance);
     let state = Arc::new(server::AppState::new(verifier));
     let runtime =
