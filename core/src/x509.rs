@@ -382,6 +382,55 @@ impl Certificate {
         &self.der
     }
 
+    /// Parses a PEM certificate chain: every `-----BEGIN CERTIFICATE-----` block of
+    /// `text`, in order (for a seal: the leaf first, then its issuers). Text between the
+    /// blocks is allowed; at least one and at most [`MAX_PATH`] certificates.
+    pub fn chain_from_pem(text: &str) -> Result<Vec<Self>> {
+        const BEGIN: &str = "-----BEGIN CERTIFICATE-----";
+        const END: &str = "-----END CERTIFICATE-----";
+        let mut chain = Vec::new();
+        let mut rest = text;
+        while let Some(start) = rest.find(BEGIN) {
+            let from = rest.get(start..).unwrap_or_default();
+            let end = from.find(END).map(|e| e + END.len()).ok_or_else(|| {
+                malformed_certificate(format!("certificate {} has no {END} line", chain.len() + 1))
+            })?;
+            if chain.len() == MAX_PATH {
+                return Err(Error::new(
+                    ProblemCode::ResourceLimitExceeded,
+                    format!("more than {MAX_PATH} certificates in the chain"),
+                ));
+            }
+            let block = from.get(..end).unwrap_or_default();
+            let certificate = Self::from_pem(block)
+                .map_err(|e| Error::new(e.code, format!("certificate {}: {}", chain.len() + 1, e.message)))?;
+            chain.push(certificate);
+            rest = from.get(end..).unwrap_or_default();
+        }
+        if chain.is_empty() {
+            return Err(malformed_certificate(format!("no PEM certificate ({BEGIN}) found")));
+        }
+        Ok(chain)
+    }
+
+    /// The DER of this certificate's RFC 5035 `IssuerSerial`: `SEQUENCE { issuer
+    /// GeneralNames (one directoryName), serialNumber }`, whose base64 JAdES puts in
+    /// `kid` (ETSI TS 119 182-1 §5.1.4), as EDC does.
+    pub fn issuer_serial(&self) -> Result<Vec<u8>> {
+        use x509_cert::der::{Header, Length};
+        use x509_cert::ext::pkix::name::GeneralName;
+        let tbs = &self.inner.tbs_certificate;
+        let encoding =
+            |e: x509_cert::der::Error| malformed_certificate(format!("cannot encode IssuerSerial: {e}"));
+        let names = vec![GeneralName::DirectoryName(tbs.issuer.clone())];
+        let mut body = names.to_der().map_err(encoding)?;
+        body.extend(tbs.serial_number.to_der().map_err(encoding)?);
+        let length = Length::try_from(body.len()).map_err(encoding)?;
+        let mut out = Header::new(Tag::Sequence, length).and_then(|h| h.to_der()).map_err(encoding)?;
+        out.extend(body);
+        Ok(out)
+    }
+
     /// SHA-256 of the DER (the `x5t#S256` thumbprint).
     pub fn sha256(&self) -> [u8; 32] {
         Sha256::digest(&self.der).into()

@@ -8,7 +8,8 @@
 //! The TLS certificate and key come as a pair from one place (`--tls-cert`/`--tls-key`,
 //! else `BEM_TLS_CERT`/`BEM_TLS_KEY`, else the file's `[tls]` table): a place that gives
 //! only one of them is an error, never half of a pair mixed with the other half from
-//! elsewhere.
+//! elsewhere. The seal certificate and key (`--seal-cert`/`--seal-key`, else
+//! `BEM_SEAL_CERT`/`BEM_SEAL_KEY`, else `[seal]`) come as a pair the same way.
 
 use std::path::{Path, PathBuf};
 
@@ -53,6 +54,8 @@ pub struct Config {
     pub admin_token_file: PathBuf,
     /// Serve TLS with this certificate and key (see [`Config::scheme`]).
     pub tls: Option<TlsFiles>,
+    /// Also deliver certificates JAdES-sealed with this X.509 certificate and key.
+    pub seal: Option<SealFiles>,
     pub max_body_bytes: usize,
     pub max_csv_bytes: usize,
     /// Base URL of a `bem-verifier` (for the `verify` link of awarded certificates).
@@ -71,6 +74,16 @@ pub struct Flags {
     pub config: Option<PathBuf>,
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
+    pub seal_cert: Option<PathBuf>,
+    pub seal_key: Option<PathBuf>,
+}
+
+/// The seal's files: the PEM certificate chain (the seal certificate first) and its
+/// PKCS#8 PEM private key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SealFiles {
+    pub certificate: PathBuf,
+    pub key: PathBuf,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -88,6 +101,7 @@ struct FileConfig {
     #[serde(default)]
     keys: FileKeys,
     tls: Option<FileTls>,
+    seal: Option<FileSeal>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -111,6 +125,13 @@ struct FileKeys {
 #[serde(deny_unknown_fields)]
 struct FileTls {
     cert: PathBuf,
+    key: PathBuf,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileSeal {
+    certificate: PathBuf,
     key: PathBuf,
 }
 
@@ -163,13 +184,24 @@ impl Config {
             .map(PathBuf::from)
             .or(file.keys.admin_token_file)
             .unwrap_or_else(|| data_dir.join("admin-token"));
-        let tls = tls_pair("--tls-cert and --tls-key", flags.tls_cert.clone(), flags.tls_key.clone())?
-            .or(tls_pair(
+        let tls = pair(TLS, "--tls-cert and --tls-key", flags.tls_cert.clone(), flags.tls_key.clone())?
+            .or(pair(
+                TLS,
                 "BEM_TLS_CERT and BEM_TLS_KEY",
                 env("BEM_TLS_CERT").map(PathBuf::from),
                 env("BEM_TLS_KEY").map(PathBuf::from),
             )?)
+            .map(|(cert, key)| TlsFiles { cert, key })
             .or(file.tls.map(|t| TlsFiles { cert: t.cert, key: t.key }));
+        let seal = pair(SEAL, "--seal-cert and --seal-key", flags.seal_cert.clone(), flags.seal_key.clone())?
+            .or(pair(
+                SEAL,
+                "BEM_SEAL_CERT and BEM_SEAL_KEY",
+                env("BEM_SEAL_CERT").map(PathBuf::from),
+                env("BEM_SEAL_KEY").map(PathBuf::from),
+            )?)
+            .map(|(certificate, key)| SealFiles { certificate, key })
+            .or(file.seal.map(|s| SealFiles { certificate: s.certificate, key: s.key }));
         let number = |name: &str, from_file: Option<usize>, default: usize| -> anyhow::Result<usize> {
             match env(name) {
                 Some(v) => v.parse().with_context(|| format!("{name}={v:?} is not a number of bytes")),
@@ -189,6 +221,7 @@ impl Config {
             signing_key: env("BEM_SIGNING_KEY").or(file.keys.signing_key),
             admin_token_file,
             tls,
+            seal,
             max_body_bytes: number("BEM_MAX_BODY_BYTES", file.max_body_bytes, DEFAULT_MAX_BODY_BYTES)?,
             max_csv_bytes: number("BEM_MAX_CSV_BYTES", file.max_csv_bytes, DEFAULT_MAX_CSV_BYTES)?,
             verifier_url: env("BEM_VERIFIER_URL")
@@ -225,12 +258,21 @@ fn read_file(path: &Path) -> anyhow::Result<FileConfig> {
     toml::from_str(&text).with_context(|| format!("config file {} is not valid", path.display()))
 }
 
-/// A certificate and key from one place; `names` says which, for the error.
-fn tls_pair(names: &str, cert: Option<PathBuf>, key: Option<PathBuf>) -> anyhow::Result<Option<TlsFiles>> {
+const TLS: &str = "the TLS certificate and its key";
+const SEAL: &str = "the seal certificate and its key";
+
+/// A certificate and key from one place; `names` says which, `what` what they are, for
+/// the error.
+fn pair(
+    what: &str,
+    names: &str,
+    cert: Option<PathBuf>,
+    key: Option<PathBuf>,
+) -> anyhow::Result<Option<(PathBuf, PathBuf)>> {
     match (cert, key) {
-        (Some(cert), Some(key)) => Ok(Some(TlsFiles { cert, key })),
+        (Some(cert), Some(key)) => Ok(Some((cert, key))),
         (None, None) => Ok(None),
-        _ => bail!("{names} must be given together (the TLS certificate and its key)"),
+        _ => bail!("{names} must be given together ({what})"),
     }
 }
 
@@ -319,11 +361,17 @@ mod tests {
     fn the_example_file_parses_with_its_tls_table() {
         let text = include_str!("../issuer.example.toml");
         assert!(toml::from_str::<FileConfig>(text).is_ok());
-        let uncommented =
-            text.replace("# [tls]", "[tls]").replace("# cert =", "cert =").replace("# key =", "key =");
+        let uncommented = text
+            .replace("# [tls]", "[tls]")
+            .replace("# cert =", "cert =")
+            .replace("# key =", "key =")
+            .replace("# [seal]", "[seal]")
+            .replace("# certificate =", "certificate =");
         let file: FileConfig = toml::from_str(&uncommented).unwrap();
         let tls = file.tls.unwrap();
         assert_eq!((tls.cert, tls.key), (PathBuf::from("cert.pem"), PathBuf::from("key.pem")));
+        let seal = file.seal.unwrap();
+        assert_eq!((seal.certificate, seal.key), (PathBuf::from("seal.pem"), PathBuf::from("seal.key")));
     }
 
     #[test]
@@ -356,5 +404,34 @@ mod tests {
         std::fs::write(&file, "[tls]\ncert = \"file.crt\"\n").unwrap();
         let e = format!("{:#}", resolve(&with_file, &[]).unwrap_err());
         assert!(e.contains("key"), "{e}");
+    }
+
+    #[test]
+    fn seal_pairs_come_from_one_place_flags_over_environment_over_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("issuer.toml");
+        std::fs::write(&file, "[seal]\ncertificate = \"file.pem\"\nkey = \"file.key\"\n").unwrap();
+        let pair = |cert: &str, key: &str| Some(SealFiles { certificate: cert.into(), key: key.into() });
+
+        assert_eq!(resolve(&Flags::default(), &[]).unwrap().seal, None);
+        let with_file = Flags { config: Some(file.clone()), ..Flags::default() };
+        let config = resolve(&with_file, &[]).unwrap();
+        assert_eq!((config.seal, config.tls), (pair("file.pem", "file.key"), None));
+        let env = [("BEM_SEAL_CERT", "env.pem"), ("BEM_SEAL_KEY", "env.key")];
+        assert_eq!(resolve(&with_file, &env).unwrap().seal, pair("env.pem", "env.key"));
+        let flags = Flags {
+            seal_cert: Some("flag.pem".into()),
+            seal_key: Some("flag.key".into()),
+            ..with_file.clone()
+        };
+        assert_eq!(resolve(&flags, &env).unwrap().seal, pair("flag.pem", "flag.key"));
+
+        let half = Flags { seal_cert: None, ..flags };
+        let e = resolve(&half, &env).unwrap_err().to_string();
+        assert!(e.contains("--seal-cert and --seal-key must be given together"), "{e}");
+        let e = resolve(&with_file, &[("BEM_SEAL_CERT", "env.pem")]).unwrap_err().to_string();
+        assert!(e.contains("BEM_SEAL_CERT and BEM_SEAL_KEY"), "{e}");
+        std::fs::write(&file, "[seal]\ncert = \"file.pem\"\nkey = \"file.key\"\n").unwrap();
+        assert!(resolve(&with_file, &[]).is_err(), "unknown key `cert` in [seal]");
     }
 }

@@ -30,7 +30,11 @@ use crate::store::StatusChange;
 pub struct AppState {
     pub issuer: Arc<Issuer>,
     pub admin_token: Arc<str>,
+    /// Failed admin-token attempts by client (429 beyond the limit).
+    pub failed_auth: Arc<crate::auth_limit::FailedAuth>,
     pub issuer_name: Arc<str>,
+    /// The JAdES seal, when configured (`GET /credentials/{id}/sealed`).
+    pub seal: Option<Arc<crate::seal::Seal>>,
 }
 
 /// The service's routes.
@@ -49,6 +53,7 @@ pub fn router(state: AppState, max_body_bytes: usize, max_csv_bytes: usize) -> R
         .route("/credentials/issue", post(issue))
         .route("/credentials/status", post(update_status))
         .route("/credentials/{id}", get(credential))
+        .route("/credentials/{id}/sealed", get(crate::seal::sealed))
         .route("/credentials/{id}/qr.png", get(qr_png))
         .route("/credentials/{id}/qr.svg", get(qr_svg))
         .route("/status-lists/{id}", get(status_list))
@@ -71,13 +76,13 @@ async fn method_not_allowed() -> ApiError {
 }
 
 /// Runs blocking work (SQLite, signing) off the async threads.
-async fn blocking<T: Send + 'static>(
+pub(crate) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {
     tokio::task::spawn_blocking(f).await.map_err(ApiError::internal)?
 }
 
-fn path(p: Result<Path<String>, PathRejection>) -> Result<String, ApiError> {
+pub(crate) fn path(p: Result<Path<String>, PathRejection>) -> Result<String, ApiError> {
     p.map(|Path(s)| s).map_err(|e| ApiError::not_found(e.body_text()))
 }
 
@@ -371,7 +376,7 @@ async fn status_list(
 }
 
 /// The stored credential of a link token, and its status notice.
-async fn stored(state: &AppState, token: String) -> Result<(Value, Option<String>), ApiError> {
+pub(crate) async fn stored(state: &AppState, token: String) -> Result<(Value, Option<String>), ApiError> {
     if !crate::clock::is_token(&token) {
         return Err(ApiError::not_found("no such credential"));
     }

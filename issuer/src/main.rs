@@ -5,6 +5,7 @@
 //! 2 usage error or unreadable input. Every failure is a message, never a panic.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing))]
 
+mod auth_limit;
 mod badge;
 mod bulk;
 mod catalogue;
@@ -18,6 +19,7 @@ mod keys;
 mod pages;
 mod problem;
 mod qr;
+mod seal;
 mod status_lists;
 mod store;
 mod vocabulary;
@@ -78,6 +80,13 @@ enum Command {
         /// The PEM private key of --tls-cert (PKCS#8, RSA or EC; or BEM_TLS_KEY).
         #[arg(long, value_name = "FILE")]
         tls_key: Option<PathBuf>,
+        /// Also serve certificates JAdES-sealed with this PEM X.509 chain, the seal
+        /// certificate first (with --seal-key; or BEM_SEAL_CERT). See docs/sealing.md.
+        #[arg(long, value_name = "FILE")]
+        seal_cert: Option<PathBuf>,
+        /// The private key of --seal-cert: PKCS#8 PEM, RSA or EC, mode 0600 (or BEM_SEAL_KEY).
+        #[arg(long, value_name = "FILE")]
+        seal_key: Option<PathBuf>,
     },
     /// Create the signing key file (refuses to overwrite one).
     Keygen {
@@ -154,9 +163,10 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Serve { common, listen, public_url, tls_cert, tls_key } => {
-            let config =
-                load_config(&common, Flags { listen, public_url, tls_cert, tls_key, ..Flags::default() })?;
+        Command::Serve { common, listen, public_url, tls_cert, tls_key, seal_cert, seal_key } => {
+            let flags =
+                Flags { listen, public_url, tls_cert, tls_key, seal_cert, seal_key, ..Flags::default() };
+            let config = load_config(&common, flags)?;
             serve(config)?;
             Ok(ExitCode::SUCCESS)
         }
@@ -213,6 +223,14 @@ fn serve(config: Config) -> anyhow::Result<()> {
     let tls = match &config.tls {
         Some(files) => {
             Some(bem_serve::Tls::load(files).map_err(|e| Usage(format!("{:#}", anyhow::Error::new(e))))?)
+        }
+        None => None,
+    };
+    let seal = match &config.seal {
+        Some(files) => {
+            let now = bem_core::datetime::parse_datetime_stamp(&clock::now())
+                .map_err(|e| anyhow::anyhow!("the clock: {}", e.message))?;
+            Some(Arc::new(seal::load(files, now).map_err(|e| Usage(format!("{e:#}")))?))
         }
         None => None,
     };
@@ -280,7 +298,9 @@ fn serve(config: Config) -> anyhow::Result<()> {
         let state = http::AppState {
             issuer: Arc::new(issuer),
             admin_token: Arc::from(token.as_str()),
+            failed_auth: Arc::new(auth_limit::FailedAuth::new()),
             issuer_name: Arc::from(config.issuer.name.as_str()),
+            seal: seal.clone(),
         };
         let app = http::router(state, config.max_body_bytes, config.max_csv_bytes);
         if let Some(files) = &config.tls {
@@ -289,6 +309,9 @@ fn serve(config: Config) -> anyhow::Result<()> {
                 files.cert.display(),
                 files.key.display()
             ));
+        }
+        if let (Some(seal), Some(files)) = (&seal, &config.seal) {
+            say(&format!("bem-issuer: seal {} from {}", seal.describe(), files.certificate.display()));
         }
         say(&format!("bem-issuer: listening on {scheme}://{bound}"));
         Ok(bem_serve::serve(listener, app, tls, shutdown()).await?)

@@ -6,12 +6,14 @@
 //! - internal errors are logged with their detail and shown as a bare 500;
 //! - the admin token is compared in constant time (over SHA-256 digests, so the length
 //!   leaks nothing either), before any body is read: a request without it (401) or with
-//!   a wrong one (403) changes nothing.
+//!   a wrong one (403) changes nothing;
+//! - a client with too many failed attempts gets 429 with `Retry-After` before its token
+//!   is looked at ([`crate::auth_limit`]).
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{FromRequest, FromRequestParts, Request};
-use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE};
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -35,12 +37,21 @@ pub struct ApiError {
     pub spec: bool,
     pub detail: String,
     pub problems: Vec<Value>,
+    /// Seconds for `Retry-After` (429).
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
     /// An error with one of this service's own codes.
     pub fn new(status: StatusCode, code: &str, detail: impl Into<String>) -> Self {
-        ApiError { status, code: code.to_owned(), spec: false, detail: detail.into(), problems: Vec::new() }
+        ApiError {
+            status,
+            code: code.to_owned(),
+            spec: false,
+            detail: detail.into(),
+            problems: Vec::new(),
+            retry_after: None,
+        }
     }
 
     /// An error with a specification's code (type `https://w3id.org/security#CODE`).
@@ -91,6 +102,9 @@ impl IntoResponse for ApiError {
         if self.status == StatusCode::UNAUTHORIZED {
             headers.insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
+        if let Some(seconds) = self.retry_after {
+            headers.insert(RETRY_AFTER, HeaderValue::from(seconds));
+        }
         response
     }
 }
@@ -131,8 +145,32 @@ impl FromRequestParts<AppState> for Admin {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        check_bearer(parts.headers.get(AUTHORIZATION), &state.admin_token)?;
-        Ok(Admin)
+        // Without a peer address (the router driven in-process), all share one record.
+        let ip = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<bem_serve::Peer>>()
+            .map_or(std::net::IpAddr::from([0, 0, 0, 0]), |info| info.0 .0.ip());
+        let now = std::time::Instant::now();
+        if let Some(left) = state.failed_auth.locked_for(ip, now) {
+            let seconds = left.as_secs().max(1);
+            let mut error = ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "TOO_MANY_REQUESTS",
+                format!("too many failed admin-token attempts from this address; try again in {seconds} s"),
+            );
+            error.retry_after = Some(seconds);
+            return Err(error);
+        }
+        match check_bearer(parts.headers.get(AUTHORIZATION), &state.admin_token) {
+            Ok(()) => {
+                state.failed_auth.succeeded(ip);
+                Ok(Admin)
+            }
+            Err(e) => {
+                state.failed_auth.failed(ip, now);
+                Err(e)
+            }
+        }
     }
 }
 

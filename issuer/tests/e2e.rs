@@ -428,6 +428,45 @@ mod auth {
     }
 
     #[test]
+    fn repeated_wrong_tokens_lock_the_client_out_with_429() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Server::start(dir.path());
+        let body = json!({"name": "Guess"});
+        let path = format!("/micro-credentials/{MC}/certificates");
+        for i in 0..10 {
+            let p = s.post_json(&path, Some(&format!("guess-{i}")), &body).problem(403);
+            assert_eq!(p["code"], "FORBIDDEN");
+        }
+        // The 11th attempt, even with the right token, is refused before the token is read.
+        for token in ["guess-10", s.token.as_str()] {
+            let answer = call(
+                ureq::post(&s.url(&path))
+                    .set("Content-Type", "application/json")
+                    .set("Authorization", &format!("Bearer {token}")),
+                Some(body.to_string().into_bytes()),
+            );
+            let p = answer.problem(429);
+            assert_eq!(p["code"], "TOO_MANY_REQUESTS");
+            assert!(p["detail"].as_str().unwrap().contains("try again"), "{p}");
+        }
+        let raw = ureq::post(&s.url(&path))
+            .set("Content-Type", "application/json")
+            .set("Authorization", &format!("Bearer {}", s.token))
+            .send_string(&body.to_string());
+        match raw {
+            Err(ureq::Error::Status(429, r)) => {
+                let seconds: u64 = r.header("Retry-After").unwrap().parse().unwrap();
+                assert!((1..=60).contains(&seconds), "{seconds}");
+            }
+            other => panic!("expected 429, got {other:?}"),
+        }
+        // Public routes still answer, and nothing was issued.
+        assert_eq!(s.get("/micro-credentials", "application/json").status, 200);
+        let issued: i64 = s.db().query_row("SELECT COUNT(*) FROM credentials", [], |r| r.get(0)).unwrap();
+        assert_eq!(issued, 0);
+    }
+
+    #[test]
     fn bad_requests_get_problem_json() {
         let dir = tempfile::tempdir().unwrap();
         let s = Server::start(dir.path());
@@ -658,75 +697,209 @@ mod lifecycle {
 }
 
 mod crash {
+    //! SIGKILL at random moments while a bulk run, single awards and revocations are under
+    //! way: after every restart nothing that was answered is lost and nothing is doubled.
     use super::support::*;
     use std::collections::HashSet;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, Mutex};
+    use std::time::{Duration, Instant};
 
-    #[test]
-    fn sigkill_during_bulk_loses_no_answered_issuance_and_reuses_no_index() {
-        let dir = tempfile::tempdir().unwrap();
-        let port = free_port();
-        let listen = format!("127.0.0.1:{port}");
-        let mut s = Server::start_with(dir.path(), &listen, None);
-        let answered: Vec<serde_json::Value> =
-            (0..3).map(|i| s.award(MC, &format!("Answered {i}"))).collect();
+    use serde_json::{json, Value};
 
-        let mut csv = String::from("name\n");
-        for i in 0..3000 {
-            csv.push_str(&format!("Bulk learner {i}\n"));
+    const ROUNDS: usize = 20;
+
+    /// A small xorshift generator; the seed is printed so a failing run can be repeated
+    /// (`BEM_CRASH_SEED`).
+    struct Rng(u64);
+    impl Rng {
+        fn below(&mut self, n: u64) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0 % n
         }
+    }
+
+    #[derive(Default)]
+    struct Answered {
+        /// Certificates whose award was answered 201: (credential id, credential JSON).
+        awards: Vec<(String, Value)>,
+        /// Credential ids whose revocation was answered 200.
+        revocations: Vec<String>,
+    }
+
+    /// The work of one round, in threads, until `stop` or the server is gone.
+    fn load(
+        s: &Server,
+        stop: &Arc<AtomicBool>,
+        answered: &Arc<Mutex<Answered>>,
+        round: usize,
+    ) -> Vec<std::thread::JoinHandle<()>> {
+        let mut threads = Vec::new();
+        // A bulk run of 1,500 rows (its answer never comes: the kill is sooner or later).
         let url = s.url(&format!("/micro-credentials/{MC}/certificates/bulk"));
         let token = s.token.clone();
-        let bulk = std::thread::spawn(move || {
+        let csv: String = std::iter::once("name".to_owned())
+            .chain((0..1500).map(|i| format!("Bulk {round}-{i}")))
+            .collect::<Vec<_>>()
+            .join("\n");
+        threads.push(std::thread::spawn(move || {
             let _ = ureq::post(&url)
                 .set("Content-Type", "text/csv")
                 .set("Authorization", &format!("Bearer {token}"))
+                .timeout(Duration::from_secs(60))
                 .send_string(&csv);
-        });
-        // Kill once the bulk run has committed some rows, mid-way.
-        let started = std::time::Instant::now();
-        loop {
-            let n: i64 = s.db().query_row("SELECT COUNT(*) FROM credentials", [], |r| r.get(0)).unwrap_or(0);
-            if n > 3 + 20 || started.elapsed().as_secs() > 120 {
-                break;
+        }));
+        // Single awards, one after the other.
+        let (base, token, stop2, answered2) =
+            (s.base.clone(), s.token.clone(), stop.clone(), answered.clone());
+        threads.push(std::thread::spawn(move || {
+            let mut n = 0;
+            while !stop2.load(Ordering::SeqCst) {
+                n += 1;
+                let result = ureq::post(&format!("{base}/micro-credentials/{MC}/certificates"))
+                    .set("Authorization", &format!("Bearer {token}"))
+                    .timeout(Duration::from_secs(30))
+                    .send_json(json!({"name": format!("Single {round}-{n}")}));
+                let Ok(response) = result else { return };
+                assert_eq!(response.status(), 201);
+                let body: Value = response.into_json().unwrap();
+                let vc = body["verifiableCredential"].clone();
+                answered2.lock().unwrap().awards.push((vc["id"].as_str().unwrap().to_owned(), vc));
             }
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
-        s.child.kill().unwrap(); // SIGKILL
-        s.child.wait().unwrap();
-        let _ = bulk.join();
+        }));
+        // Revocations of certificates answered earlier.
+        let (base, token, stop3, answered3) =
+            (s.base.clone(), s.token.clone(), stop.clone(), answered.clone());
+        threads.push(std::thread::spawn(move || {
+            let mut next = 0;
+            while !stop3.load(Ordering::SeqCst) {
+                let target = {
+                    let a = answered3.lock().unwrap();
+                    let revoked: HashSet<&String> = a.revocations.iter().collect();
+                    a.awards.iter().map(|(id, _)| id).filter(|id| !revoked.contains(id)).nth(next).cloned()
+                };
+                let Some(id) = target else {
+                    std::thread::sleep(Duration::from_millis(10));
+                    continue;
+                };
+                next += 1;
+                let result = ureq::post(&format!("{base}/credentials/status"))
+                    .set("Authorization", &format!("Bearer {token}"))
+                    .timeout(Duration::from_secs(30))
+                    .send_json(json!({
+                        "credentialId": id,
+                        "credentialStatus": {"type": "BitstringStatusListEntry", "statusPurpose": "revocation"},
+                        "status": true
+                    }));
+                let Ok(response) = result else { return };
+                assert_eq!(response.status(), 200);
+                answered3.lock().unwrap().revocations.push(id);
+            }
+        }));
+        threads
+    }
 
-        let s = Server::start_with(dir.path(), &listen, None);
-        for a in &answered {
-            let path = a["links"]["credential"].as_str().unwrap().replace(&s.base, "");
-            assert_eq!(s.get(&path, "application/json").json(), a["verifiableCredential"]);
-        }
-        let db = s.db();
-        let check: String = db.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
-        assert_eq!(check, "ok");
-        let stored: i64 = db.query_row("SELECT COUNT(*) FROM credentials", [], |r| r.get(0)).unwrap();
-        assert!(stored > 23 && stored < 3003, "killed mid-way: {stored}");
-        let incomplete: i64 = db
-            .query_row("SELECT COUNT(*) FROM credentials c WHERE (SELECT COUNT(*) FROM status_entries e WHERE e.credential = c.token) != 2", [], |r| r.get(0))
-            .unwrap();
-        assert_eq!(incomplete, 0, "no half-issued row");
-        // Every stored certificate names exactly the indexes stored for it, and no index twice.
-        let mut seen = HashSet::new();
-        let mut stmt = db.prepare("SELECT document FROM credentials").unwrap();
-        let docs: Vec<String> = stmt.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect();
-        for doc in &docs {
-            let doc: serde_json::Value = serde_json::from_str(doc).unwrap();
-            for e in doc["credentialStatus"].as_array().unwrap() {
-                assert!(
-                    seen.insert((e["statusListCredential"].to_string(), e["statusListIndex"].to_string())),
-                    "index used twice: {e}"
-                );
+    #[test]
+    fn twenty_sigkills_during_bulk_awards_and_revocations_lose_nothing_answered() {
+        let seed = std::env::var("BEM_CRASH_SEED").ok().and_then(|v| v.parse().ok()).unwrap_or_else(|| {
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64 | 1
+        });
+        eprintln!("crash test seed: BEM_CRASH_SEED={seed}");
+        let mut rng = Rng(seed);
+        let dir = tempfile::tempdir().unwrap();
+        let listen = format!("127.0.0.1:{}", free_port());
+        let answered = Arc::new(Mutex::new(Answered::default()));
+        let mut s = Server::start_with(dir.path(), &listen, None);
+        for round in 0..ROUNDS {
+            let stop = Arc::new(AtomicBool::new(false));
+            let threads = load(&s, &stop, &answered, round);
+            // Kill at a random moment: 0.1 to 4 s into the round (a bulk chunk of 256 rows
+            // takes about a second to sign in a debug build: some rounds die mid-chunk,
+            // some after one or more chunks committed).
+            std::thread::sleep(Duration::from_millis(100 + rng.below(3900)));
+            s.child.kill().unwrap(); // SIGKILL
+            s.child.wait().unwrap();
+            stop.store(true, Ordering::SeqCst);
+            for t in threads {
+                t.join().unwrap();
+            }
+            s = Server::start_with(dir.path(), &listen, None);
+
+            let db = s.db();
+            let check: String = db.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+            assert_eq!(check, "ok", "round {round}");
+            let a = answered.lock().unwrap();
+            // Every answered award is there, as it was answered.
+            for (id, vc) in &a.awards {
+                let stored: String = db
+                    .query_row("SELECT document FROM credentials WHERE credential_id = ?1", [id], |r| {
+                        r.get(0)
+                    })
+                    .unwrap_or_else(|e| panic!("round {round}: answered award {id} lost: {e}"));
+                assert_eq!(&serde_json::from_str::<Value>(&stored).unwrap(), vc, "round {round}");
+            }
+            // Every answered revocation is there.
+            for id in &a.revocations {
+                let status: i64 = db
+                    .query_row(
+                        "SELECT e.status FROM status_entries e JOIN credentials c ON c.token = e.credential \
+                         JOIN status_lists l ON l.id = e.list_id WHERE c.credential_id = ?1 AND l.purpose = 'revocation'",
+                        [id],
+                        |r| r.get(0),
+                    )
+                    .unwrap();
+                assert_eq!(status, 1, "round {round}: answered revocation of {id} lost");
+            }
+            // No certificate is half-issued, and no status index is named twice.
+            let incomplete: i64 = db
+                .query_row("SELECT COUNT(*) FROM credentials c WHERE (SELECT COUNT(*) FROM status_entries e WHERE e.credential = c.token) != 2", [], |r| r.get(0))
+                .unwrap();
+            assert_eq!(incomplete, 0, "round {round}: a half-issued certificate");
+            let mut seen = HashSet::new();
+            let mut stmt = db.prepare("SELECT document FROM credentials").unwrap();
+            let docs: Vec<String> = stmt.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect();
+            for doc in &docs {
+                let doc: Value = serde_json::from_str(doc).unwrap();
+                for e in doc["credentialStatus"].as_array().unwrap() {
+                    assert!(
+                        seen.insert((
+                            e["statusListCredential"].to_string(),
+                            e["statusListIndex"].to_string()
+                        )),
+                        "round {round}: index used twice: {e}"
+                    );
+                }
             }
         }
-        // Issuing goes on after the restart without reusing an index.
-        let more = s.award(MC, "After Crash")["verifiableCredential"].clone();
-        for e in more["credentialStatus"].as_array().unwrap() {
-            assert!(seen.insert((e["statusListCredential"].to_string(), e["statusListIndex"].to_string())));
+        let a = answered.lock().unwrap();
+        let total: i64 = s.db().query_row("SELECT COUNT(*) FROM credentials", [], |r| r.get(0)).unwrap();
+        let bulk: i64 = s
+            .db()
+            .query_row("SELECT COUNT(*) FROM credentials WHERE learner_name LIKE 'Bulk %'", [], |r| r.get(0))
+            .unwrap();
+        eprintln!(
+            "crash test: {ROUNDS} kills; {} answered awards, {} answered revocations, {total} certificates stored ({bulk} from bulk runs)",
+            a.awards.len(),
+            a.revocations.len()
+        );
+        assert!(a.awards.len() >= ROUNDS, "the rounds did some work");
+        assert!(bulk > 0, "some bulk chunks committed before a kill");
+        // The served documents verify: revoked ones as revoked, the others as genuine.
+        let revoked: HashSet<&String> = a.revocations.iter().collect();
+        let started = Instant::now();
+        for (id, vc) in a.awards.iter().rev().take(6) {
+            let report = verify(&s, vc);
+            if revoked.contains(id) {
+                assert_eq!(report.verdict(), bem_core::verify::Verdict::Revoked, "{id}");
+            } else {
+                assert!(report.verified(), "{id}: {:#?}", report.checks);
+            }
         }
+        assert!(started.elapsed() < Duration::from_secs(120));
+        // Issuing goes on without reusing an index.
+        let more = s.award(MC, "After the crashes")["verifiableCredential"].clone();
         assert!(verify(&s, &more).verified());
     }
 }
@@ -786,7 +959,7 @@ mod tls {
 
     /// `bem-issuer serve` with `args` (and no `BEM_*` from outside), once it prints where
     /// it listens; the lines printed before that come along.
-    fn start(dir: &Path, args: &[&str], env: &[(&str, &Path)]) -> (Server, Vec<String>) {
+    pub(super) fn start(dir: &Path, args: &[&str], env: &[(&str, &Path)]) -> (Server, Vec<String>) {
         let mut cmd = Command::new(BIN);
         clean(&mut cmd).arg("serve").arg("--data-dir").arg(dir.join("data")).args(args);
         for (name, value) in env {
@@ -809,7 +982,15 @@ mod tls {
 
     /// `cmd` without the TLS and address settings of the environment it runs in.
     fn clean(cmd: &mut Command) -> &mut Command {
-        for name in ["BEM_TLS_CERT", "BEM_TLS_KEY", "BEM_CONFIG", "BEM_PUBLIC_URL", "BEM_LISTEN"] {
+        for name in [
+            "BEM_TLS_CERT",
+            "BEM_TLS_KEY",
+            "BEM_SEAL_CERT",
+            "BEM_SEAL_KEY",
+            "BEM_CONFIG",
+            "BEM_PUBLIC_URL",
+            "BEM_LISTEN",
+        ] {
             cmd.env_remove(name);
         }
         cmd
@@ -953,7 +1134,7 @@ mod tls {
     }
 
     /// Runs `serve` that must fail to start; at most 60 s.
-    fn failed_start(dir: &Path, args: &[&str], env: &[(&str, &Path)]) -> (Output, String) {
+    pub(super) fn failed_start(dir: &Path, args: &[&str], env: &[(&str, &Path)]) -> (Output, String) {
         let mut cmd = Command::new(BIN);
         clean(&mut cmd).arg("serve").arg("--data-dir").arg(dir.join("data"));
         cmd.args(["--listen", "127.0.0.1:0"]).args(args);
@@ -973,7 +1154,7 @@ mod tls {
         let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
         assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
         assert!(!String::from_utf8_lossy(&out.stdout).contains("listening"), "{args:?}");
-        assert!(!dir.join("data").exists(), "nothing is created before the TLS files are checked");
+        assert!(!dir.join("data").exists(), "nothing is created before the TLS and seal files are checked");
         (out, stderr)
     }
 
@@ -1008,5 +1189,276 @@ mod tls {
         assert!(e.contains("BEM_TLS_CERT and BEM_TLS_KEY must be given together"), "{e}");
         let (_, e) = failed_start(dir.path(), &["--tls-key", &path(&a.key)], &[]);
         assert!(e.contains("--tls-cert and --tls-key must be given together"), "{e}");
+    }
+}
+
+mod seal {
+    //! JAdES sealing (`[seal]`, `GET /credentials/{id}/sealed`): a test CA made here issues
+    //! the seal certificate; the sealed certificate is checked with bem-core's pipeline
+    //! with and without the CA as an `[[anchor]]`, and tampered.
+    use super::support::*;
+    use super::tls::{failed_start, start};
+    use std::os::unix::fs::PermissionsExt;
+    use std::path::{Path, PathBuf};
+
+    use base64::Engine as _;
+    use bem_core::trust::{TrustList, TrustedAnchor};
+    use bem_core::verify::{verify_credential, Report, Status, Verdict, VerifyOptions};
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair, KeyUsagePurpose};
+    use serde_json::Value;
+
+    struct TestCa {
+        params: CertificateParams,
+        key: KeyPair,
+        pem: String,
+    }
+
+    fn params(cn: &str, from: (i32, u8, u8), to: (i32, u8, u8)) -> CertificateParams {
+        let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
+        p.distinguished_name.push(DnType::CommonName, cn);
+        p.distinguished_name.push(DnType::OrganizationName, "BEM Test Training Centre");
+        p.not_before = rcgen::date_time_ymd(from.0, from.1, from.2);
+        p.not_after = rcgen::date_time_ymd(to.0, to.1, to.2);
+        p
+    }
+
+    fn test_ca(cn: &str) -> TestCa {
+        let key = KeyPair::generate().unwrap();
+        let mut p = params(cn, (2020, 1, 1), (2045, 1, 1));
+        p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        p.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+        let pem = p.clone().self_signed(&key).unwrap().pem();
+        TestCa { params: p, key, pem }
+    }
+
+    /// A seal certificate for `key` issued by `ca`, valid `from`..`to`, with `usages`.
+    fn seal_certificate(
+        ca: &TestCa,
+        key: &KeyPair,
+        to: (i32, u8, u8),
+        usages: Vec<KeyUsagePurpose>,
+    ) -> String {
+        let mut p = params("BEM Test Seal", (2021, 1, 1), to);
+        p.key_usages = usages;
+        p.is_ca = IsCa::ExplicitNoCa;
+        let issuer = ca.params.clone().self_signed(&ca.key).unwrap();
+        p.signed_by(key, &issuer, &ca.key).unwrap().pem()
+    }
+
+    /// Writes the seal files: the certificate chain and the key (mode `mode`).
+    fn files(dir: &Path, stem: &str, chain: &str, key: &KeyPair, mode: u32) -> (PathBuf, PathBuf) {
+        let (cert, key_file) = (dir.join(format!("{stem}.pem")), dir.join(format!("{stem}.key")));
+        std::fs::write(&cert, chain).unwrap();
+        std::fs::write(&key_file, key.serialize_pem()).unwrap();
+        std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(mode)).unwrap();
+        (cert, key_file)
+    }
+
+    fn signing() -> Vec<KeyUsagePurpose> {
+        vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::ContentCommitment]
+    }
+
+    fn check<'a>(report: &'a Report, name: &str) -> &'a bem_core::verify::Check {
+        report
+            .checks
+            .iter()
+            .find(|c| c.name == name)
+            .unwrap_or_else(|| panic!("no {name}: {:#?}", report.checks))
+    }
+
+    fn verify_with(server: &Server, doc: &Value, trust: &TrustList) -> Report {
+        let resolver = Http { base: server.base.clone() };
+        verify_credential(doc, &VerifyOptions::new(now(), trust, &resolver))
+    }
+
+    fn token_of(awarded: &Value) -> String {
+        awarded["links"]["credential"].as_str().unwrap().rsplit('/').next().unwrap().to_owned()
+    }
+
+    #[test]
+    fn a_sealed_certificate_verifies_trusted_with_its_ca_and_breaks_when_changed() {
+        let dir = tempfile::tempdir().unwrap();
+        let ca = test_ca("BEM Test Seal CA");
+        let key = KeyPair::generate().unwrap();
+        let chain = format!("{}{}", seal_certificate(&ca, &key, (2044, 1, 1), signing()), ca.pem);
+        let (cert, key_file) = files(dir.path(), "seal", &chain, &key, 0o600);
+        let (s, seen) = start(
+            dir.path(),
+            &[
+                "--listen",
+                "127.0.0.1:0",
+                "--seal-cert",
+                cert.to_str().unwrap(),
+                "--seal-key",
+                key_file.to_str().unwrap(),
+            ],
+            &[],
+        );
+        assert!(
+            seen.iter()
+                .any(|l| l.starts_with("bem-issuer: seal BEM Test Training Centre (BEM Test Seal), ES256")),
+            "{seen:?}"
+        );
+
+        let awarded = s.award(MC, "Sealed Learner");
+        let token = token_of(&awarded);
+        let answer = s.get(&format!("/credentials/{token}/sealed"), "application/jose+json");
+        assert_eq!(answer.status, 200, "{}", answer.text);
+        assert_eq!(answer.content_type, "application/jose+json");
+        let sealed = answer.json();
+
+        // EDC's shape at baseline B; the payload is the stored certificate without its proof.
+        let protected = sealed["signatures"][0]["protected"].as_str().unwrap();
+        let header: Value = serde_json::from_slice(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(protected).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(header["alg"], "ES256");
+        assert_eq!(header["typ"], "jose+json");
+        assert_eq!(header["cty"], "octet-stream");
+        assert_eq!(header["b64"], false);
+        assert_eq!(header["crit"], serde_json::json!(["b64", "sigT"]));
+        assert_eq!(header["x5c"].as_array().unwrap().len(), 2);
+        assert!(header["x5t#S256"].is_string() && header["kid"].is_string() && header["sigT"].is_string());
+        assert!(header.get("adoTst").is_none(), "baseline B: no time-stamp");
+        let payload: Value = serde_json::from_str(sealed["payload"].as_str().unwrap()).unwrap();
+        let mut stored = awarded["verifiableCredential"].clone();
+        stored.as_object_mut().unwrap().remove("proof");
+        assert_eq!(payload, stored);
+
+        // With the test CA as an anchor: verified and trusted.
+        let anchored = TrustList {
+            anchors: vec![TrustedAnchor {
+                name: "BEM Test CA".into(),
+                certificate: Some(ca.pem.clone()),
+                certificate_file: None,
+            }],
+            ..TrustList::default()
+        };
+        let report = verify_with(&s, &sealed, &anchored);
+        assert!(report.verified(), "{:#?}", report.checks);
+        assert_eq!(report.verdict(), Verdict::Valid, "{:#?}", report.checks);
+        assert_eq!(report.trusted_name.as_deref(), Some("BEM Test CA"));
+        assert_eq!(check(&report, "seal").status, Status::Ok);
+        assert_eq!(check(&report, "status").status, Status::Ok, "{:#?}", report.checks);
+
+        // Without it: the seal holds, the issuer is not trusted.
+        let report = verify_with(&s, &sealed, &TrustList::default());
+        assert!(report.verified(), "{:#?}", report.checks);
+        assert_eq!(report.verdict(), Verdict::UnknownIssuer);
+        assert!(
+            check(&report, "trust").message.contains("seal valid, issuer not trusted"),
+            "{:#?}",
+            report.checks
+        );
+
+        // One byte of the payload changed: broken.
+        let mut tampered = sealed.clone();
+        let text = sealed["payload"].as_str().unwrap().replacen("Sealed Learner", "Sealed Learnes", 1);
+        tampered["payload"] = text.into();
+        let report = verify_with(&s, &tampered, &anchored);
+        assert!(!report.verified());
+        assert_eq!(report.verdict(), Verdict::NotGenuine);
+        assert!(check(&report, "seal").message.contains("seal broken"), "{:#?}", report.checks);
+
+        // Revoking the certificate revokes its sealed form (the payload keeps its status).
+        let id = awarded["verifiableCredential"]["id"].as_str().unwrap();
+        let change = s.admin(
+            "/credentials/status",
+            &serde_json::json!({"credentialId": id, "credentialStatus": {"type": "BitstringStatusListEntry", "statusPurpose": "revocation"}, "status": true}),
+        );
+        assert_eq!(change.status, 200, "{}", change.text);
+        let sealed = s.get(&format!("/credentials/{token}/sealed"), "*/*").json();
+        assert_eq!(verify_with(&s, &sealed, &anchored).verdict(), Verdict::Revoked);
+
+        // An Open Badges certificate seals and verifies the same way.
+        let badge = s.admin(
+            &format!("/micro-credentials/{MC}/certificates?profile=openbadges"),
+            &serde_json::json!({"name": "Badge Learner"}),
+        );
+        assert_eq!(badge.status, 201, "{}", badge.text);
+        let sealed = s.get(&format!("/credentials/{}/sealed", token_of(&badge.json())), "*/*").json();
+        let report = verify_with(&s, &sealed, &anchored);
+        assert_eq!(report.verdict(), Verdict::Valid, "{:#?}", report.checks);
+
+        // No such credential: 404 problem.
+        let p = s.get(&format!("/credentials/{}/sealed", "0".repeat(32)), "*/*").problem(404);
+        assert_eq!(p["code"], "NOT_FOUND");
+    }
+
+    #[test]
+    fn without_a_seal_the_sealed_form_is_a_404_problem() {
+        let dir = tempfile::tempdir().unwrap();
+        let (s, seen) = start(dir.path(), &["--listen", "127.0.0.1:0"], &[]);
+        assert!(!seen.iter().any(|l| l.contains("seal")), "{seen:?}");
+        let token = token_of(&s.award(MC, "Not Sealed"));
+        let p = s.get(&format!("/credentials/{token}/sealed"), "application/jose+json").problem(404);
+        assert_eq!(p["code"], "SEAL_NOT_CONFIGURED", "{p}");
+        assert_eq!(s.get(&format!("/credentials/{token}"), "application/json").status, 200);
+    }
+
+    #[test]
+    fn bad_seal_files_stop_the_start_with_a_message_naming_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let ca = test_ca("BEM Test Seal CA");
+        let key = KeyPair::generate().unwrap();
+        let good = seal_certificate(&ca, &key, (2044, 1, 1), signing());
+        let (cert, key_file) = files(dir.path(), "good", &good, &key, 0o600);
+        let p = |p: &Path| p.to_str().unwrap().to_owned();
+        let run = |cert: &Path, key: &Path| {
+            failed_start(dir.path(), &["--seal-cert", &p(cert), "--seal-key", &p(key)], &[]).1
+        };
+
+        // Missing key file.
+        let missing = dir.path().join("missing.key");
+        let e = run(&cert, &missing);
+        assert!(e.contains(&format!("seal key file {}", p(&missing))) && e.contains("No such file"), "{e}");
+        // Missing certificate file.
+        let e = run(&dir.path().join("missing.pem"), &key_file);
+        assert!(
+            e.contains(&format!("cannot read seal certificate file {}", p(&dir.path().join("missing.pem")))),
+            "{e}"
+        );
+        // A key that is not the certificate's.
+        let other = KeyPair::generate().unwrap();
+        let (_, other_key) = files(dir.path(), "other", &good, &other, 0o600);
+        let e = run(&cert, &other_key);
+        assert!(
+            e.contains(&format!(
+                "seal key file {} does not match the certificate in {}",
+                p(&other_key),
+                p(&cert)
+            )),
+            "{e}"
+        );
+        // A key file that group or others can read.
+        let (wide_cert, wide_key) = files(dir.path(), "wide", &good, &key, 0o644);
+        let e = run(&wide_cert, &wide_key);
+        assert!(e.contains(&p(&wide_key)) && e.contains("chmod 600"), "{e}");
+        // The key given as the certificate.
+        let e = run(&key_file, &key_file);
+        assert!(
+            e.contains(&format!("seal certificate file {}", p(&key_file)))
+                && e.contains("no PEM certificate"),
+            "{e}"
+        );
+        // A certificate without a signing key usage; an expired one. Through the environment.
+        let enc = seal_certificate(&ca, &key, (2044, 1, 1), vec![KeyUsagePurpose::KeyEncipherment]);
+        let (enc_cert, enc_key) = files(dir.path(), "enc", &enc, &key, 0o600);
+        let e = failed_start(dir.path(), &[], &[("BEM_SEAL_CERT", &enc_cert), ("BEM_SEAL_KEY", &enc_key)]).1;
+        assert!(
+            e.contains(&format!("seal certificate file {}", p(&enc_cert))) && e.contains("digitalSignature"),
+            "{e}"
+        );
+        let old = seal_certificate(&ca, &key, (2022, 1, 1), signing());
+        let (old_cert, old_key) = files(dir.path(), "old", &old, &key, 0o600);
+        let e = run(&old_cert, &old_key);
+        assert!(
+            e.contains(&format!("seal certificate file {}", p(&old_cert))) && e.contains("not valid at"),
+            "{e}"
+        );
+        // Half a pair.
+        let e = failed_start(dir.path(), &["--seal-cert", &p(&cert)], &[]).1;
+        assert!(e.contains("--seal-cert and --seal-key must be given together"), "{e}");
     }
 }

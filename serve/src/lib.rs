@@ -16,7 +16,9 @@
 //!   [`HANDSHAKE_TIMEOUT`]; a failed handshake (a plain-HTTP client, a scanner) only
 //!   closes that connection;
 //! - on shutdown, handshakes under way are dropped and established connections are
-//!   closed once their current request is answered.
+//!   closed once their current request is answered;
+//! - every request carries the peer's address as `axum::extract::ConnectInfo<Peer>`
+//!   (per-client limits, such as the issuer's failed-token limit, key on it).
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing))]
 
 mod tls;
@@ -82,6 +84,23 @@ pub enum Error {
     Serve(#[source] io::Error),
 }
 
+/// The address of the client a request came from, in both modes
+/// (`axum::extract::ConnectInfo<Peer>`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Peer(pub SocketAddr);
+
+impl axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, TcpListener>> for Peer {
+    fn connect_info(stream: axum::serve::IncomingStream<'_, TcpListener>) -> Self {
+        Peer(*stream.remote_addr())
+    }
+}
+
+impl axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, TlsListener>> for Peer {
+    fn connect_info(stream: axum::serve::IncomingStream<'_, TlsListener>) -> Self {
+        Peer(*stream.remote_addr())
+    }
+}
+
 /// Serves `router` on `listener` until `shutdown` completes and the requests under way
 /// are answered. With `tls`, every connection is TLS; without it, plain HTTP.
 pub async fn serve(
@@ -90,12 +109,13 @@ pub async fn serve(
     tls: Option<Tls>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), Error> {
+    let service = router.into_make_service_with_connect_info::<Peer>();
     match tls {
-        None => axum::serve(listener, router).with_graceful_shutdown(shutdown).await,
+        None => axum::serve(listener, service).with_graceful_shutdown(shutdown).await,
         Some(tls) => {
             let listener =
                 TlsListener { tcp: listener, acceptor: tls.acceptor(), handshakes: JoinSet::new() };
-            axum::serve(listener, router).with_graceful_shutdown(shutdown).await
+            axum::serve(listener, service).with_graceful_shutdown(shutdown).await
         }
     }
     .map_err(Error::Serve)

@@ -1,0 +1,157 @@
+//! The limit on failed admin-token attempts: a client (an IPv4 address, or an IPv6 /64)
+//! that sends [`MAX_FAILURES`] wrong or missing tokens within [`WINDOW`] gets 429 on
+//! every admin call until the window ends, whatever token it then sends; a right token
+//! clears its count.
+//!
+//! Invariants:
+//! - memory is bounded: at most [`MAX_CLIENTS`] clients are tracked; when full, expired
+//!   records are dropped, and if none are, further clients share one record (a flood from
+//!   many addresses then slows all unknown clients, never lifts the limit);
+//! - the lockout is decided before the token is compared, so guessing during it learns
+//!   nothing;
+//! - time comes from the caller (`Instant`), so tests need no sleeping.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv6Addr};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// Failed attempts allowed per client within [`WINDOW`].
+pub const MAX_FAILURES: u32 = 10;
+/// The window over which failures are counted, and the lockout once it is full.
+pub const WINDOW: Duration = Duration::from_secs(60);
+/// Most clients tracked at once.
+pub const MAX_CLIENTS: usize = 4096;
+
+/// The shared record of clients beyond [`MAX_CLIENTS`].
+const OVERFLOW: IpAddr = IpAddr::V6(Ipv6Addr::UNSPECIFIED);
+
+#[derive(Debug, Clone, Copy)]
+struct Attempts {
+    since: Instant,
+    failures: u32,
+}
+
+/// Failed attempts by client.
+#[derive(Debug, Default)]
+pub struct FailedAuth {
+    clients: Mutex<HashMap<IpAddr, Attempts>>,
+}
+
+/// The key of a client: IPv4 as is (and IPv4-mapped IPv6 as IPv4), IPv6 by its /64.
+fn client(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let [a, b, c, d, ..] = v6.segments();
+                IpAddr::V6(Ipv6Addr::new(a, b, c, d, 0, 0, 0, 0))
+            }
+        },
+        v4 => v4,
+    }
+}
+
+impl FailedAuth {
+    pub fn new() -> FailedAuth {
+        FailedAuth::default()
+    }
+
+    fn clients(&self) -> std::sync::MutexGuard<'_, HashMap<IpAddr, Attempts>> {
+        self.clients.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// How long `ip` is still locked out, if it is.
+    pub fn locked_for(&self, ip: IpAddr, now: Instant) -> Option<Duration> {
+        let clients = self.clients();
+        let key = if clients.contains_key(&client(ip)) { client(ip) } else { OVERFLOW };
+        let attempts = clients.get(&key)?;
+        let elapsed = now.saturating_duration_since(attempts.since);
+        (attempts.failures >= MAX_FAILURES && elapsed < WINDOW).then(|| WINDOW.saturating_sub(elapsed))
+    }
+
+    /// Notes a wrong or missing token from `ip`.
+    pub fn failed(&self, ip: IpAddr, now: Instant) {
+        let mut clients = self.clients();
+        let mut key = client(ip);
+        if !clients.contains_key(&key) && clients.len() >= MAX_CLIENTS {
+            clients.retain(|_, a| now.saturating_duration_since(a.since) < WINDOW);
+            if clients.len() >= MAX_CLIENTS {
+                key = OVERFLOW;
+            }
+        }
+        let attempts = clients.entry(key).or_insert(Attempts { since: now, failures: 0 });
+        if now.saturating_duration_since(attempts.since) >= WINDOW {
+            *attempts = Attempts { since: now, failures: 0 };
+        }
+        attempts.failures = attempts.failures.saturating_add(1);
+    }
+
+    /// Notes a right token from `ip`: its count starts again.
+    pub fn succeeded(&self, ip: IpAddr) {
+        self.clients().remove(&client(ip));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const A: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, 1));
+    const B: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, 2));
+
+    #[test]
+    fn ten_failures_lock_a_client_out_for_the_rest_of_the_window() {
+        let limit = FailedAuth::new();
+        let t0 = Instant::now();
+        for i in 0..MAX_FAILURES {
+            assert_eq!(limit.locked_for(A, t0), None, "after {i} failures");
+            limit.failed(A, t0);
+        }
+        let left = limit.locked_for(A, t0 + Duration::from_secs(20)).unwrap();
+        assert_eq!(left, Duration::from_secs(40));
+        assert_eq!(limit.locked_for(B, t0), None, "another client is not affected");
+        assert_eq!(limit.locked_for(A, t0 + WINDOW), None, "the window ends");
+        // A new window counts from zero.
+        limit.failed(A, t0 + WINDOW);
+        assert_eq!(limit.locked_for(A, t0 + WINDOW), None);
+    }
+
+    #[test]
+    fn a_right_token_clears_the_count_and_ipv6_counts_by_64() {
+        let limit = FailedAuth::new();
+        let t0 = Instant::now();
+        for _ in 0..MAX_FAILURES - 1 {
+            limit.failed(A, t0);
+        }
+        limit.succeeded(A);
+        limit.failed(A, t0);
+        assert_eq!(limit.locked_for(A, t0), None);
+
+        let one: IpAddr = "2001:db8:1:2::1".parse().unwrap();
+        let other_in_64: IpAddr = "2001:db8:1:2:ffff::9".parse().unwrap();
+        for _ in 0..MAX_FAILURES {
+            limit.failed(one, t0);
+        }
+        assert!(limit.locked_for(other_in_64, t0).is_some(), "rotating within a /64 does not help");
+        assert!(limit.locked_for("2001:db8:1:3::1".parse().unwrap(), t0).is_none());
+    }
+
+    #[test]
+    fn many_clients_share_one_record_instead_of_growing_memory() {
+        let limit = FailedAuth::new();
+        let t0 = Instant::now();
+        for i in 0..MAX_CLIENTS as u32 + 50 {
+            limit.failed(IpAddr::V4(std::net::Ipv4Addr::from(0x0a00_0000 + i)), t0);
+        }
+        assert!(limit.clients().len() <= MAX_CLIENTS + 1);
+        // The 50 beyond the bound share the overflow record: locked together.
+        let newcomer = IpAddr::V4(std::net::Ipv4Addr::new(203, 0, 113, 7));
+        assert!(limit.locked_for(newcomer, t0).is_some());
+        // Once their window has passed, room is made again.
+        let later = t0 + WINDOW;
+        limit.failed(newcomer, later);
+        assert!(limit.clients().contains_key(&newcomer));
+        assert_eq!(limit.locked_for(newcomer, later), None);
+    }
+}
