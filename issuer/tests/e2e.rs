@@ -467,6 +467,60 @@ mod auth {
     }
 
     #[test]
+    fn the_token_and_the_signing_key_never_reach_the_logs_or_the_answers() {
+        use std::io::Read;
+        use std::process::{Command, Stdio};
+        let dir = tempfile::tempdir().unwrap();
+        let (out, err) = (dir.path().join("stdout.log"), dir.path().join("stderr.log"));
+        let data = dir.path().join("data");
+        let mut child = Command::new(BIN)
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(&data)
+            .env("RUST_LOG", "trace")
+            .stdout(Stdio::from(std::fs::File::create(&out).unwrap()))
+            .stderr(Stdio::from(std::fs::File::create(&err).unwrap()))
+            .spawn()
+            .unwrap();
+        let started = std::time::Instant::now();
+        let base = loop {
+            let text = std::fs::read_to_string(&out).unwrap_or_default();
+            if let Some(line) = text.lines().find_map(|l| l.strip_prefix("bem-issuer: listening on ")) {
+                break line.trim().to_owned();
+            }
+            assert!(started.elapsed().as_secs() < 60, "no start: {text}");
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        };
+        let token = std::fs::read_to_string(data.join("admin-token")).unwrap().trim().to_owned();
+        let key = std::fs::read_to_string(data.join("signing-key")).unwrap().trim().to_owned();
+        let mut answers = String::new();
+        let post = |path: &str, token: &str, body: &serde_json::Value| {
+            let answer = call(
+                ureq::post(&format!("{base}{path}"))
+                    .set("Content-Type", "application/json")
+                    .set("Authorization", &format!("Bearer {token}")),
+                Some(body.to_string().into_bytes()),
+            );
+            answer.text
+        };
+        answers +=
+            &post(&format!("/micro-credentials/{MC}/certificates"), &token, &json!({"name": "Logged?"}));
+        answers += &post(&format!("/micro-credentials/{MC}/certificates"), &format!("{token}x"), &json!({}));
+        answers += &post("/credentials/issue", &token, &json!({"credential": {"bad": true}}));
+        answers += &call(ureq::get(&format!("{base}/did.json")), None).text;
+        child.kill().unwrap();
+        child.wait().unwrap();
+        let mut logs = String::new();
+        for file in [&out, &err] {
+            std::fs::File::open(file).unwrap().read_to_string(&mut logs).unwrap();
+        }
+        assert!(logs.contains("admin token"), "the log names the token's file: {logs}");
+        for secret in [&token, &key] {
+            assert!(!logs.contains(secret.as_str()), "a secret is in the logs");
+            assert!(!answers.contains(secret.as_str()), "a secret is in an answer");
+        }
+    }
+
+    #[test]
     fn bad_requests_get_problem_json() {
         let dir = tempfile::tempdir().unwrap();
         let s = Server::start(dir.path());
