@@ -385,6 +385,26 @@ mod tests {
     /// JSON-LD 1.1 §8.6 "Object to RDF Conversion": a boolean keeps the datatype its term
     /// gives it, and a non-integral number is written as a canonical double with it
     /// (what jsonld.js does; ssi's `linked_data` conversion did neither).
+    /// Found by fuzzing: `%ed` (a percent-encoding that is not UTF-8) in an IRI made the
+    /// JSON-LD stack panic; it must be an error, in both policies.
+    #[test]
+    fn a_percent_encoding_that_is_not_utf8_is_an_error_not_a_panic() {
+        for (policy, context) in [
+            (ContextPolicy::STRICT, serde_json::json!([CREDENTIALS_V2])),
+            (
+                ContextPolicy::CONFORMANCE,
+                serde_json::json!([CREDENTIALS_V2, "https://www.w3.org/ns/credentials/examples/v2"]),
+            ),
+        ] {
+            for doc in [
+                serde_json::json!({"@context": context, "type": ["VerifiableCredential", "VerifiableCr%edential"], "credentialSubject": {"id": "did:example:x"}}),
+                serde_json::json!({"@context": context, "id": "https://example.org/#%ed%a0", "type": "VerifiableCredential", "credentialSubject": {"id": "https://example.org/#%ff"}}),
+            ] {
+                assert!(to_rdf(&doc, policy).is_err(), "{doc}");
+            }
+        }
+    }
+
     #[test]
     fn typed_booleans_and_numbers_are_converted_as_json_ld_says() {
         let doc = serde_json::json!({

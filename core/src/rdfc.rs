@@ -197,17 +197,15 @@ fn blank_positions(quad: &Quad) -> impl Iterator<Item = (&str, char)> {
 
 impl<'a> Graph<'a> {
     fn new(input: &'a [Quad], hash: HashAlgorithm) -> Self {
-        // Repeats are rare and found for free while hashing, so only then pay for a set.
-        let (graph, repeats) = Self::with_quads(input.iter().collect(), hash);
-        if !repeats {
-            return graph;
-        }
+        // A dataset is a set: a repeated quad counts once. (Finding repeats while hashing
+        // is not enough: equal first-degree lines of different quads can sit between
+        // two copies of one quad, as the fuzzer found.)
         let mut seen = HashSet::with_capacity(input.len());
-        Self::with_quads(input.iter().filter(|q| seen.insert(*q)).collect(), hash).0
+        Self::with_quads(input.iter().filter(|q| seen.insert(*q)).collect(), hash)
     }
 
-    /// The graph of `quads`, and whether a quad mentioning a blank node is repeated.
-    fn with_quads(quads: Vec<&'a Quad>, hash: HashAlgorithm) -> (Self, bool) {
+    /// The graph of `quads`, which holds no quad twice.
+    fn with_quads(quads: Vec<&'a Quad>, hash: HashAlgorithm) -> Self {
         let mut labels = Vec::new();
         let mut index: HashMap<&str, usize> = HashMap::new();
         let mut mentions: Vec<Vec<usize>> = Vec::new();
@@ -226,9 +224,8 @@ impl<'a> Graph<'a> {
             }
         }
         let mut graph = Self { hash, quads, labels, index, mentions, first_degree: Vec::new() };
-        let (first_degree, repeats) = graph.first_degree_hashes();
-        graph.first_degree = first_degree;
-        (graph, repeats)
+        graph.first_degree = graph.first_degree_hashes();
+        graph
     }
 
     fn node(&self, label: &str) -> Option<usize> {
@@ -240,30 +237,24 @@ impl<'a> Graph<'a> {
     }
 
     /// RDFC-1.0 §4.6 Hash First Degree Quads, for every blank node: the node's quads
-    /// with itself as `_:a` and every other blank node as `_:z`, sorted and hashed. Also
-    /// says whether a quad is repeated: its copies would be equal neighbours there.
-    fn first_degree_hashes(&self) -> (Vec<String>, bool) {
+    /// with itself as `_:a` and every other blank node as `_:z`, sorted and hashed.
+    fn first_degree_hashes(&self) -> Vec<String> {
         let mut buf = String::new();
-        let mut lines: Vec<(Range<usize>, &Quad)> = Vec::new();
+        let mut lines: Vec<Range<usize>> = Vec::new();
         let mut hashes = Vec::with_capacity(self.labels.len());
-        let mut repeats = false;
         for (node, &me) in self.labels.iter().enumerate() {
             buf.clear();
             lines.clear();
             for quad in self.mentions(node) {
                 let start = buf.len();
                 write_quad(&mut buf, quad, &|b| Some(if b == me { "a" } else { "z" }));
-                lines.push((start..buf.len(), quad));
+                lines.push(start..buf.len());
             }
             let text = |span: &Range<usize>| buf.get(span.clone()).unwrap_or_default();
-            lines.sort_unstable_by(|a, b| text(&a.0).cmp(text(&b.0)));
-            hashes.push(self.hash.hex(lines.iter().map(|(span, _)| text(span).as_bytes())));
-            repeats = repeats
-                || lines
-                    .windows(2)
-                    .any(|w| matches!(w, [(a, qa), (b, qb)] if text(a) == text(b) && qa == qb));
+            lines.sort_unstable_by(|a, b| text(a).cmp(text(b)));
+            hashes.push(self.hash.hex(lines.iter().map(|span| text(span).as_bytes())));
         }
-        (hashes, repeats)
+        hashes
     }
 }
 
@@ -543,6 +534,27 @@ mod tests {
 
     fn suite_file(rel: &str) -> String {
         testdata::read(&format!("rdf-canon/tests/{rel}"))
+    }
+
+    /// Found by fuzzing: a repeated quad whose first-degree line equals those of other
+    /// quads of the same node was counted twice. The output must be rdf-canonize's, and
+    /// the same however the input is labelled and ordered.
+    #[test]
+    fn a_repeated_quad_counts_once_whatever_its_neighbours() {
+        let input = testdata::read("rdfc-fuzz/repeated-quad-in.nq");
+        let expected = testdata::read("rdfc-fuzz/repeated-quad-rdfc10.nq");
+        let quads = parse_nquads(&input).unwrap();
+        assert_eq!(canonicalize(&quads, &Limits::default()).unwrap(), expected);
+        let mut lines: Vec<&str> = input.lines().collect();
+        for round in 0..8 {
+            lines.rotate_left(5);
+            let last = lines.len() - 1 - round;
+            lines.swap(round, last);
+            let relabelled: String =
+                lines.iter().map(|l| format!("{}\n", l.replace("_:e", &format!("_:n{round}x")))).collect();
+            let quads = parse_nquads(&relabelled).unwrap();
+            assert_eq!(canonicalize(&quads, &Limits::default()).unwrap(), expected, "round {round}");
+        }
     }
 
     /// Runs every entry of the W3C rdf-canon manifest: eval tests byte for byte, map

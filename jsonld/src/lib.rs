@@ -112,7 +112,21 @@ impl std::error::Error for UnknownContextMarker {}
 /// Expands `document` (a compacted JSON-LD document) and returns its RDF quads.
 ///
 /// Blank node labels are arbitrary; canonicalize before comparing or hashing.
+///
+/// A panic inside the JSON-LD stack is an [`Error::Invalid`], never a crash: the fuzzer
+/// found that an IRI with a percent-encoding of invalid UTF-8 (`#%ed`) makes `pct-str`
+/// panic when json-ld hashes the node. Nothing shared is left half-changed by such a
+/// panic: the processed-context cache only takes finished contexts.
 pub fn to_rdf(document: &serde_json::Value, loader: &PinnedLoader) -> Result<Vec<Quad>, Error> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| to_rdf_unguarded(document, loader)))
+        .unwrap_or_else(|_| {
+            Err(Error::Invalid(
+                "an IRI in the document is malformed (a percent-encoding that is not UTF-8?)".into(),
+            ))
+        })
+}
+
+fn to_rdf_unguarded(document: &serde_json::Value, loader: &PinnedLoader) -> Result<Vec<Quad>, Error> {
     let unknown = std::cell::RefCell::new(None::<String>);
     let tracking = TrackingLoader { inner: loader, unknown: &unknown };
     let options = json_ld::expansion::Options {
