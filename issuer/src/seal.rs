@@ -14,9 +14,12 @@
 //!   else stays, `credentialStatus` included, so revoking the certificate revokes its
 //!   sealed form too. Key order and text are the stored document's (compact JSON). Any
 //!   stored form is sealed: ELM (the default, EDC's) or Open Badges.
-//! - `sigT` is the time of the request (the issuer's clock, whole seconds); every request
-//!   makes a new seal. A certificate that has expired since the start gives a 503, never
-//!   a seal that cannot verify.
+//! - `sigT` is the time of the first request for that certificate (the issuer's clock,
+//!   whole seconds): the seal made then is kept (up to [`CACHE_ENTRIES`], in memory) and
+//!   served again, so asking again costs no signature (an RSA signature is milliseconds of
+//!   CPU; anyone holding a link could otherwise make the issuer sign at will). A
+//!   certificate that has expired since the start gives a 503, never a seal that cannot
+//!   verify.
 //! - Answers: 200 `application/jose+json` (the JWS JSON serialization, RFC 7515 §9.2.2);
 //!   404 problem `NOT_FOUND` for an unknown credential; 404 problem
 //!   `SEAL_NOT_CONFIGURED` when the issuer has no seal (the sealed form does not exist
@@ -40,10 +43,14 @@ use crate::config::SealFiles;
 use crate::http::AppState;
 use crate::problem::ApiError;
 
-/// The loaded seal: the checked key and chain.
+/// Most sealed certificates kept in memory; when full, the cache starts again empty.
+pub const CACHE_ENTRIES: usize = 4096;
+
+/// The loaded seal: the checked key and chain, and the seals already made.
 #[derive(Debug)]
 pub struct Seal {
     identity: SealIdentity,
+    made: std::sync::Mutex<std::collections::HashMap<String, Arc<str>>>,
 }
 
 impl Seal {
@@ -56,6 +63,21 @@ impl Seal {
             self.identity.algorithm().as_str(),
             self.identity.chain().len()
         )
+    }
+
+    /// The seal of the certificate stored under `token`: the one made before, or
+    /// `document` sealed at `now`.
+    pub fn sealed(&self, token: &str, document: &Value, now: Timestamp) -> Result<Arc<str>, bem_core::Error> {
+        let made = || self.made.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(text) = made().get(token) {
+            return Ok(text.clone());
+        }
+        let text: Arc<str> = Arc::from(self.seal(document, now)?);
+        let mut made = made();
+        if made.len() >= CACHE_ENTRIES {
+            made.clear();
+        }
+        Ok(made.entry(token.to_owned()).or_insert(text).clone())
     }
 
     /// `document` (a stored credential) sealed at `now`, as the JSON text to serve.
@@ -92,7 +114,7 @@ pub fn load(files: &SealFiles, now: Timestamp) -> anyhow::Result<Seal> {
     identity
         .check_valid_at(now)
         .map_err(|e| anyhow::anyhow!("seal certificate file {cert_file}: {}", e.message))?;
-    Ok(Seal { identity })
+    Ok(Seal { identity, made: Default::default() })
 }
 
 /// The key file: only its owner may read it ([`crate::keys::read_secret`]).
@@ -121,20 +143,20 @@ pub async fn sealed(
              Integrity proof, at /credentials/{id}",
         ));
     };
-    let (document, _) = crate::http::stored(&state, token).await?;
-    let body = crate::http::blocking(move || sealed_text(&seal, &document)).await?;
+    let (document, _) = crate::http::stored(&state, token.clone()).await?;
+    let body = crate::http::blocking(move || sealed_text(&seal, &token, &document)).await?;
     Ok((
         [
             (CONTENT_TYPE, HeaderValue::from_static(jades_seal::MEDIA_TYPE)),
             (CACHE_CONTROL, HeaderValue::from_static("no-store")),
         ],
-        body,
+        body.to_string(),
     )
         .into_response())
 }
 
-fn sealed_text(seal: &Arc<Seal>, document: &Value) -> Result<String, ApiError> {
-    seal.seal(document, now()?).map_err(|e| match e.code {
+fn sealed_text(seal: &Arc<Seal>, token: &str, document: &Value) -> Result<Arc<str>, ApiError> {
+    seal.sealed(token, document, now()?).map_err(|e| match e.code {
         bem_core::ProblemCode::ValidityPeriodError => {
             eprintln!("bem-issuer: cannot seal: {}", e.message);
             ApiError::new(

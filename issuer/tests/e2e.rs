@@ -1360,6 +1360,10 @@ mod seal {
         assert_eq!(answer.status, 200, "{}", answer.text);
         assert_eq!(answer.content_type, "application/jose+json");
         let sealed = answer.json();
+        // Sealed once: asking again (a second later) gives the same seal, no new signature.
+        std::thread::sleep(std::time::Duration::from_millis(1100));
+        let again = s.get(&format!("/credentials/{token}/sealed"), "application/jose+json");
+        assert_eq!(again.text, answer.text);
 
         // EDC's shape at baseline B; the payload is the stored certificate without its proof.
         let protected = sealed["signatures"][0]["protected"].as_str().unwrap();
