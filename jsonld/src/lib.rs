@@ -179,12 +179,15 @@ fn processed_context(
     let syntax = json_ld::syntax::context::Context::try_from_json(json_syntax::Value::from_serde_json(
         context.clone(),
     ))?;
-    let processed = block_on(syntax.process_with(
+    // Warnings are dropped, not printed (`process_with` would print them to stderr: an
+    // attacker's inline context must not write to the service's log).
+    let processed = block_on(syntax.process_full(
         &mut (),
         &ActiveContext::default(),
         tracking,
         None,
         json_ld::expansion::Options::default().into(),
+        (),
     ))
     .map_err(json_ld::expansion::Error::ContextProcessing)?
     .into_processed();
