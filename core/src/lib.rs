@@ -8,6 +8,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing))]
 
 pub mod certificate;
+pub mod compact;
 pub mod contexts;
 pub mod data_integrity;
 pub mod datetime;

@@ -109,10 +109,10 @@ pub struct Check {
 }
 
 impl Check {
-    fn ok(name: &'static str, message: impl Into<String>) -> Self {
+    pub(crate) fn ok(name: &'static str, message: impl Into<String>) -> Self {
         Self { name, status: Status::Ok, code: None, message: message.into(), verdict: None }
     }
-    fn failed(name: &'static str, error: &Error) -> Self {
+    pub(crate) fn failed(name: &'static str, error: &Error) -> Self {
         Self {
             name,
             status: Status::Failed,
@@ -181,7 +181,7 @@ pub struct Report {
 }
 
 impl Report {
-    fn new(kind: &'static str) -> Self {
+    pub(crate) fn new(kind: &'static str) -> Self {
         Self {
             kind,
             checks: Vec::new(),

@@ -2,9 +2,11 @@
 //! mapped to European Learning Model (ELM 3) data in the VC 1.1 envelope that ELM/EDC
 //! uses, ready to be signed.
 //!
-//! This is the interim profile until the ELM profile issue lands (it replaces this
-//! module): `@context` is the VC 1.1 base context, the ELM `edc-ap` context, Data
-//! Integrity v2 (for the proof) and Bitstring Status List v1 (for the status entries).
+//! The ELM certificate profile (`docs/elm-profile.md`: the Council Recommendation's
+//! mandatory elements → ELM paths): `@context` is the VC 1.1 base context, the ELM
+//! `edc-ap` context (3.2-LTS), Data Integrity v2 (for the proof) and Bitstring Status List
+//! v1 (for the status entries); `credentialSchema` names `edc-generic-full`, and
+//! `shacl_tests` validates every demo certificate against the 3.2-LTS shapes with pyshacl.
 //! Invariants:
 //! - every term used is defined by those contexts, so the JSON-LD processor signs all of
 //!   it (a test awards every demo micro-credential and verifies the result);
@@ -33,6 +35,9 @@ const ECTS: &str = "http://data.europa.eu/snb/education-credit/6fcec5c5af";
 const ECVET: &str = "http://data.europa.eu/snb/education-credit/60b314e826";
 const GENERIC_PROFILE: &str = "http://data.europa.eu/snb/credential/e34929035b";
 const CREDENTIAL_SCHEME: &str = "http://data.europa.eu/snb/credential/25831c2";
+/// The SHACL profile every certificate conforms to (3.2-LTS shapes, tested with pyshacl).
+const EDC_GENERIC_FULL: &str = "http://data.europa.eu/snb/model/ap/edc-generic-full";
+const LANGUAGE_SCHEME: &str = "http://publications.europa.eu/resource/authority/language";
 
 /// The learner a certificate is awarded to.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
@@ -174,6 +179,9 @@ pub fn build(input: &Input<'_>) -> Value {
             "prefLabel": {"en": "Generic"},
         }),
     );
+    if let Some(display) = display_parameter(input, &mut ids) {
+        doc.insert("displayParameter".into(), display);
+    }
     doc.insert("issuer".into(), issuer_node(input.issuer_did, input.issuer, &mut ids));
     doc.insert("issuanceDate".into(), input.issued.into());
     doc.insert("issued".into(), input.issued.into());
@@ -187,6 +195,7 @@ pub fn build(input: &Input<'_>) -> Value {
         }
     }
     doc.insert("credentialSubject".into(), subject(input, &mut ids));
+    doc.insert("credentialSchema".into(), json!([{"id": EDC_GENERIC_FULL, "type": "ShaclValidator2017"}]));
     if !input.status.is_empty() {
         doc.insert("credentialStatus".into(), json!(input.status));
     }
@@ -198,6 +207,10 @@ pub fn definition_document(definition: &Value, public_url: &str) -> Value {
     let mut ids = NodeIds::default();
     let mut spec = specification(definition, public_url, &mut ids);
     if let Some(obj) = spec.as_object_mut() {
+        // LOQ shapes want a parent (`isPartOf`) described in full (NQF and EQF level,
+        // outcomes, ...), which only its own publication has; the stackability note keeps
+        // the text.
+        obj.remove("isPartOf");
         obj.insert(
             "@context".into(),
             json!([bem_core::contexts::CREDENTIALS_V1, bem_core::contexts::ELM_EDC_AP]),
@@ -227,6 +240,82 @@ fn concept(uri: &str) -> Value {
         }),
         None => json!({"id": uri, "type": "Concept"}),
     }
+}
+
+fn language_concept(code: &str) -> Option<Value> {
+    vocabulary::language(code).map(|(code, name)| {
+        json!({
+            "id": format!("{LANGUAGE_SCHEME}/{code}"),
+            "type": "Concept",
+            "inScheme": {"id": LANGUAGE_SCHEME, "type": "ConceptScheme"},
+            "prefLabel": {"en": name},
+        })
+    })
+}
+
+/// The display parameters: one individual display per language of the definition's
+/// title (English first when there is one), each an image: a small QR code of the
+/// micro-credential's page (2 px a module, so bulk awards stay fast). `None` only if no language is known or the QR code cannot be drawn.
+fn display_parameter(input: &Input<'_>, ids: &mut NodeIds) -> Option<Value> {
+    let title = input.definition.get("title").cloned().unwrap_or_else(|| json!({}));
+    let mut codes: Vec<&str> =
+        title.as_object().map(|m| m.keys().map(String::as_str).collect()).unwrap_or_default();
+    codes.sort_by_key(|c| *c != "en");
+    let languages: Vec<Value> = codes.iter().filter_map(|c| language_concept(c)).collect();
+    let primary = languages.first()?.clone();
+    let mc_id = input.definition.get("id").and_then(Value::as_str).unwrap_or_default();
+    let png = small_qr_png(&format!("{}/micro-credentials/{mc_id}", input.public_url))?;
+    use base64::Engine as _;
+    let content = base64::engine::general_purpose::STANDARD.encode(png);
+    let image = json!({
+        "id": ids.next("mediaObject"),
+        "type": "MediaObject",
+        "content": content,
+        "contentEncoding": {
+            "id": "http://data.europa.eu/snb/encoding/6146cde7dd",
+            "type": "Concept",
+            "inScheme": {"id": "http://data.europa.eu/snb/encoding/25831c2", "type": "ConceptScheme"},
+            "prefLabel": {"en": "base64"},
+        },
+        "contentType": {
+            "id": "http://publications.europa.eu/resource/authority/file-type/PNG",
+            "type": "Concept",
+            "inScheme": {"id": "http://publications.europa.eu/resource/authority/file-type", "type": "ConceptScheme"},
+            "prefLabel": {"en": "PNG"},
+        },
+    });
+    let image_id = image.get("id").cloned().unwrap_or(Value::Null);
+    let displays: Vec<Value> = languages
+        .iter()
+        .enumerate()
+        .map(|(n, language)| {
+            // The same image node in every language: written whole once, then by its id.
+            let image = if n == 0 { image.clone() } else { json!({"id": image_id}) };
+            json!({
+                "id": ids.next("individualDisplay"),
+                "type": "IndividualDisplay",
+                "language": language,
+                "displayDetail": {"id": ids.next("displayDetail"), "type": "DisplayDetail", "image": image, "page": 1},
+            })
+        })
+        .collect();
+    Some(json!({
+        "id": ids.next("displayParameter"),
+        "type": "DisplayParameter",
+        "title": title,
+        "description": input.definition.get("summary").cloned().unwrap_or_else(|| json!({"en": "Micro-credential"})),
+        "language": languages,
+        "primaryLanguage": primary,
+        "individualDisplay": displays,
+    }))
+}
+
+fn small_qr_png(text: &str) -> Option<Vec<u8>> {
+    let code = qrcode::QrCode::with_error_correction_level(text.as_bytes(), qrcode::EcLevel::M).ok()?;
+    let image = code.render::<image::Luma<u8>>().module_dimensions(2, 2).build();
+    let mut out = std::io::Cursor::new(Vec::new());
+    image.write_to(&mut out, image::ImageFormat::Png).ok()?;
+    Some(out.into_inner())
 }
 
 fn note(text: &Value, ids: &mut NodeIds) -> Value {
@@ -260,12 +349,16 @@ fn issuer_node(did: &str, profile: &IssuerProfile, ids: &mut NodeIds) -> Value {
             "address": {"id": ids.next("address"), "type": "Address", "countryCode": concept(&profile.country_uri)},
         }),
     );
-    if let Some(reg) = &profile.legal_identifier {
-        org.insert(
-            "registration".into(),
-            json!({"id": ids.next("legalIdentifier"), "type": "LegalIdentifier", "notation": reg, "spatial": concept(&profile.country_uri)}),
-        );
-    }
+    // EDC's IssuerNodeShape wants exactly one legal identifier: the configured one, else
+    // the issuer's DID (the identifier its proofs are bound to).
+    let (notation, scheme) = match &profile.legal_identifier {
+        Some(reg) => (reg.as_str(), "Legal identifier of the issuer"),
+        None => (did, "Decentralized identifier (DID) of the issuer"),
+    };
+    org.insert(
+        "eIDASIdentifier".into(),
+        json!({"id": ids.next("legalIdentifier"), "type": "LegalIdentifier", "notation": notation, "schemeName": scheme, "spatial": concept(&profile.country_uri)}),
+    );
     if let Some(home) = &profile.homepage {
         org.insert("homepage".into(), web_resource(home, ids));
     }
@@ -425,12 +518,17 @@ fn specification(def: &Value, public_url: &str, ids: &mut NodeIds) -> Value {
         let parts: Vec<Value> = parts
             .iter()
             .map(|p| {
-                let id = match (p.get("catalogueId").and_then(Value::as_str), p.get("url").and_then(Value::as_str)) {
+                let id = match (
+                    p.get("catalogueId").and_then(Value::as_str),
+                    p.get("url").and_then(Value::as_str),
+                ) {
                     (Some(cid), _) => format!("{public_url}/micro-credentials/{cid}"),
                     (None, Some(url)) => url.to_owned(),
                     (None, None) => ids.next("learningAchievementSpecification"),
                 };
-                json!({"id": id, "type": "LearningAchievementSpecification", "title": p.get("title").cloned().unwrap_or(Value::Null)})
+                // A Qualification may only be part of a Qualification (3.2-LTS shapes).
+                let kind = if eqf.is_some() { "Qualification" } else { "LearningAchievementSpecification" };
+                json!({"id": id, "type": kind, "title": p.get("title").cloned().unwrap_or(Value::Null)})
             })
             .collect();
         spec.insert("isPartOf".into(), parts.into());
@@ -438,7 +536,7 @@ fn specification(def: &Value, public_url: &str, ids: &mut NodeIds) -> Value {
     Value::Object(spec)
 }
 
-fn assessment(def: &Value, learner: &Learner, ids: &mut NodeIds) -> Value {
+fn assessment(def: &Value, learner: &Learner, awarded_by: &Value, ids: &mut NodeIds) -> Value {
     let title = json!({"en": "Assessment"});
     let mut spec = json!({
         "id": ids.next("learningAssessmentSpec"),
@@ -465,6 +563,7 @@ fn assessment(def: &Value, learner: &Learner, ids: &mut NodeIds) -> Value {
         "type": "LearningAssessment",
         "title": title,
         "grade": note(&json!({"en": grade}), ids),
+        "awardedBy": awarded_by,
         "specifiedBy": spec,
     });
     if let (Some(sv), Some(obj)) = (def.get("supervisionAndIdentityVerification"), assessment.as_object_mut())
@@ -541,17 +640,21 @@ fn subject(input: &Input<'_>, ids: &mut NodeIds) -> Value {
         person.insert("identifier".into(), identifiers.into());
     }
     let spec = specification(def, input.public_url, ids);
+    // One awarding process for the achievement and its assessment (3.2-LTS wants
+    // `awardedBy` on both); the same id, so written whole once and then by reference.
+    let awarded_by = json!({
+        "id": ids.next("awardingProcess"),
+        "type": "AwardingProcess",
+        "awardingBody": awarding_body(def, ids),
+        "awardingDate": input.issued,
+    });
+    let awarded_by_ref = json!({"id": awarded_by.get("id").cloned().unwrap_or(Value::Null)});
     let achievement = json!({
         "id": ids.next("learningAchievement"),
         "type": "LearningAchievement",
         "title": def.get("title").cloned().unwrap_or_else(|| json!({})),
-        "awardedBy": {
-            "id": ids.next("awardingProcess"),
-            "type": "AwardingProcess",
-            "awardingBody": awarding_body(def, ids),
-            "awardingDate": input.issued,
-        },
-        "provenBy": assessment(def, learner, ids),
+        "awardedBy": awarded_by,
+        "provenBy": assessment(def, learner, &awarded_by_ref, ids),
         "specifiedBy": spec,
     });
     person.insert("hasClaim".into(), achievement);

@@ -41,6 +41,7 @@ pub struct AppState {
 pub fn router(state: AppState, max_body_bytes: usize, max_csv_bytes: usize) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
+        .route("/openapi.json", get(openapi))
         .route("/.well-known/did.json", get(did_document))
         .route("/did.json", get(did_document))
         .route("/micro-credentials", get(catalogue).post(put_definition))
@@ -98,6 +99,14 @@ fn json_with(content_type: &'static str, body: String) -> Response {
 
 async fn healthz() -> Json<Value> {
     Json(json!({"status": "ok"}))
+}
+
+/// This service's OpenAPI 3.1 document (`issuer/openapi.json`; its paths are the routes
+/// above, checked by `tests/e2e.rs` `openapi`).
+pub const OPENAPI: &str = include_str!("../openapi.json");
+
+async fn openapi() -> Response {
+    ([(axum::http::header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
 }
 
 async fn did_document(State(state): State<AppState>) -> Result<Response, ApiError> {
@@ -419,27 +428,38 @@ async fn credential(
 async fn qr_png(
     State(state): State<AppState>,
     id: Result<Path<String>, PathRejection>,
+    RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
-    qr(&state, id, "image/png", crate::qr::png).await
+    qr(&state, id, query, "image/png", crate::qr::png).await
 }
 
 async fn qr_svg(
     State(state): State<AppState>,
     id: Result<Path<String>, PathRejection>,
+    RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
-    qr(&state, id, "image/svg+xml", |link| crate::qr::svg(link).map(String::into_bytes)).await
+    qr(&state, id, query, "image/svg+xml", |text| crate::qr::svg(text).map(String::into_bytes)).await
 }
 
-/// The QR code of a stored certificate's link, rendered by `render` as `content_type`.
+/// The QR code of a stored certificate, rendered by `render` as `content_type`: its link
+/// (`?form=link`, the default) or its compact signed form (`?form=compact`, `crate::qr`).
 async fn qr<E: std::fmt::Display>(
     state: &AppState,
     id: Result<Path<String>, PathRejection>,
+    query: Option<String>,
     content_type: &'static str,
     render: impl Fn(&str) -> Result<Vec<u8>, E>,
 ) -> Result<Response, ApiError> {
     let token = path(id)?;
-    stored(state, token.clone()).await?;
-    let link = state.issuer.links(&token).credential;
-    let body = render(&link).map_err(ApiError::internal)?;
+    let form = crate::qr::Form::parse(query.as_deref())
+        .map_err(|detail| ApiError::new(StatusCode::BAD_REQUEST, "MALFORMED_VALUE_ERROR", detail))?;
+    let (doc, _) = stored(state, token.clone()).await?;
+    let text = match form {
+        crate::qr::Form::Link => state.issuer.links(&token).credential,
+        crate::qr::Form::Compact => {
+            crate::qr::compact_text(&state.issuer, &doc, &token).map_err(ApiError::internal)?
+        }
+    };
+    let body = render(&text).map_err(ApiError::internal)?;
     Ok(([(CONTENT_TYPE, HeaderValue::from_static(content_type))], body).into_response())
 }

@@ -202,6 +202,21 @@ impl Issuer {
         sign_as(&self.identity, document, suite, policy)
     }
 
+    /// Signs a compact certificate (`bem_core::compact::summary`) with the current key
+    /// as the issuer's own DID; returns its `BEM1:` text.
+    pub fn sign_compact(&self, summary: &Value) -> anyhow::Result<String> {
+        if bem_core::model::issuer_id(summary).ok() != Some(self.identity.did()) {
+            anyhow::bail!("the compact certificate's issuer is not this issuer's DID");
+        }
+        bem_core::compact::sign(summary, &self.identity.verification_method(), self.identity.signing_key())
+            .map_err(|e| anyhow::anyhow!("{}", e.message))
+    }
+
+    /// The `bem-verifier` base URL the certificates' `verify` links point to, if set.
+    pub fn verifier_url(&self) -> Option<&str> {
+        self.verifier_url.as_deref()
+    }
+
     pub fn list_url(&self, list_id: i64) -> String {
         format!("{}/status-lists/{list_id}", self.public_url)
     }

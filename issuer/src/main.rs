@@ -20,6 +20,8 @@ mod pages;
 mod problem;
 mod qr;
 mod seal;
+#[cfg(test)]
+mod shacl_tests;
 mod status_lists;
 mod store;
 mod vocabulary;

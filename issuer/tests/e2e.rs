@@ -281,6 +281,15 @@ mod awards {
         assert_eq!(png.content_type, "image/png");
         assert_eq!(&png.bytes[..4], b"\x89PNG");
         assert!(s.get(&format!("{path}/qr.svg"), "image/svg+xml").text.contains("<svg"));
+        // The compact signed form (docs/qr-compact.md) is a larger code than the link's.
+        let compact = s.get(&format!("{path}/qr.png?form=compact"), "image/png");
+        assert_eq!(compact.content_type, "image/png");
+        assert_eq!(&compact.bytes[..4], b"\x89PNG");
+        assert_ne!(compact.bytes, png.bytes);
+        let svg = s.get(&format!("{path}/qr.svg?form=compact"), "image/svg+xml").text;
+        let link_svg = s.get(&format!("{path}/qr.svg?form=link"), "image/svg+xml").text;
+        assert!(svg.len() > link_svg.len(), "{} vs {}", svg.len(), link_svg.len());
+        s.get(&format!("{path}/qr.png?form=pdf"), "image/png").problem(400);
         s.get("/credentials/00000000000000000000000000000000", "application/json").problem(404);
 
         let report = verify(&s, &vc);
@@ -869,10 +878,10 @@ mod crash {
         for round in 0..ROUNDS {
             let stop = Arc::new(AtomicBool::new(false));
             let threads = load(&s, &stop, &answered, round);
-            // Kill at a random moment: 0.1 to 4 s into the round (a bulk chunk of 256 rows
+            // Kill at a random moment: 0.1 to 8 s into the round (a bulk chunk of 256 rows
             // takes about a second to sign in a debug build: some rounds die mid-chunk,
             // some after one or more chunks committed).
-            std::thread::sleep(Duration::from_millis(100 + rng.below(3900)));
+            std::thread::sleep(Duration::from_millis(100 + rng.below(7900)));
             s.child.kill().unwrap(); // SIGKILL
             s.child.wait().unwrap();
             stop.store(true, Ordering::SeqCst);

@@ -5,6 +5,12 @@
 //! could not be read or is not JSON at all (usage errors are 2 as well, from clap).
 //! `--offline` makes no network request: status lists and did:web documents are
 //! reported "not checked (offline)".
+//!
+//! The input may also be a certificate's compact QR text (`BEM1:…`, or a verifier link
+//! carrying it in its fragment, `docs/qr-compact.md`), recognised by its prefix, or a
+//! photo or scan of the QR code (`--image FILE`, PNG or JPEG, read under the page's
+//! limits by `page::qr_image`). A QR code holding a link to a credential is not fetched
+//! here: `check` names the link.
 
 use std::io::{Read, Write};
 use std::path::PathBuf;
@@ -24,8 +30,12 @@ use crate::verification::{Verifier, MAX_DOCUMENT_BYTES};
 /// The arguments of `check`.
 #[derive(Debug, clap::Args)]
 pub struct CheckArgs {
-    /// The credential or presentation file; `-` or nothing reads standard input.
+    /// The credential or presentation file, or a compact QR text (`BEM1:…` or a link
+    /// carrying it); `-` or nothing reads standard input.
     pub file: Option<PathBuf>,
+    /// Read the certificate from a QR code in this PNG or JPEG image (a photo or scan).
+    #[arg(long, value_name = "FILE", conflicts_with = "file")]
+    pub image: Option<PathBuf>,
     /// Trust file (TOML) naming the trusted issuers.
     #[arg(long)]
     pub trust: Option<PathBuf>,
@@ -79,15 +89,32 @@ pub fn run(args: &CheckArgs) -> Result<ExitCode, Unreadable> {
                 .map_err(Unreadable)?;
         Some(Arc::new(Fetcher::new(config)))
     };
-    let bytes = read_input(args.file.as_ref()).map_err(Unreadable)?;
-    let document = bem_core::json::parse(&bytes, &Verifier::json_limits())
-        .map_err(|e| Unreadable(anyhow::anyhow!("the input is not strict JSON: {}", e.message)))?;
     let verifier = Verifier::new(trust.trust_list(), fetcher, false);
-    let is_presentation = bem_core::model::has_type(&document, "VerifiablePresentation");
-    let report = if is_presentation {
-        verifier.presentation(&document, None, None)
+    let bytes = match &args.image {
+        Some(path) => image_text(path).map_err(Unreadable)?.into_bytes(),
+        None => read_input(args.file.as_ref()).map_err(Unreadable)?,
+    };
+    let compact = std::str::from_utf8(&bytes).ok().and_then(bem_core::compact::find);
+    let (report, document) = if let Some(text) = compact {
+        let report = verifier.compact(&text);
+        let document = report.payload.clone().unwrap_or(Value::Null);
+        (report, document)
     } else {
-        verifier.credential(&document)
+        let document = bem_core::json::parse(&bytes, &Verifier::json_limits()).map_err(|e| {
+            let hint = if args.image.is_some() {
+                "the QR code holds neither a BEM1: text nor JSON"
+            } else {
+                "the input is neither a BEM1: QR text nor strict JSON"
+            };
+            Unreadable(anyhow::anyhow!("{hint}: {}", e.message))
+        })?;
+        let is_presentation = bem_core::model::has_type(&document, "VerifiablePresentation");
+        let report = if is_presentation {
+            verifier.presentation(&document, None, None)
+        } else {
+            verifier.credential(&document)
+        };
+        (report, document)
     };
 
     let mut out = std::io::stdout().lock();
@@ -101,6 +128,36 @@ pub fn run(args: &CheckArgs) -> Result<ExitCode, Unreadable> {
         return Err(Unreadable(anyhow::anyhow!("cannot write the report: {e}")));
     }
     Ok(if report.verified() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+/// The text of the QR code in an image file. A link to a credential is named, not
+/// fetched (open it with the page, or save the credential and check the file).
+fn image_text(path: &PathBuf) -> anyhow::Result<String> {
+    use crate::page::qr_image::{self, QrError};
+    let mut bytes = Vec::new();
+    let limit = u64::try_from(qr_image::MAX_IMAGE_BYTES).unwrap_or(u64::MAX) + 1;
+    std::fs::File::open(path)
+        .with_context(|| format!("cannot open {}", path.display()))?
+        .take(limit)
+        .read_to_end(&mut bytes)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    let text = qr_image::decode_text(&bytes).map_err(|e| {
+        let why = match e {
+            QrError::TooLarge => format!("larger than {} bytes", qr_image::MAX_IMAGE_BYTES),
+            QrError::TooManyPixels => format!("more than {} pixels a side", qr_image::MAX_SIDE),
+            QrError::NotAnImage => "neither PNG nor JPEG".to_owned(),
+            QrError::Damaged => "a damaged image".to_owned(),
+            QrError::NoCode => "no QR code found".to_owned(),
+            QrError::Unreadable => "a QR code was found but could not be read".to_owned(),
+            QrError::TooComplex => "the image is too complex to search".to_owned(),
+            QrError::NotCertificate => "the QR code holds no certificate".to_owned(),
+        };
+        anyhow::anyhow!("{}: {why}", path.display())
+    })?;
+    if bem_core::compact::find(&text).is_none() && !text.trim_start().starts_with('{') {
+        anyhow::bail!("{}: the QR code holds {:?}, not a certificate's compact text (open a link with the verification page)", path.display(), printable(&text));
+    }
+    Ok(text)
 }
 
 fn human(report: &Report, document: &Value) -> String {

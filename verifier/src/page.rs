@@ -5,8 +5,11 @@
 //! file (multipart), open a link (`/verify?credential=URL`, fetched by bem-fetch under
 //! the fetch policy), or upload a photo or screenshot of the QR code (multipart field
 //! `qr`, read here by [`qr_image`]; a link in it is opened exactly like `?credential=`,
-//! a credential in it is verified like a pasted one). With JavaScript, a camera scanner
-//! ([`scanner`]) is offered as well. The result page leads with one large verdict (valid,
+//! a credential in it is verified like a pasted one). The compact signed QR text
+//! (`BEM1:…`, `docs/qr-compact.md`) is accepted wherever a credential is, bare or as a
+//! verifier link. With JavaScript, a camera scanner ([`scanner`]) is offered as well, and
+//! a `/verify#BEM1:…` link (what a phone's camera opens) is submitted by the script; the
+//! fragment never reaches the server. The result page leads with one large verdict (valid,
 //! unknown issuer, revoked, suspended, expired, not genuine…), then the certificate's
 //! details — only when its signature verified — then every check with its result.
 //!
@@ -147,6 +150,13 @@ async fn verify_bytes(state: &Arc<AppState>, lang: Lang, bytes: Vec<u8>) -> Resp
     let outcome = state
         .clone()
         .verify(Kind::Credential, move |v| {
+            // A certificate's compact QR text (`BEM1:…`, or a link carrying it): what the
+            // page's script sends from a `#BEM1:…` fragment, a scan or a paste.
+            if let Some(text) = std::str::from_utf8(&bytes).ok().and_then(bem_core::compact::find) {
+                let report = v.compact(&text);
+                let doc = report.payload.clone();
+                return (report, doc);
+            }
             let report = v.credential_bytes(&bytes);
             let doc = bem_core::json::parse(&bytes, &crate::verification::Verifier::json_limits()).ok();
             (report, doc)

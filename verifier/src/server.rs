@@ -122,9 +122,18 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/verify/qr", post(page::scanner::decode))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
+        .route("/openapi.json", get(openapi))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), track))
         .with_state(state)
+}
+
+/// This service's OpenAPI 3.1 document (`verifier/openapi.json`; its paths are the routes
+/// above, checked by `tests/verifier.rs` `openapi`).
+pub const OPENAPI: &str = include_str!("../openapi.json");
+
+async fn openapi() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI)
 }
 
 async fn healthz() -> impl IntoResponse {

@@ -66,6 +66,11 @@ impl Verifier {
         self.with_options(|o| verify::verify_credential(document, o))
     }
 
+    /// A certificate's compact QR text (`BEM1:…`, or a link carrying it in its fragment).
+    pub fn compact(&self, text: &str) -> Report {
+        self.with_options(|o| bem_core::compact::verify(text, o))
+    }
+
     pub fn credential_bytes(&self, bytes: &[u8]) -> Report {
         self.with_options(|o| verify::verify_credential_bytes(bytes, o))
     }

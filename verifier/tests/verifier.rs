@@ -1050,6 +1050,35 @@ mod browser {
         assert_eq!(b.script(stopped), json!([true, true, true, "scan-start", "Camera stopped."]));
         assert!(b.location().ends_with("/verify"), "no result page: {}", b.location());
     }
+    /// A phone's camera opens `/verify#BEM1:…` (the compact QR form's link): the page's
+    /// script submits the fragment, the result shows, and the fragment leaves the address.
+    #[test]
+    fn the_page_verifies_a_compact_certificate_from_the_link_fragment() {
+        if !available("the_page_verifies_a_compact_certificate_from_the_link_fragment") {
+            return;
+        }
+        let vectors: Value = serde_json::from_str(
+            &std::fs::read_to_string(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../testdata/qr/bem1-vectors.json"
+            ))
+            .unwrap(),
+        )
+        .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let trust = dir.path().join("trust.toml");
+        let issuer = vectors["issuer"].as_str().unwrap();
+        std::fs::write(&trust, format!("[[issuer]]\nid = \"{issuer}\"\nname = \"Test Academy\"\n")).unwrap();
+        let v = Verifier::start(&["--trust", trust.to_str().unwrap()]);
+        let fragment = vectors["link"].as_str().unwrap().split_once('#').unwrap().1.to_owned();
+        let b = Browser::start(&[], json!({}));
+        b.open(&format!("{}/verify#{fragment}", v.base));
+        b.wait_until("return document.querySelector('[data-verdict]') !== null");
+        let (slug, _, page) = b.verdict();
+        assert_eq!(slug, "status-unknown", "{page}");
+        assert!(page.contains("Cloud fundamentals for SMEs") && page.contains("Test Academy"), "{page}");
+        assert!(!b.location().contains('#'), "{}", b.location());
+    }
 }
 
 mod tls {
@@ -1324,4 +1353,117 @@ fn the_page_shows_a_sealed_credential_and_its_seal() {
     assert!(page.contains(r#"data-verdict="valid""#), "{page}");
     assert!(page.contains("ANF eSeal CA (test)"), "{page}");
     assert!(page.contains("has expired since"), "{page}");
+}
+
+/// The compact QR form (`BEM1:`, docs/qr-compact.md): `check` reads the text, a link
+/// carrying it, and a photo of its QR code (rotated and blurred), with no network; bad
+/// texts are clear errors.
+#[test]
+fn check_reads_the_compact_qr_form_offline() {
+    let vectors: Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata/qr/bem1-vectors.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    let text = vectors["qrText"].as_str().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let trust = dir.path().join("trust.toml");
+    std::fs::write(
+        &trust,
+        format!("[[issuer]]\nid = \"{}\"\nname = \"Test Academy\"\n", vectors["issuer"].as_str().unwrap()),
+    )
+    .unwrap();
+    let trust = trust.to_str().unwrap();
+    let file = dir.path().join("qr.txt");
+    std::fs::write(&file, format!("{text}\n")).unwrap();
+
+    let (code, out) = run_check(&["--offline", "--trust", trust, file.to_str().unwrap()], None);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("issuer: Test Academy"), "{out}");
+    assert!(out.contains("title: Cloud fundamentals for SMEs"), "{out}");
+    assert!(out.contains("not checked (offline)"), "{out}");
+    let (code, out) = run_check(&["--offline", "--trust", trust], Some(vectors["link"].as_str().unwrap()));
+    assert_eq!(code, 0, "{out}");
+    let (code, out) = run_check(&["--offline", "--json", "--trust", trust], Some(text));
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(serde_json::from_str::<Value>(&out).unwrap()["verified"], true);
+
+    for case in vectors["invalid"].as_array().unwrap() {
+        let (code, out) = run_check(&["--offline", "--trust", trust], case["qrText"].as_str());
+        if case["case"] == "wrong prefix" {
+            // Neither a BEM1: text nor JSON: unreadable input.
+            assert_eq!(code, 2, "{out}");
+            continue;
+        }
+        assert_eq!(code, 1, "{case}: {out}");
+        assert!(
+            out.contains("NOT VERIFIED") && out.contains(case["error"].as_str().unwrap()),
+            "{case}: {out}"
+        );
+    }
+
+    // A photo: the code at EC level M, turned 7 degrees, blurred, on a grey background.
+    let code_image = qrcode::QrCode::with_error_correction_level(text.as_bytes(), qrcode::EcLevel::M)
+        .unwrap()
+        .render::<image::Luma<u8>>()
+        .min_dimensions(700, 700)
+        .build();
+    let (w, h) = code_image.dimensions();
+    let side = w.max(h) + 200;
+    let (sin, cos) = 7f64.to_radians().sin_cos();
+    let c = f64::from(side) / 2.0;
+    let photo = image::GrayImage::from_fn(side, side, |x, y| {
+        let (dx, dy) = (f64::from(x) - c, f64::from(y) - c);
+        let sx = cos * dx + sin * dy + f64::from(w) / 2.0;
+        let sy = -sin * dx + cos * dy + f64::from(h) / 2.0;
+        if sx >= 0.0 && sy >= 0.0 && (sx as u32) < w && (sy as u32) < h {
+            *code_image.get_pixel(sx as u32, sy as u32)
+        } else {
+            image::Luma([200])
+        }
+    });
+    let photo = image::imageops::blur(&photo, 1.5);
+    let png = dir.path().join("photo.png");
+    photo.save_with_format(&png, image::ImageFormat::Png).unwrap();
+    let (code, out) = run_check(&["--offline", "--trust", trust, "--image", png.to_str().unwrap()], None);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("title: Cloud fundamentals for SMEs"), "{out}");
+
+    // Not an image, and an image without a code: unreadable input (2).
+    let (code, _) = run_check(&["--offline", "--image", file.to_str().unwrap()], None);
+    assert_eq!(code, 2);
+    let blank = dir.path().join("blank.png");
+    image::GrayImage::from_pixel(300, 300, image::Luma([255]))
+        .save_with_format(&blank, image::ImageFormat::Png)
+        .unwrap();
+    let (code, _) = run_check(&["--offline", "--image", blank.to_str().unwrap()], None);
+    assert_eq!(code, 2);
+}
+
+/// The page verifies a compact QR text (what its script submits from a `#BEM1:…`
+/// fragment, a scan or a paste), bare or as a verifier link, and names a damaged one.
+#[test]
+fn the_page_verifies_the_compact_qr_form() {
+    let vectors: Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata/qr/bem1-vectors.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let trust = dir.path().join("trust.toml");
+    let issuer = vectors["issuer"].as_str().unwrap();
+    std::fs::write(&trust, format!("[[issuer]]\nid = \"{issuer}\"\nname = \"Test Academy\"\n")).unwrap();
+    let v = Verifier::start(&["--trust", trust.to_str().unwrap()]);
+    for text in [vectors["qrText"].as_str().unwrap(), vectors["link"].as_str().unwrap()] {
+        let (status, page) = form_post(&v, &[("credential", text)]);
+        assert_eq!(status, 200, "{page}");
+        // Signed and trusted; the status list (academy.example) is not reachable from here.
+        assert!(page.contains(r#"data-verdict="status-unknown""#), "{page}");
+        assert!(page.contains("Cloud fundamentals for SMEs") && page.contains("Olena Kovalenko"), "{page}");
+    }
+    let truncated = vectors["invalid"][0]["qrText"].as_str().unwrap();
+    let (_, page) = form_post(&v, &[("credential", truncated)]);
+    assert!(page.contains(r#"data-verdict="not-genuine""#) && page.contains("truncated"), "{page}");
+    let (_, page) = v.get("/verify");
+    assert!(page.contains("/verify/scan.js"), "the fragment reader is in the page's script");
 }

@@ -24,6 +24,8 @@ pub struct Globals {
     pub json: bool,
     pub trust: Option<PathBuf>,
     pub fetch_allow: Vec<String>,
+    /// Make no network request (`--offline`).
+    pub offline: bool,
 }
 
 pub fn init(g: &Globals, insist_on_passphrase: bool) -> Result<Outcome> {
@@ -136,7 +138,7 @@ pub fn verify(g: &Globals, id: &str) -> Result<Outcome> {
     g.home.require_initialised()?;
     let entry = g.home.resolve(id)?;
     let mut record = g.home.load(&entry)?;
-    let env = Environment::load(&g.home, g.trust.as_deref(), &g.fetch_allow)?;
+    let env = Environment::load(&g.home, g.trust.as_deref(), &g.fetch_allow)?.offline(g.offline);
     let report = env.verify_credential(&record.credential);
     record.last_verification = verification::record(&report, env.now);
     g.home.save(&record)?;
@@ -170,7 +172,7 @@ pub fn present(g: &Globals, ids: &[String], request: &Request<'_>, output: Optio
         credentials.push(record.credential);
     }
     let (key, holder) = holder_key::unlock(&g.home)?;
-    let env = Environment::load(&g.home, g.trust.as_deref(), &g.fetch_allow)?;
+    let env = Environment::load(&g.home, g.trust.as_deref(), &g.fetch_allow)?.offline(g.offline);
     let (vp, report) = presentation::present(credentials, &key, &holder, request, &env)?;
     if !report.verified() {
         let reasons: Vec<String> =

@@ -24,11 +24,24 @@ const MAX_INPUT_BYTES: u64 = 2 * 1024 * 1024;
 
 pub fn run(g: &Globals, source: &str, force: bool) -> Result<Outcome> {
     g.home.require_initialised()?;
-    let env = Environment::load(&g.home, g.trust.as_deref(), &g.fetch_allow)?;
-    let (bytes, source_name, mut link) = read_source(source, &env)?;
-    let limits = bem_core::json::JsonLimits::default();
-    let document = bem_core::json::parse(&bytes, &limits)
-        .map_err(|e| anyhow!("{source_name} is not a readable credential: {e}"))?;
+    let env = Environment::load(&g.home, g.trust.as_deref(), &g.fetch_allow)?.offline(g.offline);
+    // A certificate's compact QR text (`BEM1:…`, or a verifier link carrying it) given
+    // on the command line is read as it is, never fetched; in a file or on standard input
+    // it is recognised by its prefix. It is stored as an enveloped `vc+jwt` credential.
+    let (bytes, source_name, mut link) = match bem_core::compact::find(source) {
+        Some(text) => (text.into_bytes(), "the QR text".to_owned(), None),
+        None => read_source(source, &env)?,
+    };
+    let compact = std::str::from_utf8(&bytes).ok().and_then(bem_core::compact::find);
+    let document = match compact {
+        Some(text) => bem_core::compact::enveloped(&text)
+            .map_err(|e| anyhow!("{source_name} is not a readable QR text: {}", e.message))?,
+        None => {
+            let limits = bem_core::json::JsonLimits::default();
+            bem_core::json::parse(&bytes, &limits)
+                .map_err(|e| anyhow!("{source_name} is not a readable credential: {e}"))?
+        }
+    };
     let credential = match unwrap_award(&document) {
         Some((credential, award_link)) => {
             link = link.or(award_link);

@@ -60,6 +60,10 @@ struct Cli {
         value_delimiter = ','
     )]
     fetch_allow: Vec<String>,
+    /// Make no network request: status lists and did:web documents are reported
+    /// "not checked (offline)" (a did:key issuer's signature is still checked).
+    #[arg(long, global = true)]
+    offline: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -214,7 +218,13 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Some(dir) => dir,
         None => default_home()?,
     });
-    let ctx = commands::Globals { home, json: cli.json, trust: cli.trust, fetch_allow: cli.fetch_allow };
+    let ctx = commands::Globals {
+        home,
+        json: cli.json,
+        trust: cli.trust,
+        fetch_allow: cli.fetch_allow,
+        offline: cli.offline,
+    };
     match cli.command {
         Command::Init { passphrase } => commands::init(&ctx, passphrase),
         Command::Import { source, force } => import::run(&ctx, &source, force),

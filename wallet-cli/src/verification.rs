@@ -28,6 +28,8 @@ pub struct Environment {
     pub network: bem_fetch::Fetcher,
     origins: Vec<bem_fetch::AllowedOrigin>,
     pub now: Timestamp,
+    /// No network request at all (`--offline`).
+    offline: bool,
 }
 
 impl Environment {
@@ -46,7 +48,12 @@ impl Environment {
             .map(|o| bem_fetch::AllowedOrigin::parse(o).map_err(|e| anyhow!("--fetch-allow {o}: {e}")))
             .collect::<Result<Vec<_>>>()?;
         let network = fetcher(&trust, None, origins.clone());
-        Ok(Self { trust, network, origins, now: now() })
+        Ok(Self { trust, network, origins, now: now(), offline: false })
+    }
+
+    /// The same environment, making no network request when `offline`.
+    pub fn offline(self, offline: bool) -> Self {
+        Self { offline, ..self }
     }
 
     /// A fetcher that may also fetch from `url`'s host (a certificate link the user gave).
@@ -56,7 +63,11 @@ impl Environment {
     }
 
     pub fn options(&self) -> VerifyOptions<'_> {
-        VerifyOptions::new(self.now, &self.trust, &self.network)
+        if self.offline {
+            VerifyOptions::new(self.now, &self.trust, &bem_core::resolver::Offline)
+        } else {
+            VerifyOptions::new(self.now, &self.trust, &self.network)
+        }
     }
 
     /// Runs the credential pipeline.

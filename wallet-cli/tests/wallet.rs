@@ -693,3 +693,43 @@ fn sealed_edc_credentials_import_trusted_through_an_x509_anchor() {
     assert_eq!(out.code, 2, "{}", out.stdout);
     assert!(out.stderr.contains("anchors/gone.pem"), "{}", out.stderr);
 }
+
+/// A certificate's compact QR text (`BEM1:`, testdata/qr/) is imported from the command
+/// line, standard input or a verifier link, verified with no network, and re-verified;
+/// a damaged text is refused with the reason.
+#[test]
+fn imports_the_compact_qr_text_offline() {
+    let vectors: Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata/qr/bem1-vectors.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    let text = vectors["qrText"].as_str().unwrap();
+    let (_dir, home) = wallet();
+    // Online, the status list cannot be fetched here (academy.example): not stored.
+    let online = run(&home, &["--json", "import", text]);
+    assert_eq!(online.code, 1, "{}", online.stdout);
+    assert_eq!(online.json()["verification"]["verdict"], "status-unknown");
+    let out = ok(&home, &["--offline", "--json", "import", text]);
+    assert_eq!(out.json()["stored"], true, "{}", out.stdout);
+    assert!(out.stdout.contains("not checked (offline)"), "{}", out.stdout);
+    let items = ok(&home, &["list", "--json"]).json();
+    assert_eq!(items.as_array().unwrap().len(), 1);
+    let id = items[0]["id"].as_str().unwrap();
+    assert_eq!(run(&home, &["--offline", "verify", id]).code, 0);
+    let dup =
+        run_with(&home, &["--offline", "--json", "import", "-"], Some(format!("{text}\n").as_bytes()), &[]);
+    assert_eq!(dup.code, 0, "{}", dup.stderr);
+    assert_eq!(dup.json()["duplicate"], true, "{}", dup.stdout);
+    let dup = ok(&home, &["--offline", "--json", "import", vectors["link"].as_str().unwrap()]);
+    assert_eq!(dup.json()["duplicate"], true, "{}", dup.stdout);
+
+    for case in vectors["invalid"].as_array().unwrap() {
+        if case["case"] == "wrong prefix" {
+            continue; // not recognised as a QR text: read as a file name
+        }
+        let out = run(&home, &["import", case["qrText"].as_str().unwrap()]);
+        assert_eq!(out.code, 2, "{case}: {}", out.stderr);
+        assert!(out.stderr.contains(case["error"].as_str().unwrap()), "{case}: {}", out.stderr);
+    }
+}

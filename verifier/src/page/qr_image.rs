@@ -70,7 +70,7 @@ pub enum QrError {
 pub enum QrContent {
     /// An http(s) link to the certificate (the fetch policy decides whether it is opened).
     Link(String),
-    /// The credential itself, as JSON text.
+    /// The credential itself: JSON text, or a compact `BEM1:` text.
     Credential(String),
 }
 
@@ -84,10 +84,15 @@ pub fn decode_text(bytes: &[u8]) -> Result<String, QrError> {
     search(load(bytes)?)
 }
 
-/// A link (absolute http or https URL) or a credential (a JSON object); anything else is
-/// [`QrError::NotCertificate`].
+/// A link (absolute http or https URL) or a credential (a JSON object, or the compact
+/// `BEM1:` text, also inside a link's fragment); anything else is [`QrError::NotCertificate`].
 pub fn classify(text: &str) -> Result<QrContent, QrError> {
     let text = text.trim();
+    // The compact signed form, bare or in a verifier link's fragment: verified as it is,
+    // never fetched.
+    if let Some(compact) = bem_core::compact::find(text) {
+        return Ok(QrContent::Credential(compact));
+    }
     if text.starts_with('{') {
         return Ok(QrContent::Credential(text.to_owned()));
     }

@@ -9,6 +9,31 @@
 // "Stop", Escape or leaving the page turns the camera off.
 'use strict';
 
+// A certificate's compact QR code may be a link to this page carrying the signed
+// certificate in its fragment (/verify#BEM1:..., docs/qr-compact.md), so that a phone's
+// camera app opens the result directly; the fragment never reaches a server or its logs.
+// It is submitted like a pasted credential (POST, body not logged), and removed from the
+// address bar. Without JavaScript the page asks for the text to be pasted.
+(() => {
+  const hash = window.location.hash;
+  if (!/^#BEM\d+(:|%3A)/i.test(hash)) {
+    return;
+  }
+  const field = document.getElementById('credential');
+  if (!field || !field.form) {
+    return;
+  }
+  let text;
+  try {
+    text = decodeURIComponent(hash.slice(1));
+  } catch (e) {
+    text = hash.slice(1); // a malformed escape: the server names the problem
+  }
+  history.replaceState(null, '', window.location.pathname + window.location.search);
+  field.value = text;
+  field.form.submit();
+})();
+
 (() => {
   const box = document.getElementById('scan');
   if (!box || !navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
@@ -129,7 +154,13 @@
   // A link opens the result page; a credential is submitted like a pasted one.
   function found(text) {
     const value = text.trim();
-    if (/^https?:\/\//i.test(value)) {
+    if (/^BEM\d+:/i.test(value) || /^https?:\/\/[^#]*#BEM\d+(:|%3A)/i.test(value)) {
+      stop(); // the compact signed certificate: verified as it is, nothing fetched
+      say('found');
+      const field = document.getElementById('credential');
+      field.value = value;
+      field.form.submit();
+    } else if (/^https?:\/\//i.test(value)) {
       stop();
       say('found');
       const lang = encodeURIComponent(box.dataset.lang || 'en');
