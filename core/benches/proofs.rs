@@ -18,8 +18,16 @@ use bem_core::verify::{verify_credential, verify_jwt_credential, VerifyOptions};
 use ed25519_dalek::SigningKey;
 use serde_json::{json, Value};
 
+/// Whether `BENCH_ONLY` (a substring of the names, if set) selects the benchmark `name`.
+fn selected(name: &str) -> bool {
+    std::env::var("BENCH_ONLY").map_or(true, |only| name.contains(&only))
+}
+
 /// Runs `f` repeatedly for about `budget`, in batches; returns the median per-call time.
 fn measure(name: &str, budget: Duration, mut f: impl FnMut()) {
+    if !selected(name) {
+        return;
+    }
     for _ in 0..20 {
         f();
     }
@@ -118,6 +126,13 @@ fn main() {
     for (label, doc) in &docs {
         let size = serde_json::to_vec(doc).unwrap().len();
         for suite in [Cryptosuite::EddsaRdfc2022, Cryptosuite::EddsaJcs2022] {
+            let names = [
+                format!("sign   {} {label} ({size} B)", suite.as_str()),
+                format!("verify {} {label} ({size} B)", suite.as_str()),
+            ];
+            if !names.iter().any(|n| selected(n)) {
+                continue;
+            }
             let mut proof_options = ProofOptions::new(suite, vm.clone(), ProofPurpose::AssertionMethod);
             proof_options.created = Some("2026-01-15T09:00:00Z".into());
             let signed = match add_proof(doc, &proof_options, &key, ContextPolicy::CONFORMANCE) {
@@ -129,16 +144,19 @@ fn main() {
             };
             let report = verify_credential(&signed, &options);
             assert!(report.verified(), "{label} {suite:?}: {:#?}", report.checks);
-            measure(&format!("sign   {} {label} ({size} B)", suite.as_str()), budget, || {
+            measure(&names[0], budget, || {
                 add_proof(doc, &proof_options, &key, ContextPolicy::CONFORMANCE).unwrap();
             });
-            measure(&format!("verify {} {label} ({size} B)", suite.as_str()), budget, || {
+            measure(&names[1], budget, || {
                 assert!(verify_credential(&signed, &options).verified());
             });
         }
     }
 
     for test in ["test044", "test045", "test046", "test074"] {
+        if !selected(&format!("rdfc poison {test}")) {
+            continue;
+        }
         let path = format!("{}/../testdata/rdf-canon/tests/rdfc10/{test}-in.nq", env!("CARGO_MANIFEST_DIR"));
         let quads = bem_core::rdf::parse_nquads(&std::fs::read_to_string(path).unwrap()).unwrap();
         let outcome = if bem_core::rdfc::canonicalize(&quads, &Default::default()).is_ok() {
@@ -151,6 +169,12 @@ fn main() {
         });
     }
 
+    if !["sign   vc+jwt 2kb", "verify vc+jwt 2kb (signature + checks)", "verify vc+jwt 2kb (decode + signature only)"]
+        .iter()
+        .any(|n| selected(n))
+    {
+        return;
+    }
     let payload = credential_2kb(did.did());
     let header = jose::JwsHeader::for_document(jose::DocumentKind::Credential, Some(vm.clone()));
     let jws = jose::sign_compact(&payload, &header, &key).unwrap();

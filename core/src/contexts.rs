@@ -209,6 +209,22 @@ fn invalid(message: String) -> Error {
 /// Undefined terms are a [`ProblemCode::DataLossDetectionError`]; an unknown context is
 /// an [`ProblemCode::InvalidContextError`]; other JSON-LD errors are malformed values.
 pub fn to_rdf(document: &Value, policy: ContextPolicy) -> Result<Vec<crate::rdf::Quad>> {
+    to_rdf_with_path(document, policy).map(|(quads, _)| quads)
+}
+
+/// [`to_rdf`], saying which processor produced the quads: the fast path
+/// ([`crate::fast_ld`]) when it supports the document, else the general JSON-LD 1.1
+/// processor, which also gives every error (the fast path never decides one).
+pub fn to_rdf_with_path(document: &Value, policy: ContextPolicy) -> Result<(Vec<crate::rdf::Quad>, crate::fast_ld::Path)> {
+    match crate::fast_ld::to_rdf(document, policy) {
+        Ok(quads) => Ok((quads, crate::fast_ld::Path::Fast)),
+        Err(_) => to_rdf_general(document, policy).map(|quads| (quads, crate::fast_ld::Path::General)),
+    }
+}
+
+/// The general JSON-LD 1.1 processor alone (`bem-jsonld`): what the fast path is
+/// differentially tested against.
+pub fn to_rdf_general(document: &Value, policy: ContextPolicy) -> Result<Vec<crate::rdf::Quad>> {
     let loader = loader(policy)?;
     let unwrapped;
     let document = match unwrap_wrapped_contexts(document, policy) {

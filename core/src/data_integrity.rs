@@ -16,6 +16,7 @@ use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
+use crate::fast_ld::Path;
 use crate::contexts::{self, ContextPolicy};
 use crate::datetime::{self, Timestamp};
 use crate::rdfc;
@@ -143,6 +144,8 @@ pub struct HashData {
     pub canonical_document: String,
     /// `SHA-256(proofConfig) ‖ SHA-256(document)`.
     pub hash: [u8; 64],
+    /// Which JSON-LD processor produced the RDF (`eddsa-rdfc-2022`); `None` for JCS.
+    pub path: Option<crate::fast_ld::Path>,
 }
 
 /// Creates a proof over `document` (which must not carry a `proof` of its own unless the
@@ -234,11 +237,15 @@ pub fn hash_data(
     suite: Cryptosuite,
     policy: ContextPolicy,
 ) -> Result<HashData> {
+    let mut path = None;
     let (canonical_proof_config, canonical_document) = match suite {
         Cryptosuite::EddsaRdfc2022 => {
             let mut config = proof_options.clone();
             config.insert("@context".into(), context.clone());
-            (rdf_canonical(&Value::Object(config), policy)?, rdf_canonical(unsecured, policy)?)
+            let (config, config_path) = rdf_canonical(&Value::Object(config), policy)?;
+            let (document, document_path) = rdf_canonical(unsecured, policy)?;
+            path = Some(if (config_path, document_path) == (Path::Fast, Path::Fast) { Path::Fast } else { Path::General });
+            (config, document)
         }
         Cryptosuite::EddsaJcs2022 => {
             // Data-loss detection: JCS signs the JSON, but data that JSON-LD would drop is
@@ -254,12 +261,12 @@ pub fn hash_data(
     let mut hash = [0u8; 64];
     hash[..32].copy_from_slice(&Sha256::digest(canonical_proof_config.as_bytes()));
     hash[32..].copy_from_slice(&Sha256::digest(canonical_document.as_bytes()));
-    Ok(HashData { canonical_proof_config, canonical_document, hash })
+    Ok(HashData { canonical_proof_config, canonical_document, hash, path })
 }
 
-fn rdf_canonical(document: &Value, policy: ContextPolicy) -> Result<String> {
-    let quads = contexts::to_rdf(document, policy)?;
-    rdfc::canonicalize(&quads, &rdfc::Limits::default())
+fn rdf_canonical(document: &Value, policy: ContextPolicy) -> Result<(String, Path)> {
+    let (quads, path) = contexts::to_rdf_with_path(document, policy)?;
+    Ok((rdfc::canonicalize(&quads, &rdfc::Limits::CREDENTIALS)?, path))
 }
 
 /// A proof's parsed fields, after the shape checks of VC Data Integrity §4.4.
@@ -430,7 +437,7 @@ pub fn verify_proof(
     all_proofs: &[&Map<String, Value>],
     key: &VerifyingKey,
     policy: ContextPolicy,
-) -> Result<()> {
+) -> Result<Option<Path>> {
     let context = doc
         .get("@context")
         .ok_or_else(|| Error::new(ProblemCode::ProofVerificationError, "the document has no `@context`"))?;
@@ -441,7 +448,7 @@ pub fn verify_proof(
         check_jcs_context_prefix(options.get("@context"), context)?;
     }
     let hash = hash_data(&Value::Object(input), &options, context, proof.cryptosuite, policy)?;
-    key.verify_strict(&hash.hash, &proof.signature).map_err(|_| {
+    key.verify_strict(&hash.hash, &proof.signature).map(|()| hash.path).map_err(|_| {
         Error::new(
             ProblemCode::CryptographicSecurityError,
             format!(

@@ -15,6 +15,7 @@ pub mod datetime;
 pub mod did_key;
 pub mod did_web;
 pub mod error;
+pub mod fast_ld;
 pub mod jades;
 pub mod jades_seal;
 pub mod jcs;

@@ -104,21 +104,30 @@ pub fn write_term<'l>(out: &mut String, term: &Term, label: &impl Fn(&str) -> Op
 }
 
 fn escape_literal(out: &mut String, value: &str) {
-    for c in value.chars() {
-        match c {
-            '\u{8}' => out.push_str("\\b"),
-            '\t' => out.push_str("\\t"),
-            '\n' => out.push_str("\\n"),
-            '\u{c}' => out.push_str("\\f"),
-            '\r' => out.push_str("\\r"),
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if c <= '\u{1f}' || c == '\u{7f}' => {
-                let _ = write!(out, "\\u{:04X}", c as u32);
-            }
-            c => out.push(c),
+    // Runs of characters that need no escape are copied whole: every character escaped
+    // is ASCII, so each cut falls on a character boundary.
+    let mut start = 0;
+    for (i, b) in value.bytes().enumerate() {
+        let escape = match b {
+            0x08 => "\\b",
+            b'\t' => "\\t",
+            b'\n' => "\\n",
+            0x0c => "\\f",
+            b'\r' => "\\r",
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b if b <= 0x1f || b == 0x7f => "",
+            _ => continue,
+        };
+        out.push_str(value.get(start..i).unwrap_or_default());
+        if escape.is_empty() {
+            let _ = write!(out, "\\u{:04X}", b);
+        } else {
+            out.push_str(escape);
         }
+        start = i + 1;
     }
+    out.push_str(value.get(start..).unwrap_or_default());
 }
 
 /// Appends one quad line (ending in `\n`), blank nodes written through `label`.

@@ -15,7 +15,8 @@
 //!   unique, capped absolutely; its recursion depth is bounded too. When either is
 //!   exceeded canonicalization stops with `RESOURCE_LIMIT_EXCEEDED` instead of hanging
 //!   or overflowing the stack. The defaults let the suite's poison graphs 044-046 finish
-//!   and refuse the 10-node clique of test 074 after a few milliseconds.
+//!   and refuse the 10-node clique of test 074 after a few milliseconds;
+//!   [`Limits::CREDENTIALS`], what signing and verifying use, refuses 044-046 too.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write as _;
@@ -63,6 +64,16 @@ impl Default for Limits {
 }
 
 impl Limits {
+    /// The bound for credentials and presentations (signing and verifying): the W3C
+    /// poison graphs 044-046 (look-alike blank nodes, ~9,500 units) are refused, not
+    /// worked through; at most 5,000 units (about 2-5 ms) are ever spent. No certificate
+    /// the issuer makes spends any (every blank node of it has its own first-degree hash;
+    /// `issuer/src/certificate.rs` tests each with [`canonicalize_measured`]), and a
+    /// credential with a few identical blank objects (two equal `evidence` entries)
+    /// needs tens of units.
+    pub const CREDENTIALS: Limits =
+        Limits { max_quads: 100_000, base_work: 1_000, work_per_shared_node: 100, max_work: 5_000, max_depth: 64 };
+
     fn budget(&self, shared_nodes: usize) -> u64 {
         let per_node =
             self.work_per_shared_node.saturating_mul(u64::try_from(shared_nodes).unwrap_or(u64::MAX));
@@ -107,6 +118,12 @@ pub fn canonicalize(quads: &[Quad], limits: &Limits) -> Result<String> {
     canonicalize_with(quads, HashAlgorithm::Sha256, limits).map(|(nquads, _)| nquads)
 }
 
+/// [`canonicalize`], also returning the work units the N-degree algorithm spent (0 when
+/// every blank node has its own first-degree hash).
+pub fn canonicalize_measured(quads: &[Quad], limits: &Limits) -> Result<(String, u64)> {
+    run(quads, HashAlgorithm::Sha256, limits).map(|done| (done.nquads, done.work))
+}
+
 /// Canonical N-Quads and the issued identifier map: `(input label, c14nN)` pairs, labels
 /// without `_:`, in the order the canonical identifiers were issued.
 pub fn canonicalize_with(
@@ -120,9 +137,7 @@ pub fn canonicalize_with(
 struct Canonicalized {
     nquads: String,
     issued: Vec<(String, String)>,
-    /// Work units the N-degree algorithm spent (the tests check the fast path and the
-    /// budget with it).
-    #[cfg_attr(not(test), allow(dead_code))]
+    /// Work units the N-degree algorithm spent.
     work: u64,
 }
 
@@ -644,6 +659,24 @@ mod tests {
             let budget = Limits::default().budget(12);
             assert!(done.work > 1_000 && done.work * 4 < budget, "{test}: {} of {budget} units", done.work);
         }
+    }
+
+    /// Issue 10 item 3: under the bound for credentials, the look-alike graphs are refused
+    /// (a named error), not worked through; two identical blank objects still pass.
+    #[test]
+    fn the_credential_bound_refuses_the_poison_graphs() {
+        for test in ["test044", "test045", "test046", "test074"] {
+            let input = parse_nquads(&suite_file(&format!("rdfc10/{test}-in.nq"))).unwrap();
+            let err = run(&input, HashAlgorithm::Sha256, &Limits::CREDENTIALS).err().unwrap();
+            assert_eq!(err.code, ProblemCode::ResourceLimitExceeded, "{test}");
+        }
+        let twins = parse_nquads(
+            "<urn:x:c> <urn:x:evidence> _:a .\n<urn:x:c> <urn:x:evidence> _:b .\n\
+             _:a <urn:x:name> \"test\" .\n_:b <urn:x:name> \"test\" .\n",
+        )
+        .unwrap();
+        let done = run(&twins, HashAlgorithm::Sha256, &Limits::CREDENTIALS).unwrap();
+        assert!(done.work > 0 && done.work < 100, "{}", done.work);
     }
 
     #[test]

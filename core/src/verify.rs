@@ -26,6 +26,7 @@ use serde_json::{Map, Value};
 
 use crate::contexts::{self, ContextPolicy};
 use crate::data_integrity::{self, ProofPurpose, ProofView};
+use crate::fast_ld::Path;
 use crate::datetime::Timestamp;
 use crate::jades::{self, ChainOutcome, Seal};
 use crate::json::JsonLimits;
@@ -172,7 +173,9 @@ pub struct Report {
     /// Reports of the credentials inside a presentation.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub credentials: Vec<Report>,
-    /// Which processing path canonicalized the document.
+    /// Which JSON-LD processor produced the RDF of the `eddsa-rdfc-2022` proofs: `fast`
+    /// (`fast_ld`), `general` (`bem-jsonld`, if any proof needed it), or `none` (no RDF was
+    /// needed: `eddsa-jcs-2022`, VC-JOSE, JAdES, or no proof verified).
     pub path: &'static str,
     /// The credential inside a seal, once the seal verified: what screens read (the
     /// envelope itself has nothing to show). Not part of the serialized report.
@@ -188,7 +191,7 @@ impl Report {
             subject_of_trust: None,
             trusted_name: None,
             credentials: Vec::new(),
-            path: "general",
+            path: "none",
             payload: None,
         }
     }
@@ -525,7 +528,12 @@ fn check_proofs(
     let mut all_ok = true;
     for (i, proof) in all.iter().enumerate() {
         match verify_one_proof(doc, i, proof, &all, purpose, options) {
-            Ok((view, method)) => {
+            Ok((view, method, path)) => {
+                match path {
+                    Some(Path::General) => report.path = Path::General.as_str(),
+                    Some(Path::Fast) if report.path != Path::General.as_str() => report.path = Path::Fast.as_str(),
+                    _ => {}
+                }
                 report.checks.push(Check::ok(
                     "proof",
                     format!("{} proof by {} verified", view.cryptosuite.as_str(), method.id),
@@ -552,7 +560,7 @@ fn verify_one_proof<'a>(
     all: &[&Map<String, Value>],
     purpose: ProofPurpose,
     options: &VerifyOptions<'_>,
-) -> Result<(ProofView<'a>, ResolvedMethod), Error> {
+) -> Result<(ProofView<'a>, ResolvedMethod, Option<Path>), Error> {
     let view = data_integrity::parse_proof(index, proof)?;
     if view.proof_purpose != purpose.as_str() {
         return Err(Error::new(
@@ -586,8 +594,8 @@ fn verify_one_proof<'a>(
     }
     let at = view.created.unwrap_or(options.now);
     let method = verification_method::resolve(view.verification_method, purpose, at, options.resolver)?;
-    data_integrity::verify_proof(doc, &view, all, &method.key, options.policy)?;
-    Ok((view, method))
+    let path = data_integrity::verify_proof(doc, &view, all, &method.key, options.policy)?;
+    Ok((view, method, path))
 }
 
 /// Context validation (VC-DI §4.6), after the proof verified.

@@ -674,6 +674,75 @@ mod tests {
         }
     }
 
+    /// Issue 10: every certificate this issuer can produce (each demo definition, both
+    /// profiles, a learner with only a name and one with every field, with and without a
+    /// status entry), signed, is canonicalized by the core's fast JSON-LD path, never
+    /// the general one, and both give byte-identical canonical N-Quads.
+    #[test]
+    fn every_certificate_the_issuer_makes_takes_the_fast_path_and_matches_the_general_processor() {
+        use bem_core::contexts::{to_rdf_general, ContextPolicy};
+        use bem_core::data_integrity::{add_proof, Cryptosuite, ProofOptions, ProofPurpose};
+        use bem_core::{fast_ld, rdfc};
+        let key = ed25519_dalek::SigningKey::from_bytes(&[9; 32]);
+        let did = bem_core::did_key::DidKey::from_public_key(&key.verifying_key());
+        let minimal = Learner { name: "Олена Ковальчук".into(), ..Learner::default() };
+        let full = Learner {
+            name: "Ana Beridze".into(),
+            given_name: Some("Ana".into()),
+            family_name: Some("Beridze".into()),
+            date_of_birth: Some("1990-04-01".into()),
+            identifier: Some("S-123".into()),
+            email: Some("ana@example.org".into()),
+            grade: Some("Very \"good\"\n".into()),
+        };
+        let status = [serde_json::json!({
+            "id": "http://127.0.0.1:8080/status/1#17",
+            "type": "BitstringStatusListEntry",
+            "statusPurpose": "revocation",
+            "statusListIndex": "17",
+            "statusListCredential": "http://127.0.0.1:8080/status/1",
+        })];
+        let canonical = |quads: &[bem_core::rdf::Quad]| rdfc::canonicalize(quads, &rdfc::Limits::default()).unwrap();
+        let mut checked = 0;
+        for def in crate::catalogue::parse_file(crate::catalogue::DEMO).unwrap() {
+            for form in [Profile::Elm, Profile::OpenBadges] {
+                for (learner, status) in [(&minimal, &[][..]), (&full, &status[..])] {
+                    let doc = form.build(&Input {
+                        definition: &def,
+                        learner,
+                        issuer_did: did.did(),
+                        issuer: &profile(),
+                        public_url: "http://127.0.0.1:8080",
+                        credential_id: "urn:uuid:00000000-0000-4000-8000-000000000000",
+                        issued: "2025-06-01T12:00:00Z",
+                        status,
+                    });
+                    let mut options = ProofOptions::new(
+                        Cryptosuite::EddsaRdfc2022,
+                        did.verification_method_id(),
+                        ProofPurpose::AssertionMethod,
+                    );
+                    options.created = Some("2025-06-01T12:00:00Z".into());
+                    let signed = add_proof(&doc, &options, &key, ContextPolicy::STRICT).unwrap();
+                    let mut config = signed["proof"].as_object().unwrap().clone();
+                    config.remove("proofValue");
+                    config.insert("@context".into(), signed["@context"].clone());
+                    for part in [doc.clone(), Value::Object(config)] {
+                        let fast = fast_ld::to_rdf(&part, ContextPolicy::STRICT)
+                            .unwrap_or_else(|e| panic!("{} {form:?}: fast path declined: {e:?}", def["id"]));
+                        let general = to_rdf_general(&part, ContextPolicy::STRICT).unwrap();
+                        assert_eq!(canonical(&fast), canonical(&general), "{} {form:?}", def["id"]);
+                        // Far from the RDFC work bound: no N-degree work at all.
+                        let (_, work) = rdfc::canonicalize_measured(&fast, &rdfc::Limits::CREDENTIALS).unwrap();
+                        assert_eq!(work, 0, "{} {form:?}", def["id"]);
+                        checked += 1;
+                    }
+                }
+            }
+        }
+        assert!(checked >= 14 * 2 * 2 * 2, "{checked}");
+    }
+
     #[test]
     fn learners_are_checked_and_trimmed() {
         let ok = Learner {
