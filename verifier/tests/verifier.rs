@@ -103,6 +103,7 @@ impl Files {
                     let doc = served.lock().unwrap().get(&path).cloned();
                     let (status, body) = match doc {
                         Some(d) => ("200 OK", d),
+                        None if path.starts_with("/500") => ("500 Internal Server Error", "{}".to_owned()),
                         None => ("404 Not Found", "{}".to_owned()),
                     };
                     let mut out = stream;
@@ -605,6 +606,10 @@ fn the_page_reads_photos_of_qr_codes_without_javascript() {
 /// JavaScript off), the camera scanner (with a fake camera), English and Ukrainian.
 /// Without Chromium the tests print a notice and pass, unless `BEM_REQUIRE_BROWSER=1`
 /// (scripts/test sets it), which makes a missing browser a failure.
+/// The attack corpus over HTTP (`verifier/tests/verifier/attacks.rs`, `docs/security.md`).
+#[path = "verifier/attacks.rs"]
+mod attacks;
+
 mod browser {
     use super::*;
     use std::time::{Duration, Instant};
