@@ -43,7 +43,7 @@ fn measure(name: &str, budget: Duration, mut f: impl FnMut()) {
     samples.sort();
     let median = samples[samples.len() / 2];
     println!(
-        "{name:<44} median {:>9.1} µs   {:>9.0} /s   ({} samples)",
+        "{name:<56} median {:>9.1} µs   {:>9.0} /s   ({} samples)",
         median.as_secs_f64() * 1e6,
         1.0 / median.as_secs_f64(),
         samples.len() * 10
@@ -71,6 +71,9 @@ fn credential_2kb(issuer: &str) -> Value {
                 "assessment": "Practical project assessed by two assessors",
                 "participation": "Blended: online modules and three on-site workshops",
                 "qualityAssurance": "Internal QA of the provider, accredited by the national agency",
+                "grading": "Pass / fail; a pass needs every learning outcome demonstrated in the project",
+                "prerequisites": "None: open to adults with basic reading and writing skills",
+                "stackability": "Counts towards the provider's certificate in digital entrepreneurship",
                 "outcomes": [
                     "Set up and manage a business e-mail, calendar and shared drive",
                     "Create and maintain a simple website and social media page for a small business",
@@ -93,7 +96,8 @@ fn credential_1kb(issuer: &str) -> Value {
         "credentialSubject": {
             "id": "did:example:learner-4711",
             "name": "Olena Kovalenko",
-            "achievement": "Digital skills for small businesses (3 ECTS, EQF 4)"
+            "achievement": "Digital skills for small businesses (3 ECTS, EQF 4)",
+            "description": "Completed the micro-credential with a practical project assessed by two assessors."
         }
     })
 }
@@ -122,17 +126,40 @@ fn main() {
         doc
     };
 
-    let docs = [("1kb", credential_1kb(did.did())), ("2kb", credential_2kb(did.did())), ("elm-sample", elm)];
+    // The floor: Ed25519 alone (ed25519-dalek `verify_strict`, what every proof pays).
+    {
+        use ed25519_dalek::Signer;
+        let message = [42u8; 64];
+        let signature = key.sign(&message);
+        let public = key.verifying_key();
+        measure("ed25519 verify_strict alone (64-byte message)", budget, || {
+            public.verify_strict(&message, &signature).unwrap();
+        });
+    }
+
+    // The issuer's own certificates (testdata/bench/, made by issuer/src/certificate.rs).
+    let issued = |file: &str| -> Value {
+        let path = format!("{}/../testdata/bench/{file}", env!("CARGO_MANIFEST_DIR"));
+        let mut doc: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        match &mut doc["issuer"] {
+            Value::Object(issuer) => issuer.insert("id".into(), did.did().into()),
+            other => Some(std::mem::replace(other, did.did().into())),
+        };
+        doc
+    };
+
+    let docs = [
+        ("1kb", credential_1kb(did.did())),
+        ("2kb", credential_2kb(did.did())),
+        ("ob3-certificate", issued("ob3-certificate.json")),
+        ("elm-certificate", issued("elm-certificate.json")),
+        ("edc-annex1-sample", elm),
+    ];
+    // Sizes are those of the signed credential, compact JSON. Each `eddsa-rdfc-2022` row
+    // is measured on the fast JSON-LD path and again on the general processor alone
+    // (what every call paid before the fast path).
     for (label, doc) in &docs {
-        let size = serde_json::to_vec(doc).unwrap().len();
         for suite in [Cryptosuite::EddsaRdfc2022, Cryptosuite::EddsaJcs2022] {
-            let names = [
-                format!("sign   {} {label} ({size} B)", suite.as_str()),
-                format!("verify {} {label} ({size} B)", suite.as_str()),
-            ];
-            if !names.iter().any(|n| selected(n)) {
-                continue;
-            }
             let mut proof_options = ProofOptions::new(suite, vm.clone(), ProofPurpose::AssertionMethod);
             proof_options.created = Some("2026-01-15T09:00:00Z".into());
             let signed = match add_proof(doc, &proof_options, &key, ContextPolicy::CONFORMANCE) {
@@ -142,14 +169,31 @@ fn main() {
                     continue;
                 }
             };
-            let report = verify_credential(&signed, &options);
-            assert!(report.verified(), "{label} {suite:?}: {:#?}", report.checks);
-            measure(&names[0], budget, || {
-                add_proof(doc, &proof_options, &key, ContextPolicy::CONFORMANCE).unwrap();
-            });
-            measure(&names[1], budget, || {
-                assert!(verify_credential(&signed, &options).verified());
-            });
+            let size = serde_json::to_vec(&signed).unwrap().len();
+            let paths: &[bool] = if suite == Cryptosuite::EddsaRdfc2022 { &[true, false] } else { &[true] };
+            for &fast in paths {
+                bem_core::fast_ld::set_enabled(fast);
+                let tag = if suite == Cryptosuite::EddsaRdfc2022 { if fast { " [fast]" } else { " [general]" } } else { "" };
+                let names = [
+                    format!("sign   {} {label} ({size} B){tag}", suite.as_str()),
+                    format!("verify {} {label} ({size} B){tag}", suite.as_str()),
+                ];
+                if !names.iter().any(|n| selected(n)) {
+                    continue;
+                }
+                let report = verify_credential(&signed, &options);
+                assert!(report.verified(), "{label} {suite:?}: {:#?}", report.checks);
+                if suite == Cryptosuite::EddsaRdfc2022 {
+                    assert_eq!(report.path, if fast { "fast" } else { "general" }, "{label}");
+                }
+                measure(&names[0], budget, || {
+                    add_proof(doc, &proof_options, &key, ContextPolicy::CONFORMANCE).unwrap();
+                });
+                measure(&names[1], budget, || {
+                    assert!(verify_credential(&signed, &options).verified());
+                });
+            }
+            bem_core::fast_ld::set_enabled(true);
         }
     }
 

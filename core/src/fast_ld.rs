@@ -101,6 +101,8 @@ struct Container {
 struct Scoped {
     id: u64,
     value: Value,
+    /// The pinned context document it came from: its base URL.
+    base: Option<usize>,
 }
 
 #[derive(Debug)]
@@ -115,12 +117,19 @@ struct TermDef {
 }
 
 impl TermDef {
+    fn base(&self) -> Option<usize> {
+        self.context.as_ref().and_then(|c| c.base)
+    }
+
     /// Equal other than `protected` (JSON-LD 1.1 Create Term Definition step 27).
     fn same_as(&self, other: &TermDef) -> bool {
         self.iri == other.iri
             && self.prefix == other.prefix
             && self.type_mapping == other.type_mapping
             && self.container == other.container
+            // A scoped context's base URL counts (json-ld-core compares it, so the same
+            // definition in two context documents is a redefinition there).
+            && self.base() == other.base()
             && match (&self.context, &other.context) {
                 (None, None) => true,
                 (Some(a), Some(b)) => a.value == b.value,
@@ -224,7 +233,7 @@ fn derive(active: &Arc<Ctx>, local: Local, propagate: bool, override_protected: 
     let processed = match &local {
         Local::Url(index) => {
             let Some(Some(value)) = cache.documents.get(*index) else { return no("pinned context without @context") };
-            process(active, value, propagate, override_protected, depth + 1)?
+            process(active, value, propagate, override_protected, Some(*index), depth + 1)?
         }
         Local::Scoped(_) => return no("scoped context not registered"),
     };
@@ -239,7 +248,7 @@ fn derive_scoped(active: &Arc<Ctx>, scoped: &Arc<Scoped>, propagate: bool, overr
     if let Some(hit) = cache.derived.read().ok().and_then(|m| m.get(&key).cloned()) {
         return Ok(hit);
     }
-    let processed = Arc::new(process(active, &scoped.value, propagate, override_protected, 1)?);
+    let processed = Arc::new(process(active, &scoped.value, propagate, override_protected, scoped.base, 1)?);
     store(key, &processed);
     Ok(processed)
 }
@@ -258,7 +267,14 @@ fn pinned_index(url: &str) -> Option<usize> {
 }
 
 /// JSON-LD 1.1 Context Processing (§4.1) for what the pinned contexts use.
-fn process(active: &Arc<Ctx>, local: &Value, propagate: bool, override_protected: bool, depth: usize) -> Fast<Ctx> {
+fn process(
+    active: &Arc<Ctx>,
+    local: &Value,
+    propagate: bool,
+    override_protected: bool,
+    base: Option<usize>,
+    depth: usize,
+) -> Fast<Ctx> {
     let propagate = match local.get("@propagate") {
         Some(Value::Bool(b)) => *b,
         Some(_) => return no("@propagate is not a boolean"),
@@ -291,7 +307,7 @@ fn process(active: &Arc<Ctx>, local: &Value, propagate: bool, override_protected
                     previous: derived.previous.clone(),
                 };
             }
-            Value::Object(map) => define_all(&mut result, map, override_protected)?,
+            Value::Object(map) => define_all(&mut result, map, override_protected, base)?,
             // §4.1.2 step 5.1: null clears the context (allowed over protected terms
             // only where protection is overridden: a property-scoped context).
             Value::Null => {
@@ -307,7 +323,7 @@ fn process(active: &Arc<Ctx>, local: &Value, propagate: bool, override_protected
     Ok(result)
 }
 
-fn define_all(result: &mut Ctx, map: &Map<String, Value>, override_protected: bool) -> Fast<()> {
+fn define_all(result: &mut Ctx, map: &Map<String, Value>, override_protected: bool, base: Option<usize>) -> Fast<()> {
     for (key, value) in map {
         match key.as_str() {
             "@version" if value.as_f64() != Some(1.1) => return no("@version other than 1.1"),
@@ -316,7 +332,7 @@ fn define_all(result: &mut Ctx, map: &Map<String, Value>, override_protected: bo
             "@vocab" => match value {
                 Value::String(v) => {
                     let mut defined = HashMap::new();
-                    let iri = expand_in_context(result, map, v, true, &mut defined, override_protected)?;
+                    let iri = expand_in_context(result, map, v, true, &mut defined, override_protected, base)?;
                     match iri {
                         Some(iri) if is_absolute_iri(&iri) => result.vocab = Some(iri.into()),
                         _ => return no("@vocab is not an absolute IRI"),
@@ -332,7 +348,7 @@ fn define_all(result: &mut Ctx, map: &Map<String, Value>, override_protected: bo
     let mut defined: HashMap<String, bool> = HashMap::new();
     for key in map.keys() {
         if !key.starts_with('@') {
-            define(result, map, key, &mut defined, override_protected)?;
+            define(result, map, key, &mut defined, override_protected, base)?;
         }
     }
     Ok(())
@@ -345,6 +361,7 @@ fn define(
     term: &str,
     defined: &mut HashMap<String, bool>,
     override_protected: bool,
+    base: Option<usize>,
 ) -> Fast<()> {
     match defined.get(term) {
         Some(true) => return Ok(()),
@@ -388,7 +405,7 @@ fn define(
     let type_mapping = match def_map.get("@type") {
         None => TypeMapping::None,
         Some(Value::String(t)) => {
-            match expand_in_context(result, local, t, true, defined, override_protected)?.as_deref() {
+            match expand_in_context(result, local, t, true, defined, override_protected, base)?.as_deref() {
                 Some("@id") => TypeMapping::Id,
                 Some("@vocab") => TypeMapping::Vocab,
                 Some("@json") => TypeMapping::Json,
@@ -404,7 +421,7 @@ fn define(
         Some(Value::Null) => None,
         Some(Value::String(id)) if id != term => {
             if !id.starts_with('@') || is_keyword(id) {
-                let iri = match expand_in_context(result, local, id, true, defined, override_protected)? {
+                let iri = match expand_in_context(result, local, id, true, defined, override_protected, base)? {
                     Some(iri) => iri,
                     None => return no("term @id expands to null"),
                 };
@@ -414,7 +431,7 @@ fn define(
                 if term.contains(':') || term.contains('/') {
                     let mut d2 = defined.clone();
                     d2.insert(term.to_owned(), true);
-                    if expand_in_context(result, local, term, true, &mut d2, override_protected)?.as_deref()
+                    if expand_in_context(result, local, term, true, &mut d2, override_protected, base)?.as_deref()
                         != Some(iri.as_str())
                     {
                         return no("term that looks like an IRI maps elsewhere");
@@ -435,7 +452,7 @@ fn define(
         Some(Value::String(_)) | None => {
             if let Some((p, suffix)) = term.split_once(':').filter(|(p, _)| !p.is_empty()) {
                 if local.contains_key(p) {
-                    define(result, local, p, defined, override_protected)?;
+                    define(result, local, p, defined, override_protected, base)?;
                 }
                 match result.terms.get(p).and_then(|d| d.iri.as_deref()) {
                     Some(base) => Some(format!("{base}{suffix}").into()),
@@ -472,7 +489,7 @@ fn define(
             }
         }
     }
-    let context = def_map.get("@context").map(|v| Arc::new(Scoped { id: next_id(), value: v.clone() }));
+    let context = def_map.get("@context").map(|v| Arc::new(Scoped { id: next_id(), value: v.clone(), base }));
     let def = TermDef { iri, prefix, protected, type_mapping, container, context };
     let def = match previous {
         Some(prev) if prev.protected && !override_protected => {
@@ -496,6 +513,7 @@ fn expand_in_context(
     vocab: bool,
     defined: &mut HashMap<String, bool>,
     override_protected: bool,
+    base: Option<usize>,
 ) -> Fast<Option<String>> {
     if is_keyword(value) {
         return Ok(Some(value.to_owned()));
@@ -504,7 +522,7 @@ fn expand_in_context(
         return no("keyword-like value");
     }
     if local.contains_key(value) && defined.get(value) != Some(&true) {
-        define(result, local, value, defined, override_protected)?;
+        define(result, local, value, defined, override_protected, base)?;
     }
     if let Some(def) = result.terms.get(value) {
         if def.iri.as_deref().is_some_and(is_keyword) {
@@ -519,7 +537,7 @@ fn expand_in_context(
             return Ok(Some(value.to_owned()));
         }
         if local.contains_key(p) && defined.get(p) != Some(&true) {
-            define(result, local, p, defined, override_protected)?;
+            define(result, local, p, defined, override_protected, base)?;
         }
         if let Some(def) = result.terms.get(p) {
             if def.prefix {
@@ -634,8 +652,20 @@ fn apply_urls(active: &Arc<Ctx>, context: &Value, policy: ContextPolicy) -> Fast
     Ok(ctx)
 }
 
+static ENABLED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
+
+/// Switches the fast path off (every document then goes to the general processor) or on
+/// again: for benchmarks that compare both, and for an operator who suspects the fast
+/// path. On by default.
+pub fn set_enabled(on: bool) {
+    ENABLED.store(on, Ordering::Relaxed);
+}
+
 /// Expands `document` to RDF quads, or says why the general processor must.
 pub fn to_rdf(document: &Value, policy: ContextPolicy) -> Fast<Vec<Quad>> {
+    if !ENABLED.load(Ordering::Relaxed) {
+        return no("fast path switched off");
+    }
     let Value::Object(map) = document else { return no("document is not an object") };
     let Some(context) = map.get("@context") else { return no("document without @context") };
     let ctx = top_context(context, policy)?;
@@ -1012,15 +1042,17 @@ fn literal(value: String, datatype: &str) -> Term {
     Term::Literal(Literal { value, datatype: datatype.to_owned(), language: None })
 }
 
-/// Lower-case BCP 47 tags of letters, digits and hyphens (`en`, `uk`, `pt-br`): what both
-/// processors write the same way.
+/// Lower-case BCP 47 tags that are well-formed in the simplest way (`en`, `uk`, `pt-br`,
+/// `sr-latn`): a 2-3 letter language, then subtags of 2-8 letters or digits (no singleton
+/// extensions or private use). Both processors write these the same way; the general
+/// processor drops a literal with a tag that is not well-formed (`x`), so anything else
+/// goes to it.
 fn is_plain_language_tag(tag: &str) -> bool {
-    !tag.is_empty()
-        && tag.len() <= 35
-        && tag.split('-').all(|part| {
-            !part.is_empty() && part.len() <= 8 && part.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-        })
-        && tag.bytes().next().is_some_and(|b| b.is_ascii_lowercase())
+    let mut parts = tag.split('-');
+    let Some(language) = parts.next() else { return false };
+    (2..=3).contains(&language.len())
+        && language.bytes().all(|b| b.is_ascii_lowercase())
+        && parts.all(|part| (2..=8).contains(&part.len()) && part.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()))
 }
 
 /// IRI Expansion (§5.2) at expansion time, no base IRI: `vocab` for keys, types and

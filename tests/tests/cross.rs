@@ -42,6 +42,26 @@ fn verify_presentation(
     (answer.status, answer.body)
 }
 
+/// Issue 10's differential check on what the independent implementation signs: the
+/// credential, without its proof, and its proof configuration expand through the fast
+/// JSON-LD path and the general processor to the same canonical N-Quads.
+fn both_json_ld_paths_agree(signed: &Value) {
+    use bem_core::contexts::{to_rdf_general, ContextPolicy};
+    use bem_core::{fast_ld, rdfc};
+    let mut unsecured = signed.as_object().unwrap().clone();
+    let proof = unsecured.remove("proof").unwrap();
+    let mut config = proof.as_object().unwrap().clone();
+    config.remove("proofValue");
+    config.insert("@context".into(), signed["@context"].clone());
+    for doc in [Value::Object(unsecured), Value::Object(config)] {
+        let policy = ContextPolicy::STRICT;
+        let fast = fast_ld::to_rdf(&doc, policy).unwrap_or_else(|e| panic!("fast path declined {e:?}: {doc}"));
+        let general = to_rdf_general(&doc, policy).unwrap();
+        let limits = rdfc::Limits::CREDENTIALS;
+        assert_eq!(rdfc::canonicalize(&fast, &limits).unwrap(), rdfc::canonicalize(&general, &limits).unwrap());
+    }
+}
+
 fn problem_codes(body: &Value) -> Vec<String> {
     body["problemDetails"]
         .as_array()
@@ -218,6 +238,7 @@ fn we_verify_what_the_independent_implementation_signs() {
         unsigned["id"] = json!(format!("urn:uuid:7d0c1c3e-5a4f-4e8b-9f63-2b1f3c4d5e6{n}"));
         let theirs = them.issue(&unsigned, suite);
         assert_eq!(theirs["proof"]["cryptosuite"], suite);
+        both_json_ld_paths_agree(&theirs);
 
         // Our verifier: genuine, issuer unknown (nobody put their did:key on the trust list).
         let answer = verifier.post("/credentials/verify", &json!({"verifiableCredential": theirs}));
@@ -250,6 +271,7 @@ fn we_verify_what_the_independent_implementation_signs() {
             &challenge,
             Some("employer.example"),
         );
+        both_json_ld_paths_agree(&vp);
         let (status, body) = verify_presentation(&verifier, &vp, "other-challenge", Some("employer.example"));
         assert_eq!(status, 400, "{suite}: {body}");
         let (status, body) = verify_presentation(&verifier, &vp, &challenge, Some("employer.example"));
@@ -278,6 +300,8 @@ fn we_read_the_independent_implementations_status_lists() {
             let list_url = format!("{}{path}", server.origin);
             let (credential, list) = them.issue_with_status_list(&unsigned, suite, &list_url, index, revoked);
             assert_eq!(list["type"], json!(["VerifiableCredential", "BitstringStatusListCredential"]));
+            both_json_ld_paths_agree(&credential);
+            both_json_ld_paths_agree(&list);
             server.serve(&path, &list);
             let what = format!("{suite}, revoked: {revoked}");
 
