@@ -18,7 +18,7 @@
 //!   and refuse the 10-node clique of test 074 after a few milliseconds;
 //!   [`Limits::CREDENTIALS`], what signing and verifying use, refuses 044-046 too.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 use std::ops::Range;
 
@@ -215,8 +215,12 @@ impl<'a> Graph<'a> {
         // A dataset is a set: a repeated quad counts once. (Finding repeats while hashing
         // is not enough: equal first-degree lines of different quads can sit between
         // two copies of one quad, as the fuzzer found.)
-        let mut seen = HashSet::with_capacity(input.len());
-        Self::with_quads(input.iter().filter(|q| seen.insert(*q)).collect(), hash)
+        // Sorted and deduplicated rather than hashed: no SipHash over every string of
+        // every quad, and no hash-flooding question for attacker-chosen strings.
+        let mut quads: Vec<&Quad> = input.iter().collect();
+        quads.sort_unstable();
+        quads.dedup();
+        Self::with_quads(quads, hash)
     }
 
     /// The graph of `quads`, which holds no quad twice.

@@ -225,6 +225,8 @@ fn credentials_verify_and_failures_are_400_with_problem_details() {
     assert!(body["checks"].as_array().unwrap().contains(&json!("proof")));
     assert!(body.get("errors").is_none());
     assert!(body["results"]["checks"].as_array().unwrap().len() >= 5);
+    // Which JSON-LD processor canonicalized it (issue 10): the fast path, for our credentials.
+    assert_eq!(body["results"]["path"], "fast", "{body:#}");
 
     let (status, body) = v.post_json("/credentials/verify", &json!({"verifiableCredential": tampered(&vc)}));
     assert_eq!(status, 400, "{body:#}");
