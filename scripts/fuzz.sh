@@ -5,7 +5,7 @@
 # fuzz/artifacts/<target>/. Exit 1 on the first crash, hang (10 s) or out-of-memory
 # (2 GiB). Installs cargo-fuzz if missing. libFuzzer needs nightly flags: stable Rust is
 # told to allow them (RUSTC_BOOTSTRAP=1), as cargo fuzz does on stable toolchains.
-#   scripts/fuzz.sh            # 15 s per target (what scripts/test runs)
+#   scripts/fuzz.sh            # 15 s per target (scripts/test runs 10 s per target)
 #   scripts/fuzz.sh 900        # 15 minutes per target
 #   scripts/fuzz.sh 60 verify  # one target
 set -euo pipefail

@@ -16,7 +16,6 @@
 //! - the definition's controlled-vocabulary concepts are written with their scheme and
 //!   English label.
 
-use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
@@ -39,84 +38,7 @@ const CREDENTIAL_SCHEME: &str = "http://data.europa.eu/snb/credential/25831c2";
 const EDC_GENERIC_FULL: &str = "http://data.europa.eu/snb/model/ap/edc-generic-full";
 const LANGUAGE_SCHEME: &str = "http://publications.europa.eu/resource/authority/language";
 
-/// The learner a certificate is awarded to.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct Learner {
-    /// Full name, in any script.
-    pub name: String,
-    #[serde(default)]
-    pub given_name: Option<String>,
-    #[serde(default)]
-    pub family_name: Option<String>,
-    /// `YYYY-MM-DD`.
-    #[serde(default)]
-    pub date_of_birth: Option<String>,
-    /// The provider's own identifier of the learner.
-    #[serde(default)]
-    pub identifier: Option<String>,
-    /// Only its SHA-256 hash goes into the certificate.
-    #[serde(default)]
-    pub email: Option<String>,
-    /// The grade achieved, as text.
-    #[serde(default)]
-    pub grade: Option<String>,
-}
-
-impl Learner {
-    /// Trims every field, drops empty optional ones, and lists every problem.
-    pub fn normalized(&self) -> Result<Learner, Vec<String>> {
-        let mut problems = Vec::new();
-        let clean = |field: &str, value: &str, max: usize, problems: &mut Vec<String>| -> String {
-            let v = value.trim().to_owned();
-            if v.chars().count() > max {
-                problems.push(format!("{field} is longer than {max} characters"));
-            }
-            if v.chars().any(char::is_control) {
-                problems.push(format!("{field} contains control characters"));
-            }
-            v
-        };
-        let name = clean("name", &self.name, 200, &mut problems);
-        if name.is_empty() {
-            problems.push("name is missing".into());
-        }
-        let mut optional = |field: &str, value: &Option<String>, max: usize| -> Option<String> {
-            value.as_deref().map(|v| clean(field, v, max, &mut problems)).filter(|v| !v.is_empty())
-        };
-        let given_name = optional("givenName", &self.given_name, 200);
-        let family_name = optional("familyName", &self.family_name, 200);
-        let date_of_birth = optional("dateOfBirth", &self.date_of_birth, 10);
-        let identifier = optional("identifier", &self.identifier, 100);
-        let email = optional("email", &self.email, 254);
-        let grade = optional("grade", &self.grade, 200);
-        if let Some(d) = &date_of_birth {
-            if !is_plausible_birth_date(d) {
-                problems.push(format!("dateOfBirth {d:?} is not a date YYYY-MM-DD between 1900 and today"));
-            }
-        }
-        if let Some(e) = &email {
-            let ok =
-                e.split_once('@').is_some_and(|(l, d)| !l.is_empty() && d.contains('.') && !d.contains('@'));
-            if !ok || e.contains(char::is_whitespace) {
-                problems.push(format!("email {e:?} is not an e-mail address"));
-            }
-        }
-        if problems.is_empty() {
-            Ok(Learner { name, given_name, family_name, date_of_birth, identifier, email, grade })
-        } else {
-            Err(problems)
-        }
-    }
-}
-
-fn is_plausible_birth_date(d: &str) -> bool {
-    let stamp = format!("{d}T00:00:00Z");
-    d.len() == 10
-        && bem_core::datetime::parse_datetime_stamp(&stamp).is_ok()
-        && d.get(0..4).and_then(|y| y.parse::<u32>().ok()).is_some_and(|y| y >= 1900)
-        && stamp.as_str() <= crate::clock::now().as_str()
-}
+pub use crate::learner::Learner;
 
 /// Everything a certificate is made of.
 pub struct Input<'a> {

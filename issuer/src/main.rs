@@ -16,6 +16,7 @@ mod http;
 mod identity;
 mod issuance;
 mod keys;
+mod learner;
 mod pages;
 mod problem;
 mod qr;
