@@ -173,7 +173,15 @@ fn main() {
             let paths: &[bool] = if suite == Cryptosuite::EddsaRdfc2022 { &[true, false] } else { &[true] };
             for &fast in paths {
                 bem_core::fast_ld::set_enabled(fast);
-                let tag = if suite == Cryptosuite::EddsaRdfc2022 { if fast { " [fast]" } else { " [general]" } } else { "" };
+                let tag = if suite == Cryptosuite::EddsaRdfc2022 {
+                    if fast {
+                        " [fast]"
+                    } else {
+                        " [general]"
+                    }
+                } else {
+                    ""
+                };
                 let names = [
                     format!("sign   {} {label} ({size} B){tag}", suite.as_str()),
                     format!("verify {} {label} ({size} B){tag}", suite.as_str()),
@@ -213,9 +221,13 @@ fn main() {
         });
     }
 
-    if !["sign   vc+jwt 2kb", "verify vc+jwt 2kb (signature + checks)", "verify vc+jwt 2kb (decode + signature only)"]
-        .iter()
-        .any(|n| selected(n))
+    if ![
+        "sign   vc+jwt 2kb",
+        "verify vc+jwt 2kb (signature + checks)",
+        "verify vc+jwt 2kb (decode + signature only)",
+    ]
+    .iter()
+    .any(|n| selected(n))
     {
         return;
     }

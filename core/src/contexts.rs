@@ -215,7 +215,10 @@ pub fn to_rdf(document: &Value, policy: ContextPolicy) -> Result<Vec<crate::rdf:
 /// [`to_rdf`], saying which processor produced the quads: the fast path
 /// ([`crate::fast_ld`]) when it supports the document, else the general JSON-LD 1.1
 /// processor, which also gives every error (the fast path never decides one).
-pub fn to_rdf_with_path(document: &Value, policy: ContextPolicy) -> Result<(Vec<crate::rdf::Quad>, crate::fast_ld::Path)> {
+pub fn to_rdf_with_path(
+    document: &Value,
+    policy: ContextPolicy,
+) -> Result<(Vec<crate::rdf::Quad>, crate::fast_ld::Path)> {
     match crate::fast_ld::to_rdf(document, policy) {
         Ok(quads) => Ok((quads, crate::fast_ld::Path::Fast)),
         Err(_) => to_rdf_general(document, policy).map(|quads| (quads, crate::fast_ld::Path::General)),

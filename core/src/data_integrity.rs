@@ -16,9 +16,9 @@ use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-use crate::fast_ld::Path;
 use crate::contexts::{self, ContextPolicy};
 use crate::datetime::{self, Timestamp};
+use crate::fast_ld::Path;
 use crate::rdfc;
 use crate::{Error, ProblemCode, Result};
 
@@ -244,7 +244,11 @@ pub fn hash_data(
             config.insert("@context".into(), context.clone());
             let (config, config_path) = rdf_canonical(&Value::Object(config), policy)?;
             let (document, document_path) = rdf_canonical(unsecured, policy)?;
-            path = Some(if (config_path, document_path) == (Path::Fast, Path::Fast) { Path::Fast } else { Path::General });
+            path = Some(if (config_path, document_path) == (Path::Fast, Path::Fast) {
+                Path::Fast
+            } else {
+                Path::General
+            });
             (config, document)
         }
         Cryptosuite::EddsaJcs2022 => {

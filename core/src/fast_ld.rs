@@ -214,14 +214,24 @@ fn cache() -> &'static Cache {
         empty: Ctx::empty(),
         documents: PINNED
             .iter()
-            .map(|c| serde_json::from_str::<Value>(c.text).ok().and_then(|mut v| v.get_mut("@context").map(Value::take)))
+            .map(|c| {
+                serde_json::from_str::<Value>(c.text)
+                    .ok()
+                    .and_then(|mut v| v.get_mut("@context").map(Value::take))
+            })
             .collect(),
         derived: RwLock::new(HashMap::new()),
     })
 }
 
 /// `local` applied to `active`, from the cache or processed now.
-fn derive(active: &Arc<Ctx>, local: Local, propagate: bool, override_protected: bool, depth: usize) -> Fast<Arc<Ctx>> {
+fn derive(
+    active: &Arc<Ctx>,
+    local: Local,
+    propagate: bool,
+    override_protected: bool,
+    depth: usize,
+) -> Fast<Arc<Ctx>> {
     let cache = cache();
     let key: CacheKey = (active.id, local.clone(), propagate, override_protected);
     if let Some(hit) = cache.derived.read().ok().and_then(|m| m.get(&key).cloned()) {
@@ -232,7 +242,9 @@ fn derive(active: &Arc<Ctx>, local: Local, propagate: bool, override_protected: 
     }
     let processed = match &local {
         Local::Url(index) => {
-            let Some(Some(value)) = cache.documents.get(*index) else { return no("pinned context without @context") };
+            let Some(Some(value)) = cache.documents.get(*index) else {
+                return no("pinned context without @context");
+            };
             process(active, value, propagate, override_protected, Some(*index), depth + 1)?
         }
         Local::Scoped(_) => return no("scoped context not registered"),
@@ -242,7 +254,12 @@ fn derive(active: &Arc<Ctx>, local: Local, propagate: bool, override_protected: 
     Ok(processed)
 }
 
-fn derive_scoped(active: &Arc<Ctx>, scoped: &Arc<Scoped>, propagate: bool, override_protected: bool) -> Fast<Arc<Ctx>> {
+fn derive_scoped(
+    active: &Arc<Ctx>,
+    scoped: &Arc<Scoped>,
+    propagate: bool,
+    override_protected: bool,
+) -> Fast<Arc<Ctx>> {
     let cache = cache();
     let key: CacheKey = (active.id, Local::Scoped(scoped.id), propagate, override_protected);
     if let Some(hit) = cache.derived.read().ok().and_then(|m| m.get(&key).cloned()) {
@@ -323,7 +340,12 @@ fn process(
     Ok(result)
 }
 
-fn define_all(result: &mut Ctx, map: &Map<String, Value>, override_protected: bool, base: Option<usize>) -> Fast<()> {
+fn define_all(
+    result: &mut Ctx,
+    map: &Map<String, Value>,
+    override_protected: bool,
+    base: Option<usize>,
+) -> Fast<()> {
     for (key, value) in map {
         match key.as_str() {
             "@version" if value.as_f64() != Some(1.1) => return no("@version other than 1.1"),
@@ -332,7 +354,8 @@ fn define_all(result: &mut Ctx, map: &Map<String, Value>, override_protected: bo
             "@vocab" => match value {
                 Value::String(v) => {
                     let mut defined = HashMap::new();
-                    let iri = expand_in_context(result, map, v, true, &mut defined, override_protected, base)?;
+                    let iri =
+                        expand_in_context(result, map, v, true, &mut defined, override_protected, base)?;
                     match iri {
                         Some(iri) if is_absolute_iri(&iri) => result.vocab = Some(iri.into()),
                         _ => return no("@vocab is not an absolute IRI"),
@@ -421,7 +444,8 @@ fn define(
         Some(Value::Null) => None,
         Some(Value::String(id)) if id != term => {
             if !id.starts_with('@') || is_keyword(id) {
-                let iri = match expand_in_context(result, local, id, true, defined, override_protected, base)? {
+                let iri = match expand_in_context(result, local, id, true, defined, override_protected, base)?
+                {
                     Some(iri) => iri,
                     None => return no("term @id expands to null"),
                 };
@@ -431,7 +455,8 @@ fn define(
                 if term.contains(':') || term.contains('/') {
                     let mut d2 = defined.clone();
                     d2.insert(term.to_owned(), true);
-                    if expand_in_context(result, local, term, true, &mut d2, override_protected, base)?.as_deref()
+                    if expand_in_context(result, local, term, true, &mut d2, override_protected, base)?
+                        .as_deref()
                         != Some(iri.as_str())
                     {
                         return no("term that looks like an IRI maps elsewhere");
@@ -593,7 +618,9 @@ fn is_keyword(s: &str) -> bool {
 fn is_absolute_iri(s: &str) -> bool {
     let Some((scheme, rest)) = s.split_once(':') else { return false };
     let mut bytes = scheme.bytes();
-    if !bytes.next().is_some_and(|b| b.is_ascii_alphabetic()) || !bytes.all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b)) {
+    if !bytes.next().is_some_and(|b| b.is_ascii_alphabetic())
+        || !bytes.all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b))
+    {
         return false;
     }
     if rest.bytes().filter(|&b| b == b'#').count() > 1 {
@@ -688,7 +715,12 @@ impl Writer {
     }
 
     fn emit(&mut self, s: &Term, p: &str, o: Term, g: Option<&Term>) {
-        self.quads.push(Quad { subject: s.clone(), predicate: Term::Iri(p.to_owned()), object: o, graph: g.cloned() });
+        self.quads.push(Quad {
+            subject: s.clone(),
+            predicate: Term::Iri(p.to_owned()),
+            object: o,
+            graph: g.cloned(),
+        });
     }
 
     /// A document's blank node label, renamed apart from the generated ones.
@@ -734,7 +766,8 @@ impl Writer {
         // Step 7: a type-scoped context does not reach into a new node object (unless
         // the object is only a reference).
         if ctx.previous.is_some() {
-            let only_id = map.len() == 1 && map.keys().all(|k| expand(&ctx, k, true).is_ok_and(|e| e == "@id"));
+            let only_id =
+                map.len() == 1 && map.keys().all(|k| expand(&ctx, k, true).is_ok_and(|e| e == "@id"));
             if !only_id {
                 if let Some(prev) = ctx.previous.clone() {
                     ctx = prev;
@@ -1052,7 +1085,10 @@ fn is_plain_language_tag(tag: &str) -> bool {
     let Some(language) = parts.next() else { return false };
     (2..=3).contains(&language.len())
         && language.bytes().all(|b| b.is_ascii_lowercase())
-        && parts.all(|part| (2..=8).contains(&part.len()) && part.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()))
+        && parts.all(|part| {
+            (2..=8).contains(&part.len())
+                && part.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        })
 }
 
 /// IRI Expansion (§5.2) at expansion time, no base IRI: `vocab` for keys, types and

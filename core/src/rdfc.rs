@@ -71,8 +71,13 @@ impl Limits {
     /// `issuer/src/certificate.rs` tests each with [`canonicalize_measured`]), and a
     /// credential with a few identical blank objects (two equal `evidence` entries)
     /// needs tens of units.
-    pub const CREDENTIALS: Limits =
-        Limits { max_quads: 100_000, base_work: 1_000, work_per_shared_node: 100, max_work: 5_000, max_depth: 64 };
+    pub const CREDENTIALS: Limits = Limits {
+        max_quads: 100_000,
+        base_work: 1_000,
+        work_per_shared_node: 100,
+        max_work: 5_000,
+        max_depth: 64,
+    };
 
     fn budget(&self, shared_nodes: usize) -> u64 {
         let per_node =

@@ -26,8 +26,8 @@ use serde_json::{Map, Value};
 
 use crate::contexts::{self, ContextPolicy};
 use crate::data_integrity::{self, ProofPurpose, ProofView};
-use crate::fast_ld::Path;
 use crate::datetime::Timestamp;
+use crate::fast_ld::Path;
 use crate::jades::{self, ChainOutcome, Seal};
 use crate::json::JsonLimits;
 use crate::resolver::{Fetched, Resolver};
@@ -531,7 +531,9 @@ fn check_proofs(
             Ok((view, method, path)) => {
                 match path {
                     Some(Path::General) => report.path = Path::General.as_str(),
-                    Some(Path::Fast) if report.path != Path::General.as_str() => report.path = Path::Fast.as_str(),
+                    Some(Path::Fast) if report.path != Path::General.as_str() => {
+                        report.path = Path::Fast.as_str()
+                    }
                     _ => {}
                 }
                 report.checks.push(Check::ok(

@@ -87,8 +87,9 @@ fn compare(doc: &Value, policy: ContextPolicy, tally: &mut Tally, origin: &str) 
         }
     };
     tally.fast += 1;
-    let general = contexts::to_rdf_general(doc, policy)
-        .unwrap_or_else(|e| panic!("{origin}: the fast path answered where the general processor fails ({e}):\n{doc}"));
+    let general = contexts::to_rdf_general(doc, policy).unwrap_or_else(|e| {
+        panic!("{origin}: the fast path answered where the general processor fails ({e}):\n{doc}")
+    });
     let limits = rdfc::Limits::default();
     let a = rdfc::canonicalize(&fast, &limits).unwrap_or_else(|e| panic!("{origin}: fast quads: {e}"));
     let b = rdfc::canonicalize(&general, &limits).unwrap_or_else(|e| panic!("{origin}: general quads: {e}"));
@@ -140,6 +141,8 @@ fn fuzzer_findings_agree() {
             compare(&doc, policy, &mut tally, &format!("finding {i}"));
         }
     }
-    assert!(contexts::to_rdf_general(&serde_json::from_str(found[0]).unwrap(), ContextPolicy::STRICT).is_err());
+    assert!(
+        contexts::to_rdf_general(&serde_json::from_str(found[0]).unwrap(), ContextPolicy::STRICT).is_err()
+    );
     assert_eq!(tally.fast, 0, "{tally:?}");
 }

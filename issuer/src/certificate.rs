@@ -607,24 +607,10 @@ mod tests {
         use bem_core::{fast_ld, rdfc};
         let key = ed25519_dalek::SigningKey::from_bytes(&[9; 32]);
         let did = bem_core::did_key::DidKey::from_public_key(&key.verifying_key());
-        let minimal = Learner { name: "Олена Ковальчук".into(), ..Learner::default() };
-        let full = Learner {
-            name: "Ana Beridze".into(),
-            given_name: Some("Ana".into()),
-            family_name: Some("Beridze".into()),
-            date_of_birth: Some("1990-04-01".into()),
-            identifier: Some("S-123".into()),
-            email: Some("ana@example.org".into()),
-            grade: Some("Very \"good\"\n".into()),
-        };
-        let status = [serde_json::json!({
-            "id": "http://127.0.0.1:8080/status/1#17",
-            "type": "BitstringStatusListEntry",
-            "statusPurpose": "revocation",
-            "statusListIndex": "17",
-            "statusListCredential": "http://127.0.0.1:8080/status/1",
-        })];
-        let canonical = |quads: &[bem_core::rdf::Quad]| rdfc::canonicalize(quads, &rdfc::Limits::default()).unwrap();
+        use crate::learner::samples;
+        let (minimal, full, status) = (samples::minimal(), samples::full(), [samples::status_entry()]);
+        let canonical =
+            |quads: &[bem_core::rdf::Quad]| rdfc::canonicalize(quads, &rdfc::Limits::default()).unwrap();
         let mut checked = 0;
         for def in crate::catalogue::parse_file(crate::catalogue::DEMO).unwrap() {
             for form in [Profile::Elm, Profile::OpenBadges] {
@@ -655,7 +641,8 @@ mod tests {
                         let general = to_rdf_general(&part, ContextPolicy::STRICT).unwrap();
                         assert_eq!(canonical(&fast), canonical(&general), "{} {form:?}", def["id"]);
                         // Far from the RDFC work bound: no N-degree work at all.
-                        let (_, work) = rdfc::canonicalize_measured(&fast, &rdfc::Limits::CREDENTIALS).unwrap();
+                        let (_, work) =
+                            rdfc::canonicalize_measured(&fast, &rdfc::Limits::CREDENTIALS).unwrap();
                         assert_eq!(work, 0, "{} {form:?}", def["id"]);
                         checked += 1;
                     }

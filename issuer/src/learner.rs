@@ -82,3 +82,37 @@ fn is_plausible_birth_date(d: &str) -> bool {
         && d.get(0..4).and_then(|y| y.parse::<u32>().ok()).is_some_and(|y| y >= 1900)
         && stamp.as_str() <= crate::clock::now().as_str()
 }
+
+/// The learners and status entry the certificate tests build with: one with only a
+/// name (Cyrillic), one with every field (a grade with quotes and a line break).
+#[cfg(test)]
+pub(crate) mod samples {
+    use super::Learner;
+
+    pub fn minimal() -> Learner {
+        Learner { name: "Олена Ковальчук".into(), ..Learner::default() }
+    }
+
+    pub fn full() -> Learner {
+        Learner {
+            name: "Ana Beridze".into(),
+            given_name: Some("Ana".into()),
+            family_name: Some("Beridze".into()),
+            date_of_birth: Some("1990-04-01".into()),
+            identifier: Some("S-123".into()),
+            email: Some("ana@example.org".into()),
+            grade: Some("Very \"good\"\n".into()),
+        }
+    }
+
+    /// A revocation entry on the issuer's first list, as `status_lists.rs` writes it.
+    pub fn status_entry() -> serde_json::Value {
+        serde_json::json!({
+            "id": "http://127.0.0.1:8080/status/1#17",
+            "type": "BitstringStatusListEntry",
+            "statusPurpose": "revocation",
+            "statusListIndex": "17",
+            "statusListCredential": "http://127.0.0.1:8080/status/1",
+        })
+    }
+}

@@ -18,7 +18,7 @@ use std::process::Command;
 use bem_core::contexts::ContextPolicy;
 use serde_json::Value;
 
-use crate::certificate::{self, Input, Learner};
+use crate::certificate::{self, Input};
 use crate::config::IssuerProfile;
 
 fn root() -> PathBuf {
@@ -90,23 +90,8 @@ fn every_certificate_and_catalogue_entry_conforms_to_the_elm_shapes() {
     let Some(python) = pyshacl_python() else { return };
     let out = std::env::temp_dir().join(format!("bem-shacl-{}", std::process::id()));
     std::fs::create_dir_all(&out).unwrap();
-    let minimal = Learner { name: "Олена Ковальчук".into(), ..Learner::default() };
-    let full = Learner {
-        name: "Ana Beridze".into(),
-        given_name: Some("Ana".into()),
-        family_name: Some("Beridze".into()),
-        date_of_birth: Some("1990-04-01".into()),
-        identifier: Some("S-123".into()),
-        email: Some("ana@example.org".into()),
-        grade: Some("Very good".into()),
-    };
-    let status = [serde_json::json!({
-        "id": "http://127.0.0.1:8080/status/1#17",
-        "type": "BitstringStatusListEntry",
-        "statusPurpose": "revocation",
-        "statusListIndex": "17",
-        "statusListCredential": "http://127.0.0.1:8080/status/1",
-    })];
+    use crate::learner::samples;
+    let (minimal, full, status) = (samples::minimal(), samples::full(), [samples::status_entry()]);
     let mut certificates = Vec::new();
     let mut catalogue = Vec::new();
     for def in crate::catalogue::parse_file(crate::catalogue::DEMO).unwrap() {

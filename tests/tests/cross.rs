@@ -55,10 +55,14 @@ fn both_json_ld_paths_agree(signed: &Value) {
     config.insert("@context".into(), signed["@context"].clone());
     for doc in [Value::Object(unsecured), Value::Object(config)] {
         let policy = ContextPolicy::STRICT;
-        let fast = fast_ld::to_rdf(&doc, policy).unwrap_or_else(|e| panic!("fast path declined {e:?}: {doc}"));
+        let fast =
+            fast_ld::to_rdf(&doc, policy).unwrap_or_else(|e| panic!("fast path declined {e:?}: {doc}"));
         let general = to_rdf_general(&doc, policy).unwrap();
         let limits = rdfc::Limits::CREDENTIALS;
-        assert_eq!(rdfc::canonicalize(&fast, &limits).unwrap(), rdfc::canonicalize(&general, &limits).unwrap());
+        assert_eq!(
+            rdfc::canonicalize(&fast, &limits).unwrap(),
+            rdfc::canonicalize(&general, &limits).unwrap()
+        );
     }
 }
 
