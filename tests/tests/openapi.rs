@@ -12,6 +12,13 @@
 
 use std::collections::BTreeSet;
 
+/// A request body: content type and bytes.
+type Body = (&'static str, Vec<u8>);
+
+/// An issuer call: documented path, method, path called, body, and the admin token it
+/// sends (if any).
+type IssuerCase<'a> = (&'a str, &'a str, String, Option<Body>, Option<&'a str>);
+
 use bem_e2e::{Issuer, Verifier};
 use serde_json::{json, Value};
 
@@ -182,7 +189,7 @@ fn the_issuers_openapi_document_is_its_routes() {
     let list_path = &list[list.find("/status-lists/").unwrap()..];
     let definition = call(&issuer.base, "get", &format!("/micro-credentials/{mc}"), None, None);
     let json_body = |v: Value| Some(("application/json", v.to_string().into_bytes()));
-    let cases: Vec<(&str, &str, String, Option<(&str, Vec<u8>)>, Option<&str>)> = vec![
+    let cases: Vec<IssuerCase<'_>> = vec![
         ("/healthz", "get", "/healthz".into(), None, None),
         ("/openapi.json", "get", "/openapi.json".into(), None, None),
         ("/.well-known/did.json", "get", "/.well-known/did.json".into(), None, None),
@@ -299,7 +306,7 @@ fn the_verifiers_openapi_document_is_its_routes() {
     let challenge = verifier.challenge();
     let json_body = |v: Value| Some(("application/json", v.to_string().into_bytes()));
     let png = std::fs::read(bem_e2e::root().join("verifier/src/page/testdata/qr-link.png")).ok();
-    let mut cases: Vec<(&str, &str, String, Option<(&str, Vec<u8>)>)> = vec![
+    let mut cases: Vec<(&str, &str, String, Option<Body>)> = vec![
         (
             "/credentials/verify",
             "post",
