@@ -116,9 +116,10 @@ pub fn method_from_document(
     }
     for (field, what) in [("revoked", "was revoked"), ("expires", "expired")] {
         if let Some(v) = method.get(field) {
-            let at = v.as_str().map(datetime::parse_datetime_lenient).transpose()?.ok_or_else(|| {
-                Error::new(ProblemCode::InvalidVerificationMethod, format!("`{field}` is not a dateTime"))
-            })?;
+            let not_a_time =
+                || Error::new(ProblemCode::InvalidVerificationMethod, format!("`{field}` is not a dateTime"));
+            let at =
+                v.as_str().and_then(|s| datetime::parse_datetime_lenient(s).ok()).ok_or_else(not_a_time)?;
             if at <= proof_time {
                 return Err(Error::new(
                     ProblemCode::InvalidVerificationMethod,

@@ -19,7 +19,6 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use bem_core::verify::{Report, Status};
-use bem_fetch::Fetcher;
 use serde_json::Value;
 
 use crate::api::{response_body, RequestOptions};
@@ -51,6 +50,10 @@ pub struct CheckArgs {
     /// Also trust the TLS roots in this PEM file when fetching (a test CA; or BEM_FETCH_CA).
     #[arg(long = "fetch-ca", value_name = "FILE", env = "BEM_FETCH_CA")]
     pub fetch_ca: Option<PathBuf>,
+    /// Resolve HOST:PORT to ADDRESS:PORT instead of asking DNS (like curl's --resolve;
+    /// closed networks and tests). Repeatable.
+    #[arg(long = "fetch-resolve", value_name = "HOST:PORT=ADDRESS:PORT")]
+    pub fetch_resolve: Vec<String>,
 }
 
 /// The outcome of reading the input: usage-level problems exit 2.
@@ -87,7 +90,7 @@ pub fn run(args: &CheckArgs) -> Result<ExitCode, Unreadable> {
         let config =
             crate::config::fetch_config(trust.fetch_policy(origins, false), args.fetch_ca.as_deref())
                 .map_err(Unreadable)?;
-        Some(Arc::new(Fetcher::new(config)))
+        Some(Arc::new(crate::config::fetcher(config, &args.fetch_resolve).map_err(Unreadable)?))
     };
     let verifier = Verifier::new(trust.trust_list(), fetcher, false);
     let bytes = match &args.image {

@@ -15,11 +15,14 @@
 //! (`--tls-cert`/`--tls-key`), else from [`TLS_CERT_ENV`]/[`TLS_KEY_ENV`]; half a pair is
 //! an error.
 
+use std::collections::HashMap;
+use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::Context;
 use bem_core::trust::{TrustList, TrustedAnchor, TrustedIssuer};
-use bem_fetch::{AllowedOrigin, FetchConfig, FetchPolicy, HostRule};
+use bem_fetch::{AllowedOrigin, DnsLookup, FetchConfig, FetchPolicy, Fetcher, HostRule};
 use bem_serve::TlsFiles;
 use serde::Deserialize;
 
@@ -118,6 +121,36 @@ pub fn fetch_config(policy: FetchPolicy, ca_file: Option<&Path>) -> anyhow::Resu
         Some(path) => Ok(config.with_ca_file(path).map_err(|e| anyhow::anyhow!("--fetch-ca: {e}"))?),
         None => Ok(config),
     }
+}
+
+/// A fetcher for `config` that resolves the `host:port` authorities of `pins` (each
+/// `--fetch-resolve HOST:PORT=ADDRESS:PORT`, like curl's `--resolve`) to the address given,
+/// and every other name through the system resolver. For closed networks and tests: the
+/// address guard still applies, so a pin to a loopback or private address only works for
+/// an origin also allowed by name (`--fetch-allow`).
+pub fn fetcher(config: FetchConfig, pins: &[String]) -> anyhow::Result<Fetcher> {
+    if pins.is_empty() {
+        return Ok(Fetcher::new(config));
+    }
+    let mut table: HashMap<String, SocketAddr> = HashMap::new();
+    for pin in pins {
+        let (authority, address) = pin
+            .split_once('=')
+            .with_context(|| format!("--fetch-resolve {pin:?}: expected HOST:PORT=ADDRESS:PORT"))?;
+        let port_ok = authority
+            .rsplit_once(':')
+            .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p != 0));
+        anyhow::ensure!(port_ok, "--fetch-resolve {pin:?}: {authority:?} is not HOST:PORT");
+        let address: SocketAddr = address
+            .parse()
+            .with_context(|| format!("--fetch-resolve {pin:?}: {address:?} is not an ADDRESS:PORT"))?;
+        table.insert(authority.to_ascii_lowercase(), address);
+    }
+    let lookup: DnsLookup = Arc::new(move |netloc: &str| match table.get(&netloc.to_ascii_lowercase()) {
+        Some(address) => Ok(vec![*address]),
+        None => netloc.to_socket_addrs().map(Iterator::collect),
+    });
+    Ok(Fetcher::with_dns(config, lookup))
 }
 
 /// The origins from `--fetch-allow` flags and from [`FETCH_ALLOW_ENV`], together.
@@ -230,5 +263,23 @@ mod tests {
         assert!(TrustFile::parse("[fetch]\nany_host = true\n").is_err());
         assert!(TrustFile::parse("[[issuer]]\nid = \"a.example\"\n").is_err());
         assert!(TrustFile::parse("").unwrap().issuer.is_empty());
+    }
+
+    #[test]
+    fn address_pins_are_read_strictly() {
+        let config = || FetchConfig::new(FetchPolicy::default());
+        assert!(fetcher(config(), &["issuer.bem.test:8443=127.0.0.1:8443".into()]).is_ok());
+        assert!(fetcher(config(), &["[::1]:443=[::1]:8443".into()]).is_ok());
+        for bad in [
+            "issuer.bem.test=127.0.0.1:8443",
+            "issuer.bem.test:0=127.0.0.1:1",
+            ":443=127.0.0.1:443",
+            "issuer.bem.test:443",
+            "issuer.bem.test:443=localhost:443",
+            "issuer.bem.test:443=127.0.0.1",
+        ] {
+            let e = fetcher(config(), &[bad.into()]).err().map(|e| e.to_string()).unwrap_or_default();
+            assert!(e.contains("--fetch-resolve"), "{bad}: {e}");
+        }
     }
 }

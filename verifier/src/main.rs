@@ -25,7 +25,6 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context;
-use bem_fetch::Fetcher;
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
@@ -62,6 +61,10 @@ struct ServeArgs {
     /// Also trust the TLS roots in this PEM file when fetching (a test CA; or BEM_FETCH_CA).
     #[arg(long = "fetch-ca", value_name = "FILE", env = "BEM_FETCH_CA")]
     fetch_ca: Option<PathBuf>,
+    /// Resolve HOST:PORT to ADDRESS:PORT instead of asking DNS (like curl's --resolve;
+    /// closed networks and tests). Repeatable.
+    #[arg(long = "fetch-resolve", value_name = "HOST:PORT=ADDRESS:PORT")]
+    fetch_resolve: Vec<String>,
     /// W3C test-suite mode: accept the example and inline contexts, accept unsigned
     /// presentations, and fetch status lists from any public https host.
     #[arg(long)]
@@ -125,7 +128,10 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let origins = config::allowed_origins(&args.fetch_allow)?;
     let policy = trust.fetch_policy(origins, args.conformance);
     tracing::info!(issuers = trust.issuer.len(), ?policy, conformance = args.conformance, "configuration");
-    let fetcher = Arc::new(Fetcher::new(config::fetch_config(policy, args.fetch_ca.as_deref())?));
+    let fetcher = Arc::new(config::fetcher(
+        config::fetch_config(policy, args.fetch_ca.as_deref())?,
+        &args.fetch_resolve,
+    )?);
     let verifier = verification::Verifier::new(trust.trust_list(), Some(fetcher), args.conformance);
     let state = Arc::new(server::AppState::new(verifier));
     let runtime =

@@ -74,54 +74,80 @@ fn read(r: Result<ureq::Response, ureq::Error>) -> (u16, String) {
     }
 }
 
-/// A tiny HTTP server of fixed JSON documents.
+/// A tiny HTTP (or HTTPS) server of fixed JSON documents.
 struct Files {
     base: String,
-    docs: Arc<Mutex<HashMap<String, String>>>,
+    docs: Docs,
 }
+
+type Docs = Arc<Mutex<HashMap<String, String>>>;
 
 impl Files {
     fn start() -> Files {
+        Self::serve(None)
+    }
+
+    /// Serves over TLS with `tls`; `base` is still `http://127.0.0.1:PORT` (the caller
+    /// names the host it reaches it by).
+    fn start_tls(tls: Arc<rustls::ServerConfig>) -> Files {
+        Self::serve(Some(tls))
+    }
+
+    fn serve(tls: Option<Arc<rustls::ServerConfig>>) -> Files {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
-        let docs: Arc<Mutex<HashMap<String, String>>> = Arc::default();
+        let docs: Docs = Arc::default();
         let served = docs.clone();
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
                 let served = served.clone();
-                std::thread::spawn(move || {
-                    let mut reader = BufReader::new(stream.try_clone().unwrap());
-                    let mut first = String::new();
-                    reader.read_line(&mut first).unwrap();
-                    loop {
-                        let mut line = String::new();
-                        if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                            break;
-                        }
+                let tls = tls.clone();
+                std::thread::spawn(move || match tls {
+                    None => answer(stream, &served),
+                    Some(config) => {
+                        let Ok(connection) = rustls::ServerConnection::new(config) else { return };
+                        answer(rustls::StreamOwned::new(connection, stream), &served);
                     }
-                    let path = first.split(' ').nth(1).unwrap_or("/").to_owned();
-                    let doc = served.lock().unwrap().get(&path).cloned();
-                    let (status, body) = match doc {
-                        Some(d) => ("200 OK", d),
-                        None if path.starts_with("/500") => ("500 Internal Server Error", "{}".to_owned()),
-                        None => ("404 Not Found", "{}".to_owned()),
-                    };
-                    let mut out = stream;
-                    let _ = write!(
-                        out,
-                        "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                        body.len()
-                    );
                 });
             }
         });
         Files { base, docs }
     }
 
+    fn port(&self) -> u16 {
+        self.base.rsplit(':').next().unwrap().parse().unwrap()
+    }
+
     fn put(&self, path: &str, doc: &Value) -> String {
         self.docs.lock().unwrap().insert(path.to_owned(), doc.to_string());
         format!("{}{path}", self.base)
     }
+}
+
+/// Answers one request on `stream` from `docs` (a path under `/500` answers 500).
+fn answer(mut stream: impl Read + Write, docs: &Docs) {
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") && head.len() < 16 * 1024 {
+        match stream.read(&mut byte) {
+            Ok(1) => head.push(byte[0]),
+            _ => return,
+        }
+    }
+    let head = String::from_utf8_lossy(&head);
+    let path = head.split(' ').nth(1).unwrap_or("/").to_owned();
+    let doc = docs.lock().unwrap().get(&path).cloned();
+    let (status, body) = match doc {
+        Some(d) => ("200 OK", d),
+        None if path.starts_with("/500") => ("500 Internal Server Error", "{}".to_owned()),
+        None => ("404 Not Found", "{}".to_owned()),
+    };
+    let _ = write!(
+        stream,
+        "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let _ = stream.flush();
 }
 
 fn key(seed: u8) -> (SigningKey, DidKey) {

@@ -5,13 +5,15 @@
 //! `docs/security.md`. A module of the one verifier test binary: the harness
 //! (`Verifier`, keys, credentials, trust files) is `verifier.rs`'s.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bem_core::contexts::ContextPolicy;
 use bem_core::data_integrity::{self, Cryptosuite, ProofOptions, ProofPurpose};
+use bem_core::did_web::{self, DocumentKey};
 use serde_json::{json, Value};
 
-use super::{credential, issue, key, read, sign, trust_file, Verifier};
+use super::{credential, issue, key, read, sign, trust_file, Files, Verifier};
 
 impl Verifier {
     /// Posts raw bytes, as an attacker can.
@@ -670,5 +672,156 @@ fn status_presentation_and_jose_attacks_are_refused_over_http() {
         ),
     ] {
         v.credential_rejected(name, &enveloped(&token));
+    }
+}
+
+/// A TLS server configuration for `host`, and the PEM of its (self-signed) certificate.
+fn tls_for(host: &str) -> (Arc<rustls::ServerConfig>, String) {
+    let made = rcgen::generate_simple_self_signed(vec![host.to_owned()]).unwrap();
+    let key = rustls::pki_types::PrivateKeyDer::try_from(made.key_pair.serialize_der()).unwrap();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(vec![made.cert.der().clone()], key)
+        .unwrap();
+    (Arc::new(config), made.cert.pem())
+}
+
+/// Section C (AC-12 to AC-14) with a real `did:web` issuer: its controller documents are
+/// served over HTTPS by a host the verifier reaches by name (`issuer.bem.test`, pinned to
+/// this machine with `--fetch-resolve`, its test CA given with `--fetch-ca`), so the
+/// verifier's own resolver, address policy and TLS check run. Then AC-15 (proof sets and
+/// chains), over HTTP.
+#[test]
+fn lying_controller_documents_and_broken_proof_sets_are_refused_over_https() {
+    const HOST: &str = "issuer.bem.test";
+    let dir = tempfile::tempdir().unwrap();
+    let (tls, ca) = tls_for(HOST);
+    let ca_file = dir.path().join("ca.pem");
+    std::fs::write(&ca_file, ca).unwrap();
+    let files = Files::start_tls(tls);
+    let authority = format!("{HOST}:{}", files.port());
+    let (k, did) = key(23);
+    let (mk, mallory) = key(24);
+    let v = Verifier::start(&[
+        "--trust",
+        &trust_file(dir.path(), &did),
+        "--fetch-allow",
+        &format!("https://{authority}/"),
+        "--fetch-resolve",
+        &format!("{authority}={}", files.base.trim_start_matches("http://")),
+        "--fetch-ca",
+        ca_file.to_str().unwrap(),
+    ]);
+
+    // One did:web issuer per case: did:web:issuer.bem.test%3APORT:<case>, its document at
+    // /<case>/did.json, edited by `edit`; a credential signed with key-1 for it.
+    let web = |case: &str| format!("did:web:{HOST}%3A{}:{case}", files.port());
+    let publish = |case: &str, public: &ed25519_dalek::VerifyingKey, edit: &dyn Fn(&mut Value)| -> String {
+        let id = web(case);
+        let keys = [DocumentKey { fragment: "key-1".into(), public_key: *public, assertion: true }];
+        let mut document = did_web::document(&id, &keys);
+        edit(&mut document);
+        files.put(&format!("/{case}/did.json"), &document);
+        id
+    };
+    let signed_by = |issuer: &str, vm: &str, signer: &ed25519_dalek::SigningKey| {
+        let mut doc = credential(&did, "Olena Kovalenko");
+        doc["issuer"] = json!(issuer);
+        sign(&doc, signer, &did, ProofPurpose::AssertionMethod, |o| o.verification_method = vm.to_owned())
+    };
+    let case = |name: &str, edit: &dyn Fn(&mut Value)| {
+        let id = publish(name, did.public_key(), edit);
+        signed_by(&id, &format!("{id}#key-1"), &k)
+    };
+
+    // The set-up verifies: a faithful document, over HTTPS, by name.
+    v.accepts("control did:web", &case("good", &|_| {}));
+    // A method that expires after the proof was made still verifies.
+    v.accepts(
+        "control expires later",
+        &case("later", &|d| d["verificationMethod"][0]["expires"] = json!("2030-01-01T00:00:00Z")),
+    );
+
+    // AC-12: the key is listed only under `authentication`.
+    let vc = case("ac12", &|d| {
+        d["authentication"] = d["assertionMethod"].take();
+        d["assertionMethod"] = json!([]);
+    });
+    v.credential("AC-12 authentication only", &vc, "INVALID_RELATIONSHIP_FOR_VERIFICATION_METHOD");
+
+    // AC-13: the document's id is not the URL fetched; the method's id is another's; the
+    // method's controller is another's (a victim's method claimed by the attacker).
+    let victim = web("victim");
+    let vc = case("ac13-document", &|d| d["id"] = json!(victim));
+    v.credential("AC-13 document id", &vc, "INVALID_CONTROLLED_IDENTIFIER_DOCUMENT_ID");
+    let vc = case("ac13-method", &|d| d["verificationMethod"][0]["id"] = json!(format!("{victim}#key-1")));
+    v.credential("AC-13 method id", &vc, "INVALID_VERIFICATION_METHOD");
+    let vc = case("ac13-controller", &|d| d["verificationMethod"][0]["controller"] = json!(victim));
+    v.credential("AC-13 method controller", &vc, "INVALID_VERIFICATION_METHOD");
+
+    // AC-14: revoked, or expired, at or before the proof was created (2026-01-15T09:00Z).
+    let vc = case("ac14-revoked", &|d| d["verificationMethod"][0]["revoked"] = json!("2026-01-01T00:00:00Z"));
+    v.credential("AC-14 revoked", &vc, "INVALID_VERIFICATION_METHOD");
+    let vc = case("ac14-expired", &|d| d["verificationMethod"][0]["expires"] = json!("2026-01-15T09:00:00Z"));
+    v.credential("AC-14 expired at creation", &vc, "INVALID_VERIFICATION_METHOD");
+    let vc = case("ac14-bad-time", &|d| d["verificationMethod"][0]["revoked"] = json!("yesterday"));
+    v.credential("AC-14 revoked not a time", &vc, "INVALID_VERIFICATION_METHOD");
+
+    // Mallory's own, faithful document cannot vouch for a credential that names the good
+    // issuer, nor can the good document vouch for Mallory's signature.
+    let mallory_id = publish("mallory", mallory.public_key(), &|_| {});
+    v.credential_rejected(
+        "issuer is not the key's controller",
+        &signed_by(&web("good"), &format!("{mallory_id}#key-1"), &mk),
+    );
+    v.credential_rejected(
+        "key swapped in the document",
+        &signed_by(&web("good"), &format!("{}#key-1", web("good")), &mk),
+    );
+    // A document that is not there, or not JSON.
+    v.credential_rejected("no document", &signed_by(&web("absent"), &format!("{}#key-1", web("absent")), &k));
+
+    // AC-15: proof sets and chains (did:key).
+    let plain = credential(&did, "Olena Kovalenko");
+    let with_id = |id: &str, previous: &[&str]| {
+        let (id, previous) = (id.to_owned(), previous.iter().map(|p| (*p).to_owned()).collect::<Vec<_>>());
+        move |o: &mut ProofOptions| {
+            o.id = Some(id.clone());
+            o.previous_proof = previous.clone();
+        }
+    };
+    let first = sign(&plain, &k, &did, ProofPurpose::AssertionMethod, with_id("urn:uuid:proof-1", &[]));
+    let set = sign(&first, &k, &did, ProofPurpose::AssertionMethod, with_id("urn:uuid:proof-2", &[]));
+    v.accepts("AC-15 control: a proof set", &set);
+    let chain = sign(
+        &first,
+        &k,
+        &did,
+        ProofPurpose::AssertionMethod,
+        with_id("urn:uuid:proof-2", &["urn:uuid:proof-1"]),
+    );
+    v.accepts("AC-15 control: a proof chain", &chain);
+
+    let mut t = set.clone();
+    t["proof"][1]["proofValue"] = first["proof"]["proofValue"].clone();
+    v.credential_rejected("AC-15 one proof of the set fails", &t);
+    let other = credential(&did, "Mallory");
+    let stranger = sign(&other, &mk, &mallory, ProofPurpose::AssertionMethod, |_| {});
+    let mut t = set.clone();
+    t["proof"].as_array_mut().unwrap().push(stranger["proof"].clone());
+    v.credential_rejected("AC-15 a third proof over other content", &t);
+    for (what, previous) in [
+        ("absent id", json!("urn:uuid:proof-9")),
+        ("absent id in an array", json!(["urn:uuid:proof-1", "urn:uuid:proof-9"])),
+        ("not a string", json!(1)),
+        ("not strings", json!([{"id": "urn:uuid:proof-1"}])),
+        ("itself", json!("urn:uuid:proof-2")),
+    ] {
+        let mut t = chain.clone();
+        t["proof"][1]["previousProof"] = previous;
+        v.credential_rejected(&format!("AC-15 previousProof {what}"), &t);
     }
 }
