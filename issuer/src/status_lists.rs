@@ -256,17 +256,29 @@ mod tests {
         db.use_key("z6Mk-test", "t").unwrap();
         let mut seen = HashSet::new();
         let mut lists = HashSet::new();
+        let mut order = Vec::new();
         for _ in 0..200 {
             let r = db.reserve(Purpose::Revocation, "2025-01-01T00:00:00Z").unwrap();
             assert!(r.index < 64);
             assert!(seen.insert((r.list_id, r.index)), "{r:?} handed out twice");
             lists.insert(r.list_id);
+            order.push((r.list_id, r.index));
         }
         assert_eq!(lists.len(), 4, "200 entries in lists of 64");
-        // The first 64 draws are not 0, 1, 2, ... (random, not sequential).
-        let mut first: Vec<usize> = seen.iter().filter(|(l, _)| *l == 1).map(|(_, i)| *i).collect();
-        first.sort_unstable();
-        assert_eq!(first, (0..64).collect::<Vec<_>>());
+        // The first list is filled completely before the next opens, in random order: its
+        // 64 draws are all of 0..64, and not in sequence (a sorted draw has odds 1/64!).
+        let first: Vec<usize> = order
+            .iter()
+            .take(64)
+            .map(|&(l, i)| {
+                assert_eq!(l, order[0].0, "a second list opened before the first was full");
+                i
+            })
+            .collect();
+        let mut sorted = first.clone();
+        sorted.sort_unstable();
+        assert_eq!(sorted, (0..64).collect::<Vec<_>>());
+        assert_ne!(first, sorted, "indexes were handed out in sequence, not at random");
     }
 
     #[test]

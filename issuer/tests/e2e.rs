@@ -262,6 +262,56 @@ mod awards {
     use super::support::*;
     use serde_json::json;
 
+    /// AC-30 at the issuer: markup in a learner's name and in a definition's texts is
+    /// shown as text on every page that shows it (certificate, catalogue), in both
+    /// certificate profiles, and the certificate still verifies with the text unchanged.
+    #[test]
+    fn markup_in_names_and_titles_is_shown_as_text_ac30() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Server::start(dir.path());
+        let mut def = s.get(&format!("/micro-credentials/{MC}"), "application/json").json();
+        def["id"] = "ac30-course".into();
+        def["title"]["en"] = "Course <img src=x onerror=alert(1)>".into();
+        def["summary"]["en"] = "<a href=\"javascript:alert(2)\">click</a> \"quoted\" & 'single'".into();
+        let created = s.admin("/micro-credentials", &def);
+        assert_eq!(created.status, 201, "{}", created.text);
+        let name = "Olena <script>alert(3)</script>";
+        for profile in ["elm", "openbadges"] {
+            let a = s.admin(
+                &format!("/micro-credentials/ac30-course/certificates?profile={profile}"),
+                &json!({"name": name}),
+            );
+            assert_eq!(a.status, 201, "{}", a.text);
+            let awarded = a.json();
+            let vc = &awarded["verifiableCredential"];
+            assert!(
+                vc.to_string().contains("<script>alert(3)</script>"),
+                "the credential keeps the text as given"
+            );
+            assert!(verify(&s, vc).verified());
+            let token =
+                awarded["links"]["credential"].as_str().unwrap().rsplit('/').next().unwrap().to_owned();
+            let page = s.get(&format!("/credentials/{token}"), "text/html").text;
+            for raw in ["<script>alert", "<img src=x", "<a href=\"javascript"] {
+                assert!(!page.contains(raw), "{profile}: {raw} unescaped:\n{page}");
+            }
+            assert!(page.contains("Olena &lt;script&gt;alert(3)&lt;/script&gt;"), "{profile}:\n{page}");
+            assert!(page.contains("Course &lt;img src=x onerror=alert(1)&gt;"), "{profile}:\n{page}");
+        }
+        let page = s.get("/micro-credentials", "text/html").text;
+        assert!(page.contains("<!DOCTYPE html>"));
+        for raw in ["<img src=x", "<a href=\"javascript"] {
+            assert!(!page.contains(raw), "catalogue: {raw} unescaped:\n{page}");
+        }
+        // One definition is JSON even to a browser: never rendered as a page.
+        let one = s.get("/micro-credentials/ac30-course", "text/html");
+        assert!(one.content_type.starts_with("application/json"), "{}", one.content_type);
+        // A link the page would show must be a web address, not a script.
+        def["courseUrl"] = "javascript:alert(4)".into();
+        let p = s.admin("/micro-credentials", &def).problem(422);
+        assert!(p.to_string().contains("courseUrl"), "{p}");
+    }
+
     #[test]
     fn award_host_verify_suspend_unsuspend_revoke() {
         let dir = tempfile::tempdir().unwrap();
@@ -611,6 +661,12 @@ mod vc_api {
             )
             .problem(400);
         assert_eq!(p["code"], "UNKNOWN_OPTION_PROVIDED");
+        // AC-49: from here on every request is refused, and nothing is signed or stored.
+        let stored = |s: &Server| -> i64 {
+            s.db().query_row("SELECT COUNT(*) FROM credentials", [], |r| r.get(0)).unwrap()
+        };
+        let before = stored(&s);
+        assert!(before > 0, "the issues above are stored");
         s.admin(
             "/credentials/issue",
             &json!({"credential": credential(), "options": {"cryptosuite": "ecdsa-rdfc-2019"}}),
@@ -632,6 +688,7 @@ mod vc_api {
         undefined["notDefinedAnywhere"] = "x".into();
         let p = s.admin("/credentials/issue", &json!({"credential": undefined})).problem(400);
         assert_eq!(p["code"], "DATA_LOSS_DETECTION_ERROR", "{p}");
+        assert_eq!(stored(&s), before, "a refused request stored a credential");
     }
 }
 

@@ -825,3 +825,50 @@ fn lying_controller_documents_and_broken_proof_sets_are_refused_over_https() {
         v.credential_rejected(&format!("AC-15 previousProof {what}"), &t);
     }
 }
+
+/// AC-19 over HTTP: a malleated signature (S + L, the same point for a lax verifier) and a
+/// small-order public key with the signature (R = identity, S = 0) that "verifies" any
+/// message under cofactored checks.
+#[test]
+fn weak_ed25519_inputs_are_refused_over_http() {
+    let dir = tempfile::tempdir().unwrap();
+    let (k, did) = key(25);
+    let v = Verifier::start(&["--trust", &trust_file(dir.path(), &did)]);
+    let vc = issue(&credential(&did, "Olena Kovalenko"), &k, &did);
+    v.accepts("control", &vc);
+    let signature = |vc: &Value| -> Vec<u8> {
+        let value = vc["proof"]["proofValue"].as_str().unwrap();
+        bem_core::multibase::decode_base58btc(value).unwrap()
+    };
+    let with_signature = |vc: &Value, bytes: &[u8]| {
+        let mut t = vc.clone();
+        t["proof"]["proofValue"] = json!(bem_core::multibase::encode_base58btc(bytes));
+        t
+    };
+
+    // S + L: the group order L = 2^252 + 27742317777372353535851937790883648493 (RFC 8032).
+    const L: [u8; 32] = [
+        0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14, 0, 0,
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
+    ];
+    let mut malleated = signature(&vc);
+    let mut carry = 0u16;
+    for (s, l) in malleated[32..].iter_mut().zip(L) {
+        let sum = u16::from(*s) + u16::from(l) + carry;
+        *s = (sum & 0xff) as u8;
+        carry = sum >> 8;
+    }
+    assert_eq!(carry, 0);
+    v.credential_rejected("AC-19 S + L", &with_signature(&vc, &malleated));
+
+    // The identity point as the public key (small order), R = identity, S = 0.
+    let mut identity = [0u8; 32];
+    identity[0] = 1;
+    let weak = ed25519_dalek::VerifyingKey::from_bytes(&identity).unwrap();
+    let weak_did = bem_core::did_key::DidKey::from_public_key(&weak);
+    let forged =
+        sign(&credential(&weak_did, "Olena Kovalenko"), &k, &weak_did, ProofPurpose::AssertionMethod, |_| {});
+    let mut rs = identity.to_vec();
+    rs.extend_from_slice(&[0u8; 32]);
+    v.credential_rejected("AC-19 small-order key", &with_signature(&forged, &rs));
+}
