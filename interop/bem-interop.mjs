@@ -30,7 +30,7 @@
 //     BEM_INTEROP_ALLOW (comma-separated), fetched with a 5 s timeout.
 
 import {readFileSync} from 'node:fs';
-import {dirname, join} from 'node:path';
+import {dirname, join, resolve} from 'node:path';
 import {fileURLToPath} from 'node:url';
 
 import * as vc from '@digitalbazaar/vc';
@@ -126,11 +126,16 @@ function didWebUrl(did, scheme) {
     `${scheme}://${host}/.well-known/did.json`;
 }
 
-async function documentLoader(url) {
+// Pinned contexts, read and parsed once per process.
+const pinnedDocuments = new Map();
+
+export async function documentLoader(url) {
   const pinned = PINNED[url];
   if(pinned) {
-    const document = JSON.parse(readFileSync(join(contextsDir, pinned), 'utf8'));
-    return {contextUrl: null, documentUrl: url, document};
+    if(!pinnedDocuments.has(url)) {
+      pinnedDocuments.set(url, JSON.parse(readFileSync(join(contextsDir, pinned), 'utf8')));
+    }
+    return {contextUrl: null, documentUrl: url, document: pinnedDocuments.get(url)};
   }
   if(securityContext.contexts.has(url)) {
     return {contextUrl: null, documentUrl: url, document: securityContext.contexts.get(url)};
@@ -157,11 +162,11 @@ async function documentLoader(url) {
   throw new Error(`document loader: nothing known at ${url}`);
 }
 
-function verifySuites() {
+export function verifySuites() {
   return Object.values(CRYPTOSUITES).map(([, cryptosuite]) => new DataIntegrityProof({cryptosuite}));
 }
 
-function errorsOf(result) {
+export function errorsOf(result) {
   const errors = [];
   const visit = value => {
     if(!value) {
@@ -333,9 +338,13 @@ function report(result) {
   return out.verified ? 0 : 1;
 }
 
-main().then(code => {
-  process.exitCode = code;
-}, error => {
-  process.stderr.write(`bem-interop: ${error.message}\n`);
-  process.exitCode = error instanceof UsageError ? 2 : 1;
-});
+// A command when run as a script; a library of the loader and suites when imported
+// (vc-api-peer.mjs).
+if(process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  main().then(code => {
+    process.exitCode = code;
+  }, error => {
+    process.stderr.write(`bem-interop: ${error.message}\n`);
+    process.exitCode = error instanceof UsageError ? 2 : 1;
+  });
+}
