@@ -12,7 +12,7 @@
 
 use std::sync::OnceLock;
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use crate::{Error, ProblemCode, Result};
@@ -222,6 +222,24 @@ pub fn to_rdf_with_path(
     match crate::fast_ld::to_rdf(document, policy) {
         Ok(quads) => Ok((quads, crate::fast_ld::Path::Fast)),
         Err(_) => to_rdf_general(document, policy).map(|quads| (quads, crate::fast_ld::Path::General)),
+    }
+}
+
+/// [`to_rdf_with_path`] of `document` without its top-level `proof` entry (Data
+/// Integrity's unsecured document); the document is copied only if the general processor
+/// has to answer.
+pub fn to_rdf_without_proof_with_path(
+    document: &Map<String, Value>,
+    policy: ContextPolicy,
+) -> Result<(Vec<crate::rdf::Quad>, crate::fast_ld::Path)> {
+    match crate::fast_ld::to_rdf_without_proof(document, policy) {
+        Ok(quads) => Ok((quads, crate::fast_ld::Path::Fast)),
+        Err(_) => {
+            let mut unsecured = document.clone();
+            unsecured.remove("proof");
+            to_rdf_general(&Value::Object(unsecured), policy)
+                .map(|quads| (quads, crate::fast_ld::Path::General))
+        }
     }
 }
 

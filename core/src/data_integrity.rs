@@ -212,14 +212,15 @@ pub fn create_proof(
         .get("@context")
         .ok_or_else(|| Error::new(ProblemCode::ProofGenerationError, "the document has no `@context`"))?;
     let existing_proofs = proofs_of(doc)?;
-    let input = input_document(doc, &options.previous_proof, &existing_proofs)
+    let mut chained = None;
+    let unsecured = unsecured_of(doc, &options.previous_proof, &existing_proofs, &mut chained)
         .map_err(|e| Error::new(ProblemCode::ProofGenerationError, e.message))?;
 
     let mut proof = options.to_proof_object();
     if options.cryptosuite == Cryptosuite::EddsaJcs2022 {
         proof.insert("@context".into(), context.clone());
     }
-    let hash = hash_data(&Value::Object(input), &proof, context, options.cryptosuite, policy)?;
+    let hash = hash_data_of(unsecured, &proof, context, options.cryptosuite, policy)?;
     let signature = key.sign(&hash.hash);
     proof.insert("proofValue".into(), crate::multibase::encode_base58btc(&signature.to_bytes()).into());
     Ok(Value::Object(proof))
@@ -237,13 +238,49 @@ pub fn hash_data(
     suite: Cryptosuite,
     policy: ContextPolicy,
 ) -> Result<HashData> {
+    hash_data_of(Unsecured::Whole(unsecured), proof_options, context, suite, policy)
+}
+
+/// The document a proof covers: a whole value, or a secured document read without its
+/// `proof` entry (not copied on the fast JSON-LD path: the hot path of every check).
+#[derive(Clone, Copy)]
+enum Unsecured<'a> {
+    Whole(&'a Value),
+    WithoutProof(&'a Map<String, Value>),
+}
+
+/// The unsecured document of `doc` for a proof chained to `previous` (VC-DI §4.3 step
+/// 4-5): `doc` without `proof` when nothing is chained, else with the named proofs.
+fn unsecured_of<'a>(
+    doc: &'a Map<String, Value>,
+    previous: &[impl AsRef<str>],
+    all: &[&Map<String, Value>],
+    owned: &'a mut Option<Value>,
+) -> Result<Unsecured<'a>> {
+    if previous.is_empty() {
+        return Ok(Unsecured::WithoutProof(doc));
+    }
+    Ok(Unsecured::Whole(owned.insert(Value::Object(input_document(doc, previous, all)?))))
+}
+
+fn hash_data_of(
+    unsecured: Unsecured<'_>,
+    proof_options: &Map<String, Value>,
+    context: &Value,
+    suite: Cryptosuite,
+    policy: ContextPolicy,
+) -> Result<HashData> {
     let mut path = None;
     let (canonical_proof_config, canonical_document) = match suite {
         Cryptosuite::EddsaRdfc2022 => {
             let mut config = proof_options.clone();
             config.insert("@context".into(), context.clone());
             let (config, config_path) = rdf_canonical(&Value::Object(config), policy)?;
-            let (document, document_path) = rdf_canonical(unsecured, policy)?;
+            let (quads, document_path) = match unsecured {
+                Unsecured::Whole(v) => contexts::to_rdf_with_path(v, policy)?,
+                Unsecured::WithoutProof(m) => contexts::to_rdf_without_proof_with_path(m, policy)?,
+            };
+            let document = rdfc::canonicalize(&quads, &rdfc::Limits::CREDENTIALS)?;
             path = Some(if (config_path, document_path) == (Path::Fast, Path::Fast) {
                 Path::Fast
             } else {
@@ -254,6 +291,16 @@ pub fn hash_data(
         Cryptosuite::EddsaJcs2022 => {
             // Data-loss detection: JCS signs the JSON, but data that JSON-LD would drop is
             // not part of the credential's meaning, so it must not pass as signed.
+            let copy;
+            let unsecured = match unsecured {
+                Unsecured::Whole(v) => v,
+                Unsecured::WithoutProof(m) => {
+                    let mut m = m.clone();
+                    m.remove("proof");
+                    copy = Value::Object(m);
+                    &copy
+                }
+            };
             contexts::check_terms(unsecured, policy)?;
             let mut config = proof_options.clone();
             if !config.contains_key("@context") {
@@ -445,13 +492,14 @@ pub fn verify_proof(
     let context = doc
         .get("@context")
         .ok_or_else(|| Error::new(ProblemCode::ProofVerificationError, "the document has no `@context`"))?;
-    let input = input_document(doc, &proof.previous_proof, all_proofs)?;
+    let mut chained = None;
+    let unsecured = unsecured_of(doc, &proof.previous_proof, all_proofs, &mut chained)?;
     let mut options = proof.object.clone();
     options.remove("proofValue");
     if proof.cryptosuite == Cryptosuite::EddsaJcs2022 {
         check_jcs_context_prefix(options.get("@context"), context)?;
     }
-    let hash = hash_data(&Value::Object(input), &options, context, proof.cryptosuite, policy)?;
+    let hash = hash_data_of(unsecured, &options, context, proof.cryptosuite, policy)?;
     key.verify_strict(&hash.hash, &proof.signature).map(|()| hash.path).map_err(|_| {
         Error::new(
             ProblemCode::CryptographicSecurityError,

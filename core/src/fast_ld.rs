@@ -480,7 +480,7 @@ fn define(
                     define(result, local, p, defined, override_protected, base)?;
                 }
                 match result.terms.get(p).and_then(|d| d.iri.as_deref()) {
-                    Some(base) => Some(format!("{base}{suffix}").into()),
+                    Some(base) => Some(concat(base, suffix).into()),
                     None if is_absolute_iri(term) => Some(term.into()),
                     None => return no("compact IRI term with an unknown prefix"),
                 }
@@ -490,7 +490,7 @@ fn define(
                 Some("@type".into())
             } else {
                 match &result.vocab {
-                    Some(v) => Some(format!("{v}{term}").into()),
+                    Some(v) => Some(concat(v, term).into()),
                     None => return no("term without an IRI mapping"),
                 }
             }
@@ -567,7 +567,7 @@ fn expand_in_context(
         if let Some(def) = result.terms.get(p) {
             if def.prefix {
                 if let Some(base) = &def.iri {
-                    return Ok(Some(format!("{base}{suffix}")));
+                    return Ok(Some(concat(base, suffix)));
                 }
             }
         }
@@ -577,7 +577,7 @@ fn expand_in_context(
     }
     if vocab {
         if let Some(v) = &result.vocab {
-            return Ok(Some(format!("{v}{value}")));
+            return Ok(Some(concat(v, value)));
         }
     }
     no("relative IRI")
@@ -690,13 +690,24 @@ pub fn set_enabled(on: bool) {
 
 /// Expands `document` to RDF quads, or says why the general processor must.
 pub fn to_rdf(document: &Value, policy: ContextPolicy) -> Fast<Vec<Quad>> {
+    let Value::Object(map) = document else { return no("document is not an object") };
+    walk(map, policy, false)
+}
+
+/// [`to_rdf`] of `document` without its top-level `proof` entry (the unsecured document
+/// of Data Integrity), without copying the document to remove it.
+pub fn to_rdf_without_proof(document: &Map<String, Value>, policy: ContextPolicy) -> Fast<Vec<Quad>> {
+    walk(document, policy, true)
+}
+
+fn walk(map: &Map<String, Value>, policy: ContextPolicy, skip_proof: bool) -> Fast<Vec<Quad>> {
     if !ENABLED.load(Ordering::Relaxed) {
         return no("fast path switched off");
     }
-    let Value::Object(map) = document else { return no("document is not an object") };
     let Some(context) = map.get("@context") else { return no("document without @context") };
     let ctx = top_context(context, policy)?;
-    let mut w = Writer { quads: Vec::with_capacity(64), blank: 0, labels: HashMap::new(), policy };
+    let mut w =
+        Writer { quads: Vec::with_capacity(64), blank: 0, labels: HashMap::new(), policy, skip_proof };
     w.node(&ctx, None, map, None, 0, true)?;
     Ok(w.quads)
 }
@@ -706,6 +717,9 @@ struct Writer {
     blank: usize,
     labels: HashMap<String, String>,
     policy: ContextPolicy,
+    /// The top-level node's `proof` entry is not part of the document (Data Integrity's
+    /// unsecured document).
+    skip_proof: bool,
 }
 
 impl Writer {
@@ -834,6 +848,9 @@ impl Writer {
         }
         // Step 13: every other entry.
         for (k, v) in map {
+            if top && self.skip_proof && k == "proof" {
+                continue;
+            }
             let predicate = expand(&ctx, k, true)?;
             if predicate.starts_with('@') {
                 match &*predicate {
@@ -1091,6 +1108,14 @@ fn is_plain_language_tag(tag: &str) -> bool {
         })
 }
 
+/// `a` followed by `b`, allocated once (no formatting machinery on the hot path).
+fn concat(a: &str, b: &str) -> String {
+    let mut out = String::with_capacity(a.len() + b.len());
+    out.push_str(a);
+    out.push_str(b);
+    out
+}
+
 /// IRI Expansion (§5.2) at expansion time, no base IRI: `vocab` for keys, types and
 /// `@vocab`-typed values. Borrows where it can (a defined term, an absolute IRI).
 fn expand<'a>(ctx: &'a Ctx, value: &'a str, vocab: bool) -> Fast<Cow<'a, str>> {
@@ -1112,7 +1137,7 @@ fn expand<'a>(ctx: &'a Ctx, value: &'a str, vocab: bool) -> Fast<Cow<'a, str>> {
         if let Some(def) = ctx.terms.get(p) {
             if def.prefix {
                 if let Some(base) = &def.iri {
-                    return Ok(Cow::Owned(format!("{base}{suffix}")));
+                    return Ok(Cow::Owned(concat(base, suffix)));
                 }
             }
         }
@@ -1123,7 +1148,7 @@ fn expand<'a>(ctx: &'a Ctx, value: &'a str, vocab: bool) -> Fast<Cow<'a, str>> {
     }
     if vocab {
         if let Some(v) = &ctx.vocab {
-            return Ok(Cow::Owned(format!("{v}{value}")));
+            return Ok(Cow::Owned(concat(v, value)));
         }
     }
     no("relative IRI")
