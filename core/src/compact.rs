@@ -495,6 +495,7 @@ mod tests {
                 id: did.into(),
                 name: Some("Academy".into()),
                 credential_types: vec![],
+                keys: vec![],
             }],
             anchors: vec![],
         };

@@ -11,10 +11,16 @@
 //! files: whoever loads the TOML calls [`TrustList::read_anchor_files`] with a function
 //! that reads one, which moves each file's certificate into `certificate` (as PEM) and
 //! checks every anchor. After that every anchor carries its certificate inline.
+//! An `[[issuer]]` may pin keys of its DID document (`[[issuer.key]]`: `id`,
+//! `public_key_multibase`), which [`PinnedKeys`] offers the pipeline when the document
+//! itself cannot be fetched.
 //! Unknown keys are errors, so a typo cannot silently widen or narrow trust.
 
 use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
 
+use crate::multikey;
+use crate::resolver::{Fetched, Resolver};
 use crate::x509::{self, Certificate};
 use crate::{Error, ProblemCode};
 
@@ -30,6 +36,22 @@ pub struct TrustedIssuer {
     /// Credential types this issuer may issue (any, when empty).
     #[serde(default)]
     pub credential_types: Vec<String>,
+    /// Keys of the issuer's DID document pinned here (`[[issuer.key]]` in TOML): they
+    /// verify its credentials with no network at all (a QR code checked offline) and when
+    /// its server is down, moved or gone. A document fetched from the issuer still decides
+    /// whenever it can be had (a key withdrawn there is withdrawn).
+    #[serde(default, rename = "key", skip_serializing_if = "Vec::is_empty")]
+    pub keys: Vec<TrustedKey>,
+}
+
+/// A verification method of a trusted issuer, pinned in the trust list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrustedKey {
+    /// The verification method's id: the issuer's DID, `#`, a fragment (`…#key-1`).
+    pub id: String,
+    /// Its Ed25519 public key as a Multikey (`z6Mk…`), as in the issuer's DID document.
+    pub public_key_multibase: String,
 }
 
 /// One X.509 trust anchor: a certificate (usually a CA's) whose seals, and the seals of
@@ -114,7 +136,55 @@ impl TrustList {
             .map_err(|e| problem(format!("not a PEM or DER X.509 certificate: {}", e.message)))?;
             anchor.certificate = Some(certificate.to_pem());
         }
-        self.check_anchors()
+        self.check_anchors()?;
+        self.check_keys()
+    }
+
+    /// Checks every pinned key: its id is `<issuer>#<fragment>`, its key an Ed25519
+    /// Multikey, and its issuer one whose keys must be fetched (a `did:key` is its key).
+    pub fn check_keys(&self) -> Result<(), Error> {
+        for issuer in &self.issuers {
+            for key in &issuer.keys {
+                let problem = |m: String| {
+                    Error::new(
+                        ProblemCode::MalformedValueError,
+                        format!("trusted issuer {:?}, key {:?}: {m}", issuer.id, key.id),
+                    )
+                };
+                if issuer.id.starts_with("did:key:") {
+                    return Err(problem("a did:key is its own key: list no keys for it".into()));
+                }
+                let fragment =
+                    key.id.strip_prefix(issuer.id.as_str()).and_then(|rest| rest.strip_prefix('#'));
+                if fragment.is_none_or(|f| f.is_empty() || f.contains(['#', '/', '?'])) {
+                    return Err(problem(format!("the id must be {}#<fragment>", issuer.id)));
+                }
+                multikey::decode_public(&key.public_key_multibase)
+                    .map_err(|e| problem(format!("public_key_multibase: {}", e.message)))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The controller document of `identifier` made of the keys pinned for it, each an
+    /// `assertionMethod` (pinned keys vouch for credentials, not for presentations), or
+    /// `None` when the list pins none.
+    pub fn pinned_document(&self, identifier: &str) -> Option<Value> {
+        let issuer = self.find(identifier).filter(|i| !i.keys.is_empty())?;
+        let methods: Vec<Value> = issuer
+            .keys
+            .iter()
+            .map(|k| {
+                json!({"id": k.id, "type": "Multikey", "controller": identifier, "publicKeyMultibase": k.public_key_multibase})
+            })
+            .collect();
+        let ids: Vec<&str> = issuer.keys.iter().map(|k| k.id.as_str()).collect();
+        Some(json!({
+            "@context": [crate::contexts::CID_V1],
+            "id": identifier,
+            "verificationMethod": methods,
+            "assertionMethod": ids,
+        }))
     }
 
     /// Checks that every anchor has a name and one readable, usable certificate.
@@ -162,6 +232,32 @@ impl TrustList {
     }
 }
 
+/// A resolver that answers a controller document from the keys the trust list pins
+/// ([`TrustList::pinned_document`]) when `inner` cannot fetch it (offline, or the fetch
+/// failed); a document `inner` does fetch always wins. The pipeline resolves every
+/// verification method through it, so every caller gets the same rule.
+pub struct PinnedKeys<'a> {
+    pub trust: &'a TrustList,
+    pub inner: &'a dyn Resolver,
+}
+
+impl Resolver for PinnedKeys<'_> {
+    fn controller_document(&self, identifier: &str) -> Fetched {
+        match self.inner.controller_document(identifier) {
+            fetched @ Fetched::Document(_) => fetched,
+            missing => self.trust.pinned_document(identifier).map_or(missing, Fetched::Document),
+        }
+    }
+
+    fn status_list_credential(&self, url: &str) -> Fetched {
+        self.inner.status_list_credential(url)
+    }
+
+    fn credential_schema(&self, url: &str) -> Fetched {
+        self.inner.credential_schema(url)
+    }
+}
+
 fn anchor_error(name: &str, message: String) -> Error {
     let name: String = name.chars().take(100).collect();
     Error::new(ProblemCode::MalformedValueError, format!("trust anchor {name:?}: {message}"))
@@ -178,6 +274,7 @@ mod tests {
                 id: "did:web:bem.example".into(),
                 name: Some("BEM".into()),
                 credential_types: vec!["EuropeanDigitalCredential".into()],
+                keys: vec![],
             }],
             anchors: vec![],
         };
@@ -256,5 +353,47 @@ mod tests {
         // An unparsable anchor in a list nobody checked anchors nothing.
         let list = parse("[[anchor]]\nname = \"CA\"\ncertificate = \"nope\"\n").unwrap();
         assert!(list.x509_anchors().is_empty());
+    }
+
+    #[test]
+    fn pinned_keys_are_checked_and_make_a_controller_document() {
+        let key = "z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK";
+        let list = |issuer: &str, id: &str, public: &str| -> TrustList {
+            toml::from_str(&format!(
+                "[[issuer]]\nid = \"{issuer}\"\n[[issuer.key]]\nid = \"{id}\"\npublic_key_multibase = \"{public}\"\n"
+            ))
+            .unwrap()
+        };
+        let good = list("did:web:bem.example", "did:web:bem.example#key-1", key);
+        good.check_keys().unwrap();
+        let doc = good.pinned_document("did:web:bem.example").unwrap();
+        let method = crate::verification_method::method_from_document(
+            &doc,
+            "did:web:bem.example",
+            "did:web:bem.example#key-1",
+            crate::data_integrity::ProofPurpose::AssertionMethod,
+            crate::datetime::Timestamp::from_unix(0),
+        )
+        .unwrap();
+        assert_eq!(crate::multikey::encode_public(&method.key), key);
+        assert!(good.pinned_document("did:web:other.example").is_none());
+        assert!(TrustList::default().pinned_document("did:web:bem.example").is_none());
+
+        for (issuer, id, public, says) in [
+            ("did:web:bem.example", "did:web:evil.example#key-1", key, "the id must be"),
+            ("did:web:bem.example", "did:web:bem.example", key, "the id must be"),
+            ("did:web:bem.example", "did:web:bem.example#", key, "the id must be"),
+            ("did:web:bem.example", "did:web:bem.example.evil#key-1", key, "the id must be"),
+            ("did:web:bem.example", "did:web:bem.example#key-1", "z6MkNotAKey", "public_key_multibase"),
+            (&format!("did:key:{key}"), &format!("did:key:{key}#{key}"), key, "its own key"),
+        ] {
+            let e = list(issuer, id, public).check_keys().unwrap_err().message;
+            assert!(e.contains(says), "{id}: {e}");
+        }
+        // A typo in a key table is an error, not a silently ignored key.
+        assert!(toml::from_str::<TrustList>(
+            "[[issuer]]\nid = \"did:web:a.example\"\n[[issuer.key]]\nid = \"did:web:a.example#k\"\npublic_key = \"z\"\n"
+        )
+        .is_err());
     }
 }

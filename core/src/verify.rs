@@ -79,6 +79,12 @@ impl<'a> VerifyOptions<'a> {
             clock_skew_seconds: 60,
         }
     }
+
+    /// The resolver for verification methods: the caller's, with the trust list's pinned
+    /// issuer keys when a controller document cannot be fetched.
+    fn key_resolver(&self) -> crate::trust::PinnedKeys<'_> {
+        crate::trust::PinnedKeys { trust: self.trust, inner: self.resolver }
+    }
 }
 
 /// The outcome of one check.
@@ -595,7 +601,8 @@ fn verify_one_proof<'a>(
         }
     }
     let at = view.created.unwrap_or(options.now);
-    let method = verification_method::resolve(view.verification_method, purpose, at, options.resolver)?;
+    let method =
+        verification_method::resolve(view.verification_method, purpose, at, &options.key_resolver())?;
     let path = data_integrity::verify_proof(doc, &view, all, &method.key, options.policy)?;
     Ok((view, method, path))
 }
@@ -990,8 +997,12 @@ pub fn verify_jwt_credential(jws: &str, options: &VerifyOptions<'_>) -> Report {
         } else {
             kid.to_owned()
         };
-        let method =
-            verification_method::resolve(&kid, ProofPurpose::AssertionMethod, options.now, options.resolver)?;
+        let method = verification_method::resolve(
+            &kid,
+            ProofPurpose::AssertionMethod,
+            options.now,
+            &options.key_resolver(),
+        )?;
         crate::jose::verify_compact(&decoded, &method.key)?;
         crate::jose::check_time_claims(payload, options.now.unix_seconds())?;
         Ok(method)

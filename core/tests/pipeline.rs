@@ -105,6 +105,7 @@ fn a_fresh_certificate_verifies_with_both_suites_and_names_an_unknown_issuer() {
             id: did.did().into(),
             name: Some("Demo provider".into()),
             credential_types: vec![],
+            keys: vec![],
         }],
         anchors: vec![],
     };
@@ -501,7 +502,12 @@ fn presentations_bind_holder_challenge_domain_and_every_credential() {
     assert!(!report.trusted());
     assert_eq!(report.verdict(), Verdict::UnknownIssuer);
     let trusted = TrustList {
-        issuers: vec![TrustedIssuer { id: issuer.did().into(), name: None, credential_types: vec![] }],
+        issuers: vec![TrustedIssuer {
+            id: issuer.did().into(),
+            name: None,
+            credential_types: vec![],
+            keys: vec![],
+        }],
         anchors: vec![],
     };
     let report = verify::verify_presentation(&vp, &VerifyOptions { trust: &trusted, ..o });
@@ -579,6 +585,52 @@ fn controller_documents_are_checked_as_cid_requires() {
     let wrong_key = other.did().trim_start_matches("did:key:").to_owned();
     assert!(codes(run(controller_document(did, &vm, did, &wrong_key, "assertionMethod")))
         .contains("CRYPTOGRAPHIC_SECURITY_ERROR"));
+}
+
+/// Keys pinned in the trust list verify a did:web issuer's credentials offline and when
+/// its document cannot be fetched; a document that is fetched decides (a key withdrawn
+/// there is withdrawn); pinned keys never vouch for a presentation.
+#[test]
+fn pinned_issuer_keys_verify_offline_and_never_outrank_the_live_document() {
+    let (k, dk) = key(16);
+    let did = "did:web:issuer.example";
+    let vm = format!("{did}#key-1");
+    let public = dk.did().trim_start_matches("did:key:").to_owned();
+    let vc = sign(&credential(did), &k, &vm, Cryptosuite::EddsaRdfc2022, ProofPurpose::AssertionMethod);
+    let pinned: TrustList = toml::from_str(&format!(
+        "[[issuer]]\nid = \"{did}\"\nname = \"Issuer\"\n[[issuer.key]]\nid = \"{vm}\"\npublic_key_multibase = \"{public}\"\n"
+    ))
+    .unwrap();
+    pinned.check_keys().unwrap();
+
+    // Offline: not resolvable without the pin; verified and trusted with it.
+    let unpinned = TrustList::default();
+    assert!(!verify::verify_credential(&vc, &opts(&unpinned, &Offline)).verified());
+    let offline = verify::verify_credential(&vc, &opts(&pinned, &Offline));
+    assert!(offline.verified(), "{:#?}", offline.checks);
+    assert_eq!(offline.verdict(), verify::Verdict::Valid);
+    // The issuer's server answers 404 (gone): the pin answers.
+    let gone = Fixtures::default();
+    assert!(verify::verify_credential(&vc, &opts(&pinned, &gone)).verified());
+    // The live document no longer lists the key (withdrawn): refused despite the pin.
+    let mut live = Fixtures::default();
+    let (_, other) = key(17);
+    let rotated = other.did().trim_start_matches("did:key:").to_owned();
+    live.documents.insert(
+        did.into(),
+        controller_document(did, &format!("{did}#key-2"), did, &rotated, "assertionMethod"),
+    );
+    let withdrawn = verify::verify_credential(&vc, &opts(&pinned, &live));
+    assert!(!withdrawn.verified());
+    assert!(
+        failed_codes(&withdrawn).join(",").contains("INVALID_VERIFICATION_METHOD"),
+        "{:#?}",
+        withdrawn.checks
+    );
+    // A pinned key is an assertion method only: not a holder's authentication key.
+    let doc = pinned.pinned_document(did).unwrap();
+    assert_eq!(doc["assertionMethod"], json!([vm]));
+    assert!(doc.get("authentication").is_none());
 }
 
 #[test]

@@ -137,6 +137,7 @@ mod tests {
                 id: issuer.identity().did().into(),
                 name: None,
                 credential_types: vec![],
+                keys: vec![],
             }],
             anchors: vec![],
         };

@@ -90,8 +90,13 @@ impl TrustFile {
                 issuer.id
             );
         }
-        let mut list = TrustList { issuers: Vec::new(), anchors: std::mem::take(&mut file.anchor) };
+        let mut list = TrustList {
+            issuers: std::mem::take(&mut file.issuer),
+            anchors: std::mem::take(&mut file.anchor),
+        };
+        // The anchors' certificate files, then every anchor and pinned issuer key checked.
         list.read_anchor_files(read).map_err(|e| anyhow::anyhow!(e.message))?;
+        file.issuer = list.issuers;
         file.anchor = list.anchors;
         Ok(file)
     }

@@ -1391,6 +1391,55 @@ fn the_page_shows_a_sealed_credential_and_its_seal() {
 /// The compact QR form (`BEM1:`, docs/qr-compact.md): `check` reads the text, a link
 /// carrying it, and a photo of its QR code (rotated and blurred), with no network; bad
 /// texts are clear errors.
+/// Issue 7 item 3: a did:web issuer's compact QR text verifies with no network at all
+/// when its key is pinned in the trust file (`[[issuer.key]]`), and not without the pin.
+#[test]
+fn check_verifies_a_did_web_issuers_qr_text_offline_with_the_key_in_the_trust_file() {
+    let vectors: Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata/qr/bem1-vectors.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    let (k, dk) = key(30);
+    let did = "did:web:academy.example";
+    let vm = format!("{did}#key-1");
+    let mut credential = vectors["credential"].clone();
+    credential["issuer"]["id"] = json!(did);
+    let text = bem_core::compact::sign(&credential, &vm, &k).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let write_trust = |name: &str, key_table: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, format!("[[issuer]]\nid = \"{did}\"\nname = \"Academy\"\n{key_table}"))
+            .unwrap();
+        path.to_str().unwrap().to_owned()
+    };
+    let public = dk.did().trim_start_matches("did:key:");
+    let pinned = write_trust(
+        "pinned.toml",
+        &format!("[[issuer.key]]\nid = \"{vm}\"\npublic_key_multibase = \"{public}\"\n"),
+    );
+    let bare = write_trust("bare.toml", "");
+
+    let (code, out) = run_check(&["--offline", "--trust", &pinned], Some(&text));
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("issuer: Academy"), "{out}");
+    assert!(out.contains("not checked (offline)"), "{out}");
+    let (code, out) = run_check(&["--offline", "--trust", &bare], Some(&text));
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("offline"), "{out}");
+    // A pinned key of another issuer's id is a start-up error naming the problem.
+    let wrong = write_trust(
+        "wrong.toml",
+        &format!(
+            "[[issuer.key]]\nid = \"did:web:evil.example#key-1\"\npublic_key_multibase = \"{public}\"\n"
+        ),
+    );
+    let out = Command::new(BIN).args(["check", "--offline", "--trust", &wrong, "-"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("did:web:academy.example#<fragment>"), "{stderr}");
+}
+
 #[test]
 fn check_reads_the_compact_qr_form_offline() {
     let vectors: Value = serde_json::from_str(
