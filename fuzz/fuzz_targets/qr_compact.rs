@@ -1,7 +1,7 @@
-//! The compact QR payload (`BEM1:`, `bem_core::compact`): finding it in scanned text,
-//! Base45, unpacking (inflate with its cap) and the whole verification, on any text.
-//! Properties: Base45 text that decodes encodes back to itself; a payload that unpacks
-//! packs back to a payload that unpacks to the same JWS.
+//! The compact QR payload (`BEM2:`, `bem_core::compact`): finding it in scanned text,
+//! Base43 and Base45, unpacking (inflate with its cap) and the whole verification, on any
+//! text. Properties: Base43 or Base45 text that decodes encodes back to itself; a payload
+//! that unpacks packs back to a payload that unpacks to the same JWS.
 #![no_main]
 
 use bem_core::compact;
@@ -15,6 +15,9 @@ fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else { return };
     if let Ok(bytes) = compact::base45_decode(text) {
         assert_eq!(compact::base45_encode(&bytes), text, "Base45 is not canonical");
+    }
+    if let Ok(bytes) = compact::base43_decode(text) {
+        assert_eq!(compact::base43_encode(&bytes), text, "Base43 is not canonical");
     }
     let found = compact::find(text);
     if let Ok(jws) = compact::unpack(found.as_deref().unwrap_or(text)) {

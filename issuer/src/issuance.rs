@@ -203,7 +203,7 @@ impl Issuer {
     }
 
     /// Signs a compact certificate (`bem_core::compact::summary`) with the current key
-    /// as the issuer's own DID; returns its `BEM1:` text.
+    /// as the issuer's own DID; returns its `BEM2:` text.
     pub fn sign_compact(&self, summary: &Value) -> anyhow::Result<String> {
         if bem_core::model::issuer_id(summary).ok() != Some(self.identity.did()) {
             anyhow::bail!("the compact certificate's issuer is not this issuer's DID");

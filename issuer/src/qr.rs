@@ -1,7 +1,7 @@
 //! QR codes of certificates, as PNG and SVG: the certificate's link, or its compact
-//! signed form (`BEM1:`, `bem_core::compact`, `docs/qr-compact.md`), which a verifier
+//! signed form (`BEM2:`, `bem_core::compact`, `docs/qr-compact.md`), which a verifier
 //! checks with no network. With a verifier URL configured, the compact form is a link to
-//! its page carrying the text in the fragment (`…/verify#BEM1:…`), so that a phone's
+//! its page carrying the text in the fragment (`…/verify#BEM2:…`), so that a phone's
 //! camera opens the result and the text never reaches a server log.
 
 use qrcode::render::svg;
@@ -126,7 +126,8 @@ mod tests {
     }
 
     /// Issue 7's size goal over the demo catalogue: every certificate's compact text is at
-    /// most 700 characters and its QR code version 15 or less at EC level M; each verifies,
+    /// most 700 characters and its QR code version 15 or less at EC level M, and so is the
+    /// verifier link of most (about three in four; the rest version 16); each verifies,
     /// and its status is checked when online. Run with `--nocapture` for the distribution.
     #[test]
     fn compact_form_of_every_demo_certificate_fits_and_verifies() {
@@ -188,13 +189,17 @@ mod tests {
         for (profile, name, chars, version, url_chars, url_version) in &rows {
             assert!(*chars <= 700, "{profile:?} {name}: {chars} characters");
             assert!(*version <= 15, "{profile:?} {name}: v{version}");
-            // FIXME(issue 7): the verifier-link form (byte-mode URL, `%20`/`%25` escapes)
-            // is version 16 or 17; only the bare text meets version 15.
+            // The link form adds the verifier's address (here 34 characters, partly in
+            // byte mode): a typical certificate's still fits version 15, the largest 16.
             assert!(
-                *url_chars <= 700 && *url_version <= 17,
+                *url_chars <= 700 && *url_version <= 16,
                 "{profile:?} {name}: link {url_chars} chars v{url_version}"
             );
         }
+        let over = rows.iter().filter(|r| r.5 > 15).count();
+        eprintln!("verifier links above version 15: {over} of {}", rows.len());
+        // A typical certificate (the median) meets version 15 with its link too.
+        assert!(over * 2 < rows.len(), "{over} of {} links need a QR code above version 15", rows.len());
     }
 
     #[test]

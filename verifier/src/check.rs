@@ -6,7 +6,7 @@
 //! `--offline` makes no network request: status lists and did:web documents are
 //! reported "not checked (offline)".
 //!
-//! The input may also be a certificate's compact QR text (`BEM1:…`, or a verifier link
+//! The input may also be a certificate's compact QR text (`BEM2:…`, or a verifier link
 //! carrying it in its fragment, `docs/qr-compact.md`), recognised by its prefix, or a
 //! photo or scan of the QR code (`--image FILE`, PNG or JPEG, read under the page's
 //! limits by `page::qr_image`). A QR code holding a link to a credential is not fetched
@@ -29,7 +29,7 @@ use crate::verification::{Verifier, MAX_DOCUMENT_BYTES};
 /// The arguments of `check`.
 #[derive(Debug, clap::Args)]
 pub struct CheckArgs {
-    /// The credential or presentation file, or a compact QR text (`BEM1:…` or a link
+    /// The credential or presentation file, or a compact QR text (`BEM2:…` or a link
     /// carrying it); `-` or nothing reads standard input.
     pub file: Option<PathBuf>,
     /// Read the certificate from a QR code in this PNG or JPEG image (a photo or scan).
@@ -105,9 +105,9 @@ pub fn run(args: &CheckArgs) -> Result<ExitCode, Unreadable> {
     } else {
         let document = bem_core::json::parse(&bytes, &Verifier::json_limits()).map_err(|e| {
             let hint = if args.image.is_some() {
-                "the QR code holds neither a BEM1: text nor JSON"
+                "the QR code holds neither a BEM2:/BEM1: text nor JSON"
             } else {
-                "the input is neither a BEM1: QR text nor strict JSON"
+                "the input is neither a BEM2:/BEM1: QR text nor strict JSON"
             };
             Unreadable(anyhow::anyhow!("{hint}: {}", e.message))
         })?;

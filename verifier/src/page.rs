@@ -6,9 +6,9 @@
 //! the fetch policy), or upload a photo or screenshot of the QR code (multipart field
 //! `qr`, read here by [`qr_image`]; a link in it is opened exactly like `?credential=`,
 //! a credential in it is verified like a pasted one). The compact signed QR text
-//! (`BEM1:…`, `docs/qr-compact.md`) is accepted wherever a credential is, bare or as a
+//! (`BEM2:…`, `docs/qr-compact.md`) is accepted wherever a credential is, bare or as a
 //! verifier link. With JavaScript, a camera scanner ([`scanner`]) is offered as well, and
-//! a `/verify#BEM1:…` link (what a phone's camera opens) is submitted by the script; the
+//! a `/verify#BEM2:…` link (what a phone's camera opens) is submitted by the script; the
 //! fragment never reaches the server. The result page leads with one large verdict (valid,
 //! unknown issuer, revoked, suspended, expired, not genuine…), then the certificate's
 //! details — only when its signature verified — then every check with its result.
@@ -150,8 +150,8 @@ async fn verify_bytes(state: &Arc<AppState>, lang: Lang, bytes: Vec<u8>) -> Resp
     let outcome = state
         .clone()
         .verify(Kind::Credential, move |v| {
-            // A certificate's compact QR text (`BEM1:…`, or a link carrying it): what the
-            // page's script sends from a `#BEM1:…` fragment, a scan or a paste.
+            // A certificate's compact QR text (`BEM2:…`, or a link carrying it): what the
+            // page's script sends from a `#BEM2:…` fragment, a scan or a paste.
             if let Some(text) = std::str::from_utf8(&bytes).ok().and_then(bem_core::compact::find) {
                 let report = v.compact(&text);
                 let doc = report.payload.clone();

@@ -66,7 +66,7 @@ impl Verifier {
         self.with_options(|o| verify::verify_credential(document, o))
     }
 
-    /// A certificate's compact QR text (`BEM1:…`, or a link carrying it in its fragment).
+    /// A certificate's compact QR text (`BEM2:…`, or a link carrying it in its fragment).
     pub fn compact(&self, text: &str) -> Report {
         self.with_options(|o| bem_core::compact::verify(text, o))
     }

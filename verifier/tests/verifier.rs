@@ -1083,7 +1083,7 @@ mod browser {
         assert_eq!(b.script(stopped), json!([true, true, true, "scan-start", "Camera stopped."]));
         assert!(b.location().ends_with("/verify"), "no result page: {}", b.location());
     }
-    /// A phone's camera opens `/verify#BEM1:…` (the compact QR form's link): the page's
+    /// A phone's camera opens `/verify#BEM2:…` (the compact QR form's link): the page's
     /// script submits the fragment, the result shows, and the fragment leaves the address.
     #[test]
     fn the_page_verifies_a_compact_certificate_from_the_link_fragment() {
@@ -1093,7 +1093,7 @@ mod browser {
         let vectors: Value = serde_json::from_str(
             &std::fs::read_to_string(concat!(
                 env!("CARGO_MANIFEST_DIR"),
-                "/../testdata/qr/bem1-vectors.json"
+                "/../testdata/qr/compact-vectors.json"
             ))
             .unwrap(),
         )
@@ -1388,7 +1388,7 @@ fn the_page_shows_a_sealed_credential_and_its_seal() {
     assert!(page.contains("has expired since"), "{page}");
 }
 
-/// The compact QR form (`BEM1:`, docs/qr-compact.md): `check` reads the text, a link
+/// The compact QR form (`BEM2:`, docs/qr-compact.md): `check` reads the text, a link
 /// carrying it, and a photo of its QR code (rotated and blurred), with no network; bad
 /// texts are clear errors.
 /// Issue 7 item 3: a did:web issuer's compact QR text verifies with no network at all
@@ -1396,7 +1396,7 @@ fn the_page_shows_a_sealed_credential_and_its_seal() {
 #[test]
 fn check_verifies_a_did_web_issuers_qr_text_offline_with_the_key_in_the_trust_file() {
     let vectors: Value = serde_json::from_str(
-        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata/qr/bem1-vectors.json"))
+        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata/qr/compact-vectors.json"))
             .unwrap(),
     )
     .unwrap();
@@ -1443,7 +1443,7 @@ fn check_verifies_a_did_web_issuers_qr_text_offline_with_the_key_in_the_trust_fi
 #[test]
 fn check_reads_the_compact_qr_form_offline() {
     let vectors: Value = serde_json::from_str(
-        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata/qr/bem1-vectors.json"))
+        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata/qr/compact-vectors.json"))
             .unwrap(),
     )
     .unwrap();
@@ -1473,7 +1473,7 @@ fn check_reads_the_compact_qr_form_offline() {
     for case in vectors["invalid"].as_array().unwrap() {
         let (code, out) = run_check(&["--offline", "--trust", trust], case["qrText"].as_str());
         if case["case"] == "wrong prefix" {
-            // Neither a BEM1: text nor JSON: unreadable input.
+            // Neither a BEM2: text nor JSON: unreadable input.
             assert_eq!(code, 2, "{out}");
             continue;
         }
@@ -1522,12 +1522,12 @@ fn check_reads_the_compact_qr_form_offline() {
     assert_eq!(code, 2);
 }
 
-/// The page verifies a compact QR text (what its script submits from a `#BEM1:…`
+/// The page verifies a compact QR text (what its script submits from a `#BEM2:…`
 /// fragment, a scan or a paste), bare or as a verifier link, and names a damaged one.
 #[test]
 fn the_page_verifies_the_compact_qr_form() {
     let vectors: Value = serde_json::from_str(
-        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata/qr/bem1-vectors.json"))
+        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata/qr/compact-vectors.json"))
             .unwrap(),
     )
     .unwrap();

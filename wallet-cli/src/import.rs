@@ -25,7 +25,7 @@ const MAX_INPUT_BYTES: u64 = 2 * 1024 * 1024;
 pub fn run(g: &Globals, source: &str, force: bool) -> Result<Outcome> {
     g.home.require_initialised()?;
     let env = Environment::load(&g.home, g.trust.as_deref(), &g.fetch_allow)?.offline(g.offline);
-    // A certificate's compact QR text (`BEM1:…`, or a verifier link carrying it) given
+    // A certificate's compact QR text (`BEM2:…`, or a verifier link carrying it) given
     // on the command line is read as it is, never fetched; in a file or on standard input
     // it is recognised by its prefix. It is stored as an enveloped `vc+jwt` credential.
     let (bytes, source_name, mut link) = match bem_core::compact::find(source) {

@@ -695,13 +695,13 @@ fn sealed_edc_credentials_import_trusted_through_an_x509_anchor() {
     assert!(out.stderr.contains("anchors/gone.pem"), "{}", out.stderr);
 }
 
-/// A certificate's compact QR text (`BEM1:`, testdata/qr/) is imported from the command
+/// A certificate's compact QR text (`BEM2:`, testdata/qr/) is imported from the command
 /// line, standard input or a verifier link, verified with no network, and re-verified;
 /// a damaged text is refused with the reason.
 #[test]
 fn imports_the_compact_qr_text_offline() {
     let vectors: Value = serde_json::from_str(
-        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata/qr/bem1-vectors.json"))
+        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata/qr/compact-vectors.json"))
             .unwrap(),
     )
     .unwrap();

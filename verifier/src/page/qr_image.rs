@@ -70,7 +70,7 @@ pub enum QrError {
 pub enum QrContent {
     /// An http(s) link to the certificate (the fetch policy decides whether it is opened).
     Link(String),
-    /// The credential itself: JSON text, or a compact `BEM1:` text.
+    /// The credential itself: JSON text, or a compact `BEM2:` text.
     Credential(String),
 }
 
@@ -85,7 +85,7 @@ pub fn decode_text(bytes: &[u8]) -> Result<String, QrError> {
 }
 
 /// A link (absolute http or https URL) or a credential (a JSON object, or the compact
-/// `BEM1:` text, also inside a link's fragment); anything else is [`QrError::NotCertificate`].
+/// `BEM2:` text, also inside a link's fragment); anything else is [`QrError::NotCertificate`].
 pub fn classify(text: &str) -> Result<QrContent, QrError> {
     let text = text.trim();
     // The compact signed form, bare or in a verifier link's fragment: verified as it is,

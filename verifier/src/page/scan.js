@@ -10,7 +10,7 @@
 'use strict';
 
 // A certificate's compact QR code may be a link to this page carrying the signed
-// certificate in its fragment (/verify#BEM1:..., docs/qr-compact.md), so that a phone's
+// certificate in its fragment (/verify#BEM2:..., docs/qr-compact.md), so that a phone's
 // camera app opens the result directly; the fragment never reaches a server or its logs.
 // It is submitted like a pasted credential (POST, body not logged), and removed from the
 // address bar. Without JavaScript the page asks for the text to be pasted.
