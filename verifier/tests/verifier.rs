@@ -1090,14 +1090,7 @@ mod browser {
         if !available("the_page_verifies_a_compact_certificate_from_the_link_fragment") {
             return;
         }
-        let vectors: Value = serde_json::from_str(
-            &std::fs::read_to_string(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/../testdata/qr/compact-vectors.json"
-            ))
-            .unwrap(),
-        )
-        .unwrap();
+        let vectors = super::compact_vectors();
         let dir = tempfile::tempdir().unwrap();
         let trust = dir.path().join("trust.toml");
         let issuer = vectors["issuer"].as_str().unwrap();
@@ -1388,18 +1381,11 @@ fn the_page_shows_a_sealed_credential_and_its_seal() {
     assert!(page.contains("has expired since"), "{page}");
 }
 
-/// The compact QR form (`BEM2:`, docs/qr-compact.md): `check` reads the text, a link
-/// carrying it, and a photo of its QR code (rotated and blurred), with no network; bad
-/// texts are clear errors.
 /// Issue 7 item 3: a did:web issuer's compact QR text verifies with no network at all
 /// when its key is pinned in the trust file (`[[issuer.key]]`), and not without the pin.
 #[test]
 fn check_verifies_a_did_web_issuers_qr_text_offline_with_the_key_in_the_trust_file() {
-    let vectors: Value = serde_json::from_str(
-        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata/qr/compact-vectors.json"))
-            .unwrap(),
-    )
-    .unwrap();
+    let vectors = compact_vectors();
     let (k, dk) = key(30);
     let did = "did:web:academy.example";
     let vm = format!("{did}#key-1");
@@ -1440,13 +1426,18 @@ fn check_verifies_a_did_web_issuers_qr_text_offline_with_the_key_in_the_trust_fi
     assert!(stderr.contains("did:web:academy.example#<fragment>"), "{stderr}");
 }
 
+/// The published compact QR test vectors (`testdata/qr/compact-vectors.json`).
+fn compact_vectors() -> Value {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata/qr/compact-vectors.json");
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// The compact QR form (`BEM2:`, docs/qr-compact.md): `check` reads the text, a link
+/// carrying it, and a photo of its QR code (rotated and blurred), with no network; bad
+/// texts are clear errors.
 #[test]
 fn check_reads_the_compact_qr_form_offline() {
-    let vectors: Value = serde_json::from_str(
-        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata/qr/compact-vectors.json"))
-            .unwrap(),
-    )
-    .unwrap();
+    let vectors = compact_vectors();
     let text = vectors["qrText"].as_str().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let trust = dir.path().join("trust.toml");
@@ -1526,11 +1517,7 @@ fn check_reads_the_compact_qr_form_offline() {
 /// fragment, a scan or a paste), bare or as a verifier link, and names a damaged one.
 #[test]
 fn the_page_verifies_the_compact_qr_form() {
-    let vectors: Value = serde_json::from_str(
-        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata/qr/compact-vectors.json"))
-            .unwrap(),
-    )
-    .unwrap();
+    let vectors = compact_vectors();
     let dir = tempfile::tempdir().unwrap();
     let trust = dir.path().join("trust.toml");
     let issuer = vectors["issuer"].as_str().unwrap();
