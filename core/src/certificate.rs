@@ -47,6 +47,8 @@ pub enum Workload {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CertificateView {
+    /// The credential's `id` (for a sealed or enveloped credential, its payload's).
+    pub id: Option<String>,
     pub title: Option<String>,
     pub description: Option<String>,
     pub learner: Option<String>,
@@ -68,7 +70,7 @@ impl CertificateView {
     /// Reads `credential`, preferring texts in `lang`, then English, then any.
     pub fn read(credential: &Value, lang: &str) -> Self {
         // A JAdES-sealed EDC credential (JWS JSON serialization): read its payload.
-        if let Some(payload) = sealed_payload(credential) {
+        if let Some(payload) = sealed_payload(credential).or_else(|| enveloped_payload(credential)) {
             return Self::read(&payload, lang);
         }
         let r = Reader { lang };
@@ -194,6 +196,7 @@ impl CertificateView {
             .or_else(|| date(&["issued", "issuanceDate", "validFrom"]));
 
         Self {
+            id: r.text(credential.get("id")),
             title,
             description,
             learner,
@@ -221,6 +224,15 @@ fn sealed_payload(envelope: &Value) -> Option<Value> {
         return None;
     }
     crate::json::parse_str(payload, &crate::json::JsonLimits::default()).ok().filter(Value::is_object)
+}
+
+/// The payload of an `EnvelopedVerifiableCredential` whose `id` is
+/// `data:application/vc+jwt,<JWS>` (a compact QR certificate as a wallet stores it),
+/// decoded for display only: whoever shows it also shows whether its signature verified.
+fn enveloped_payload(envelope: &Value) -> Option<Value> {
+    let jws = envelope.get("id")?.as_str()?.strip_prefix("data:application/vc+jwt,")?;
+    let decoded = crate::jose::decode_compact(jws).ok()?;
+    crate::jose::secured_document(&decoded).ok().map(|secured| secured.document).filter(Value::is_object)
 }
 
 fn field<'v>(node: Option<&'v Value>, key: &str) -> Option<&'v Value> {
@@ -322,6 +334,25 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn reads_a_compact_certificate_inside_its_envelope() {
+        let vectors: Value = serde_json::from_str(&crate::testdata::read("qr/compact-vectors.json")).unwrap();
+        let jws = vectors["jws"].as_str().unwrap();
+        let envelope = json!({
+            "@context": ["https://www.w3.org/ns/credentials/v2"],
+            "id": format!("data:application/vc+jwt,{jws}"),
+            "type": "EnvelopedVerifiableCredential"
+        });
+        let v = CertificateView::read(&envelope, "en");
+        assert_eq!(v.learner.as_deref(), Some("Olena Kovalenko"));
+        assert_eq!(v.title.as_deref(), Some("Cloud fundamentals for SMEs"));
+        assert_eq!(v.id.as_deref(), vectors["credential"]["id"].as_str());
+        assert_eq!(v.eqf_level.as_deref(), Some("5"));
+        // A damaged envelope reads as an empty view, never a panic.
+        let broken = json!({"id": "data:application/vc+jwt,not-a-jws"});
+        assert_eq!(CertificateView::read(&broken, "en").title, None);
+    }
 
     #[test]
     fn reads_the_elm_shape_in_the_readers_language() {

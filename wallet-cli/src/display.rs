@@ -150,7 +150,12 @@ pub fn certificate(short_id: &str, view: &CertificateView, record: &Record) -> S
     if let Some(validity) = validity {
         line(&mut out, "Valid", &validity);
     }
-    line(&mut out, "Credential id", &record.key);
+    // A compact certificate is stored as its envelope (`data:…`): show its own id.
+    line(
+        &mut out,
+        "Credential id",
+        view.id.as_deref().filter(|_| record.key.starts_with("data:")).unwrap_or(&record.key),
+    );
     if let Some(link) = &record.link {
         line(&mut out, "Link", link);
     }

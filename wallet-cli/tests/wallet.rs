@@ -718,6 +718,19 @@ fn imports_the_compact_qr_text_offline() {
     assert_eq!(items.as_array().unwrap().len(), 1);
     let id = items[0]["id"].as_str().unwrap();
     assert_eq!(run(&home, &["--offline", "verify", id]).code, 0);
+    // Shown from its signed payload, like any certificate.
+    let show = ok(&home, &["--offline", "show", id]);
+    for needle in [
+        "Cloud fundamentals for SMEs",
+        "Olena Kovalenko",
+        "Level 5",
+        "50 hours",
+        vectors["credential"]["id"].as_str().unwrap(),
+    ] {
+        assert!(show.stdout.contains(needle), "{needle} missing from\n{}", show.stdout);
+    }
+    assert!(!show.stdout.contains("data:application/vc+jwt"), "{}", show.stdout);
+    assert!(ok(&home, &["list"]).stdout.contains("Cloud fundamentals"));
     let dup =
         run_with(&home, &["--offline", "--json", "import", "-"], Some(format!("{text}\n").as_bytes()), &[]);
     assert_eq!(dup.code, 0, "{}", dup.stderr);
