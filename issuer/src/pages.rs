@@ -66,38 +66,84 @@ pub fn catalogue(definitions: &[Value], issuer_name: &str) -> String {
     page("Micro-credential catalogue", &body)
 }
 
+/// What a printed certificate says, the same on the HTML page and in the PDF
+/// (`crate::pdf`): the facts `bem_core::certificate` reads, plus the two ELM facts its
+/// common view leaves out (mode and assessment). Texts are unescaped: each output
+/// escapes or encodes them itself.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Printed {
+    /// Who awards it: the awarding body, else the issuer's name.
+    pub awarding: String,
+    /// The issuer's own name, if the credential gives one (the PDF's author).
+    pub issuer_name: Option<String>,
+    pub learner: String,
+    /// The micro-credential's title (a generic one when the credential has none).
+    pub title: String,
+    /// `YYYY-MM-DD` of the award (or issuance).
+    pub date: String,
+    /// Each part of the workload, e.g. `40 hours`, `2 ECTS`.
+    pub workload: Vec<String>,
+    pub eqf_level: Option<String>,
+    /// The ELM mode of learning and assessment (`Online`, `Blended`…).
+    pub mode: Option<String>,
+    /// The ELM assessment type (`Written test`…).
+    pub assessment: Option<String>,
+    pub grade: Option<String>,
+    pub outcomes: Vec<String>,
+    /// The issuer's identifier (a DID).
+    pub issuer_id: String,
+    /// The credential's `id`.
+    pub credential_id: String,
+}
+
+impl Printed {
+    /// Reads a signed certificate (ELM or Open Badges); never fails.
+    pub fn read(doc: &Value) -> Printed {
+        use bem_core::certificate::{CertificateView, Workload};
+        let view = CertificateView::read(doc, "en");
+        let issued = view.issued.as_deref().unwrap_or_default();
+        let workload = view
+            .workload
+            .iter()
+            .map(|w| match w {
+                Workload::Hours { hours } => format!("{hours} hours"),
+                Workload::Credits { amount, system } => format!("{amount} {system}"),
+                Workload::Text { text } => text.clone(),
+            })
+            .collect();
+        // ELM extras the common view leaves out.
+        let spec = doc.pointer("/credentialSubject/hasClaim/specifiedBy").unwrap_or(&Value::Null);
+        let assessment = doc.pointer("/credentialSubject/hasClaim/provenBy/specifiedBy/dcType/prefLabel/en");
+        Printed {
+            awarding: view.awarding_body.clone().or_else(|| view.issuer_name.clone()).unwrap_or_default(),
+            issuer_name: view.issuer_name,
+            learner: view.learner.unwrap_or_default(),
+            title: view.title.unwrap_or_else(|| "Verifiable credential".to_owned()),
+            date: issued.get(..10).unwrap_or(issued).to_owned(),
+            workload,
+            eqf_level: view.eqf_level,
+            mode: spec.pointer("/mode/prefLabel/en").and_then(Value::as_str).map(str::to_owned),
+            assessment: assessment.and_then(Value::as_str).map(str::to_owned),
+            grade: view.grade,
+            outcomes: view.outcomes,
+            issuer_id: bem_core::model::issuer_id(doc).unwrap_or_default().to_owned(),
+            credential_id: doc.get("id").and_then(Value::as_str).unwrap_or_default().to_owned(),
+        }
+    }
+}
+
 /// The printable certificate page of a signed certificate (ELM or Open Badges, read by
-/// `bem_core::certificate`); `notice` says if it is revoked or suspended.
+/// [`Printed`]); `notice` says if it is revoked or suspended.
 pub fn certificate(doc: &Value, token: &str, notice: Option<&str>) -> String {
-    use bem_core::certificate::{CertificateView, Workload};
-    let view = CertificateView::read(doc, "en");
-    let title = view.title.clone().unwrap_or_else(|| "Verifiable credential".to_owned());
-    let learner = view.learner.clone().unwrap_or_default();
-    let issued = view.issued.as_deref().unwrap_or_default();
-    let date = issued.get(..10).unwrap_or(issued);
-    let outcomes: String = view.outcomes.iter().map(|o| format!("<li>{}</li>", escape(o))).collect();
-    let mut facts: Vec<String> = view
-        .workload
-        .iter()
-        .map(|w| match w {
-            Workload::Hours { hours } => format!("workload {hours} hours"),
-            Workload::Credits { amount, system } => format!("{amount} {system}"),
-            Workload::Text { text } => format!("workload {text}"),
-        })
-        .collect();
-    if let Some(level) = &view.eqf_level {
+    let p = Printed::read(doc);
+    let outcomes: String = p.outcomes.iter().map(|o| format!("<li>{}</li>", escape(o))).collect();
+    let mut facts: Vec<String> = p.workload.iter().map(|w| format!("workload {w}")).collect();
+    if let Some(level) = &p.eqf_level {
         facts.push(format!("EQF level {level}"));
     }
-    // ELM extras the common view leaves out.
-    let spec = doc.pointer("/credentialSubject/hasClaim/specifiedBy").unwrap_or(&Value::Null);
-    if let Some(m) = spec.pointer("/mode/prefLabel/en").and_then(Value::as_str) {
-        facts.push(m.to_owned());
-    }
-    let assessment = doc.pointer("/credentialSubject/hasClaim/provenBy/specifiedBy/dcType/prefLabel/en");
-    if let Some(a) = assessment.and_then(Value::as_str) {
-        facts.push(format!("assessment: {a}"));
-    }
-    let grade = view.grade.as_deref().map(|g| format!("Grade: {} · ", escape(g))).unwrap_or_default();
+    facts.extend(p.mode.iter().cloned());
+    facts.extend(p.assessment.iter().map(|a| format!("assessment: {a}")));
+    let grade = p.grade.as_deref().map(|g| format!("Grade: {} · ", escape(g))).unwrap_or_default();
     let notice = notice.map(|n| format!("<p class=\"status\">{}</p>", escape(n))).unwrap_or_default();
     let body = format!(
         "{notice}<div class=\"cert\"><p>{awarding}</p><p>certifies that</p><h2>{learner}</h2>\
@@ -106,18 +152,19 @@ pub fn certificate(doc: &Value, token: &str, notice: Option<&str>) -> String {
          <p class=\"qr\"><img src=\"/credentials/{token}/qr.svg\" alt=\"QR code of this certificate's link\"></p>\
          <p class=\"meta\">Issuer {issuer} · Credential {id}</p></div>\
          <p class=\"noprint\"><a href=\"/credentials/{token}\" type=\"application/json\">Download the signed credential (JSON)</a> · \
-         <a href=\"/credentials/{token}/qr.png\">QR code (PNG)</a></p>",
-        awarding = escape(view.awarding_body.as_deref().or(view.issuer_name.as_deref()).unwrap_or_default()),
-        learner = escape(&learner),
-        title = escape(&title),
+         <a href=\"/credentials/{token}/qr.png\">QR code (PNG)</a> · \
+         <a href=\"/credentials/{token}.pdf\" type=\"application/pdf\">Download PDF</a></p>",
+        awarding = escape(&p.awarding),
+        learner = escape(&p.learner),
+        title = escape(&p.title),
         facts = escape(&facts.join(" · ")),
-        date = escape(date),
+        date = escape(&p.date),
         outcomes = outcomes,
         token = escape(token),
-        issuer = escape(bem_core::model::issuer_id(doc).unwrap_or_default()),
-        id = escape(doc.get("id").and_then(Value::as_str).unwrap_or_default()),
+        issuer = escape(&p.issuer_id),
+        id = escape(&p.credential_id),
     );
-    page(&format!("{title} — {learner}"), &body)
+    page(&format!("{} — {}", p.title, p.learner), &body)
 }
 
 #[cfg(test)]
