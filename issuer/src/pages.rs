@@ -11,17 +11,31 @@ use crate::catalogue::text_en;
 /// Escapes text for HTML element content and quoted attribute values.
 pub use bem_core::text::escape_html as escape;
 
+/// The certificate page on paper: one A4 page whatever the certificate holds. The page
+/// is a column as high as the printable area; the notice, texts, QR code and ids keep
+/// their height, and the learning outcomes get what is left, clipped if there are more
+/// than fit (the PDF, `crate::pdf`, is the printable form that cuts them visibly). The
+/// links to the JSON, PNG and PDF are not printed.
+const PRINT: &str = "@page{size:A4;margin:12mm}\
+@media print{.noprint{display:none}html,body{margin:0;padding:0;max-width:none}\
+body{display:flex;flex-direction:column;height:272mm;overflow:hidden;font-size:10.5pt}\
+.status{flex:none;margin:0 0 3mm;print-color-adjust:exact;-webkit-print-color-adjust:exact}\
+.cert{flex:1 1 auto;min-height:0;display:flex;flex-direction:column;overflow:hidden;box-sizing:border-box;padding:8mm 10mm;margin:0}\
+.cert>*{flex:none;margin:1.5mm 0}.cert h2{font-size:19pt}\
+.cert ul.outcomes{flex:0 1 auto;min-height:0;overflow:hidden;font-size:9.5pt;margin:3mm 0}\
+.qr img{width:40mm;height:40mm}}";
+
 const STYLE: &str =
     "body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}\
 h1{font-size:1.6rem}article{border:1px solid #ccc;border-radius:.5rem;padding:1rem;margin:1rem 0}\
 .meta{color:#555}.status{padding:.5rem 1rem;border-radius:.3rem;background:#fde;border:1px solid #c66}\
 .cert{border:6px double #335;padding:2rem;text-align:center}.cert h2{font-size:2rem;margin:.5rem 0}\
-.qr img{width:12rem;height:12rem}ul.outcomes{text-align:left}@media print{.noprint{display:none}}";
+.qr img{width:12rem;height:12rem}ul.outcomes{text-align:left}";
 
 fn page(title: &str, body: &str) -> String {
     format!(
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
-         <title>{}</title><style>{STYLE}</style></head><body>{body}</body></html>",
+         <title>{}</title><style>{STYLE}{PRINT}</style></head><body>{body}</body></html>",
         escape(title)
     )
 }
@@ -137,7 +151,10 @@ impl Printed {
 pub fn certificate(doc: &Value, token: &str, notice: Option<&str>) -> String {
     let p = Printed::read(doc);
     let outcomes: String = p.outcomes.iter().map(|o| format!("<li>{}</li>", escape(o))).collect();
-    let mut facts: Vec<String> = p.workload.iter().map(|w| format!("workload {w}")).collect();
+    let mut facts = Vec::new();
+    if !p.workload.is_empty() {
+        facts.push(format!("workload {}", p.workload.join(", ")));
+    }
     if let Some(level) = &p.eqf_level {
         facts.push(format!("EQF level {level}"));
     }
@@ -170,6 +187,28 @@ pub fn certificate(doc: &Value, token: &str, notice: Option<&str>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The certificate page prints on one A4 page: A4 `@page`, a column of the printable
+    /// area's height whose outcomes give way, no links on paper; on screen it links to
+    /// the PDF. (The rendering itself was checked in headless Chromium: one page for the
+    /// demo certificates, a revoked one, and one with 30 long outcomes.)
+    #[test]
+    fn certificate_page_prints_on_one_a4_page_and_links_to_the_pdf() {
+        let doc =
+            serde_json::json!({"id": "urn:uuid:1", "name": "Course", "credentialSubject": {"name": "Ана"}});
+        let html = certificate(&doc, "0123456789abcdef0123456789abcdef", None);
+        for part in [
+            "@page{size:A4;",
+            ".noprint{display:none}",
+            "height:272mm;overflow:hidden",
+            ".cert ul.outcomes{flex:0 1 auto;min-height:0;overflow:hidden",
+        ] {
+            assert!(html.contains(part), "{part} not in {html}");
+        }
+        assert!(html.contains("<p class=\"noprint\">"));
+        assert!(html.contains("href=\"/credentials/0123456789abcdef0123456789abcdef.pdf\" type=\"application/pdf\">Download PDF</a>"));
+        assert!(html.contains("/credentials/0123456789abcdef0123456789abcdef/qr.svg"));
+    }
 
     #[test]
     fn text_is_escaped() {
