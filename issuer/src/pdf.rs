@@ -443,7 +443,7 @@ impl Sheet {
         let caption = "Scan the QR code to verify this certificate";
         self.paragraph(Style::new(true, 11.5, ACCENT), caption, column, Align::Left, 2);
         self.skip(2.0);
-        let hint = "It opens the issuer's copy of the signed certificate. Or open:";
+        let hint = "It opens this certificate at its issuer, with its current status. Or open:";
         self.paragraph(Style::new(false, 8.5, MUTED), hint, column, Align::Left, 2);
         let (link_style, link_lines) = self.fit(Style::new(false, 0.0, LINK), link, column.width, LINK_SIZES);
         let mut rects = Vec::new();
