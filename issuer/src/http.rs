@@ -11,7 +11,9 @@ use std::sync::Arc;
 use axum::body::Bytes;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{DefaultBodyLimit, Path, RawQuery, Request, State};
-use axum::http::header::{ACCEPT, CACHE_CONTROL, CONTENT_TYPE, ETAG, IF_NONE_MATCH, LOCATION};
+use axum::http::header::{
+    ACCEPT, CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE, ETAG, IF_NONE_MATCH, LOCATION,
+};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
@@ -412,17 +414,59 @@ pub(crate) async fn stored(state: &AppState, token: String) -> Result<(Value, Op
     .await
 }
 
+/// `GET /credentials/{id}`: the stored credential as JSON, or its printable page for a
+/// browser; `GET /credentials/{id}.pdf` (the same path segment: axum matches whole
+/// segments) its PDF.
 async fn credential(
     State(state): State<AppState>,
     headers: HeaderMap,
     id: Result<Path<String>, PathRejection>,
 ) -> Result<Response, ApiError> {
-    let token = path(id)?;
+    let segment = path(id)?;
+    if let Some(token) = segment.strip_suffix(".pdf") {
+        return certificate_pdf(&state, token.to_owned()).await;
+    }
+    let token = segment;
     let (doc, notice) = stored(&state, token.clone()).await?;
     if accepts(&headers, "text/html") {
         return Ok(Html(crate::pages::certificate(&doc, &token, notice.as_deref())).into_response());
     }
-    Ok(json_with("application/json", doc.to_string()))
+    Ok(json_with("application/json", served_json(&doc)))
+}
+
+/// The JSON text of a stored credential as `GET /credentials/{id}` serves it, and as the
+/// PDF carries it.
+fn served_json(doc: &Value) -> String {
+    doc.to_string()
+}
+
+/// The printable certificate as PDF (`crate::pdf`): the page's text, its QR code and the
+/// served JSON attached; the same status notice as the page.
+async fn certificate_pdf(state: &AppState, token: String) -> Result<Response, ApiError> {
+    let (doc, notice) = stored(state, token.clone()).await?;
+    let link = state.issuer.links(&token).credential;
+    let bytes = blocking(move || {
+        let qr = crate::qr::modules(&link).map_err(ApiError::internal)?;
+        let json = served_json(&doc);
+        let input = crate::pdf::Input {
+            credential: &doc,
+            json: &json,
+            link: &link,
+            qr: &qr,
+            notice: notice.as_deref(),
+        };
+        crate::pdf::render(&input).map_err(ApiError::internal)
+    })
+    .await?;
+    // The token is 32 hex digits (checked by `stored`): safe in a header.
+    let short = token.get(..8).unwrap_or(&token);
+    let disposition = HeaderValue::from_str(&format!("inline; filename=\"certificate-{short}.pdf\""))
+        .map_err(ApiError::internal)?;
+    Ok((
+        [(CONTENT_TYPE, HeaderValue::from_static("application/pdf")), (CONTENT_DISPOSITION, disposition)],
+        bytes,
+    )
+        .into_response())
 }
 
 async fn qr_png(

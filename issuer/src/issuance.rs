@@ -74,6 +74,8 @@ pub struct Links {
     pub credential: String,
     pub verify: String,
     pub qr: String,
+    /// The printable certificate as PDF, the signed credential attached.
+    pub pdf: String,
 }
 
 /// An awarded certificate.
@@ -227,7 +229,7 @@ impl Issuer {
             Some(v) => format!("{v}/verify?credential={}", percent_encode(&credential)),
             None => credential.clone(),
         };
-        Links { qr: format!("{credential}/qr.png"), verify, credential }
+        Links { qr: format!("{credential}/qr.png"), pdf: format!("{credential}.pdf"), verify, credential }
     }
 
     // --- catalogue ------------------------------------------------------------------

@@ -18,6 +18,7 @@ mod issuance;
 mod keys;
 mod learner;
 mod pages;
+mod pdf;
 mod problem;
 mod qr;
 mod seal;

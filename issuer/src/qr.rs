@@ -59,6 +59,31 @@ fn code(text: &str) -> anyhow::Result<QrCode> {
         .map_err(|e| anyhow::anyhow!("no QR code for {} bytes: {e}", text.len()))
 }
 
+/// The modules of a QR code, without its quiet zone: what the PDF draws as vector
+/// squares (`crate::pdf`), the same code as [`png`] and [`svg`] draw.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Modules {
+    /// Modules per side.
+    pub width: usize,
+    /// `width × width` modules, row by row from the top; `true` is dark.
+    pub dark: Vec<bool>,
+}
+
+impl Modules {
+    /// Whether the module at column `x`, row `y` (from the top left) is dark; outside
+    /// the code is light.
+    pub fn is_dark(&self, x: usize, y: usize) -> bool {
+        x < self.width && y.checked_mul(self.width).and_then(|row| self.dark.get(row + x)) == Some(&true)
+    }
+}
+
+/// The modules of the QR code of `text`.
+pub fn modules(text: &str) -> anyhow::Result<Modules> {
+    let code = code(text)?;
+    let dark = code.to_colors().into_iter().map(|c| c == qrcode::Color::Dark).collect();
+    Ok(Modules { width: code.width(), dark })
+}
+
 /// A PNG of the QR code of `text`.
 pub fn png(text: &str) -> anyhow::Result<Vec<u8>> {
     let image = code(text)?.render::<image::Luma<u8>>().min_dimensions(320, 320).build();

@@ -378,6 +378,69 @@ mod awards {
         s.admin("/credentials/status", &extra).problem(400);
     }
 
+    /// The attached file `name` of a PDF, found as a reader finds it: the catalogue's
+    /// `/Names /EmbeddedFiles` tree → file specification → `/EF /F` stream, inflated.
+    fn pdf_attachment(doc: &lopdf::Document, name: &str) -> Vec<u8> {
+        let names = doc.catalog().unwrap().get_deref(b"Names", doc).unwrap().as_dict().unwrap();
+        let tree = names.get_deref(b"EmbeddedFiles", doc).unwrap().as_dict().unwrap();
+        let pairs = tree.get(b"Names").unwrap().as_array().unwrap();
+        let at = pairs.iter().position(|o| o.as_str().ok() == Some(name.as_bytes())).unwrap();
+        let spec = doc.dereference(&pairs[at + 1]).unwrap().1.as_dict().unwrap();
+        let ef = spec.get_deref(b"EF", doc).unwrap().as_dict().unwrap();
+        ef.get_deref(b"F", doc).unwrap().as_stream().unwrap().decompressed_content().unwrap()
+    }
+
+    /// Issue 7, item 5: `GET /credentials/{id}.pdf` is one A4 page with the
+    /// certificate's text, and carries the credential exactly as `GET /credentials/{id}`
+    /// serves it, which verifies; a revoked certificate's PDF says so, like its page.
+    #[test]
+    fn the_certificate_pdf_carries_the_served_credential_which_verifies() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Server::start(dir.path());
+        let awarded = s.award(MC, "Олена Коваленко");
+        let link = awarded["links"]["credential"].as_str().unwrap();
+        assert_eq!(awarded["links"]["pdf"], format!("{link}.pdf"));
+        let token = link.rsplit('/').next().unwrap();
+        let path = format!("/credentials/{token}.pdf");
+
+        let response = ureq::get(&s.url(&path)).call().unwrap();
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.content_type(), "application/pdf");
+        let disposition = response.header("Content-Disposition").unwrap().to_owned();
+        assert_eq!(disposition, format!("inline; filename=\"certificate-{}.pdf\"", &token[..8]));
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut response.into_reader(), &mut bytes).unwrap();
+        assert!(bytes.starts_with(b"%PDF-"));
+
+        let doc = lopdf::Document::load_mem(&bytes).unwrap();
+        assert_eq!(doc.get_pages().len(), 1);
+        let served = s.get(&format!("/credentials/{token}"), "application/json");
+        let attached = pdf_attachment(&doc, "credential.json");
+        assert_eq!(attached, served.bytes, "the PDF carries the served credential byte for byte");
+        let vc: serde_json::Value = serde_json::from_slice(&attached).unwrap();
+        assert_eq!(vc, awarded["verifiableCredential"]);
+        let report = verify(&s, &vc);
+        assert!(report.verified(), "{:#?}", report.checks);
+        let text = doc.extract_text(&[1]).unwrap();
+        assert!(text.contains("Олена Коваленко"), "{text}");
+        assert!(text.contains(link), "{text}");
+
+        let page = s.get(&format!("/credentials/{token}"), "text/html").text;
+        assert!(page.contains(&format!("href=\"/credentials/{token}.pdf\"")), "{page}");
+
+        s.get("/credentials/00000000000000000000000000000000.pdf", "application/pdf").problem(404);
+        s.get("/credentials/not-a-token.pdf", "application/pdf").problem(404);
+        s.get(&format!("/credentials/{token}.PDF"), "application/pdf").problem(404);
+
+        let id = vc["id"].as_str().unwrap();
+        let revoke = json!({"credentialId": id, "credentialStatus": {"type": "BitstringStatusListEntry", "statusPurpose": "revocation"}, "status": true});
+        assert_eq!(s.admin("/credentials/status", &revoke).status, 200);
+        let revoked = s.get(&path, "application/pdf");
+        assert_eq!(revoked.status, 200);
+        let text = lopdf::Document::load_mem(&revoked.bytes).unwrap().extract_text(&[1]).unwrap();
+        assert!(text.contains("This certificate has been revoked by its issuer."), "{text}");
+    }
+
     #[test]
     fn bulk_issues_good_rows_and_reports_bad_ones_by_line() {
         let dir = tempfile::tempdir().unwrap();
