@@ -429,7 +429,10 @@ async fn credential(
     let token = segment;
     let (doc, notice) = stored(&state, token.clone()).await?;
     if accepts(&headers, "text/html") {
-        return Ok(Html(crate::pages::certificate(&doc, &token, notice.as_deref())).into_response());
+        let signed_qr = state.issuer.verifier_url().is_some();
+        return Ok(
+            Html(crate::pages::certificate(&doc, &token, notice.as_deref(), signed_qr)).into_response()
+        );
     }
     Ok(json_with("application/json", served_json(&doc)))
 }
@@ -445,14 +448,18 @@ fn served_json(doc: &Value) -> String {
 async fn certificate_pdf(state: &AppState, token: String) -> Result<Response, ApiError> {
     let (doc, notice) = stored(state, token.clone()).await?;
     let link = state.issuer.links(&token).credential;
+    let (issuer, printed_token) = (state.issuer.clone(), token.clone());
     let bytes = blocking(move || {
-        let qr = crate::qr::modules(&link).map_err(ApiError::internal)?;
+        let (qr_text, qr_signed) =
+            crate::qr::printed(&issuer, &doc, &printed_token).map_err(ApiError::internal)?;
+        let qr = crate::qr::modules(&qr_text).map_err(ApiError::internal)?;
         let json = served_json(&doc);
         let input = crate::pdf::Input {
             credential: &doc,
             json: &json,
             link: &link,
             qr: &qr,
+            qr_signed,
             notice: notice.as_deref(),
         };
         crate::pdf::render(&input).map_err(ApiError::internal)

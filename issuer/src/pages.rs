@@ -148,7 +148,10 @@ impl Printed {
 
 /// The printable certificate page of a signed certificate (ELM or Open Badges, read by
 /// [`Printed`]); `notice` says if it is revoked or suspended.
-pub fn certificate(doc: &Value, token: &str, notice: Option<&str>) -> String {
+///
+/// `signed_qr`: the QR code holds the signed certificate itself (`qr.svg?form=compact`,
+/// a verifier link when one is configured: `crate::qr::printed`), else its link.
+pub fn certificate(doc: &Value, token: &str, notice: Option<&str>, signed_qr: bool) -> String {
     let p = Printed::read(doc);
     let outcomes: String = p.outcomes.iter().map(|o| format!("<li>{}</li>", escape(o))).collect();
     let mut facts = Vec::new();
@@ -166,11 +169,13 @@ pub fn certificate(doc: &Value, token: &str, notice: Option<&str>) -> String {
         "{notice}<div class=\"cert\"><p>{awarding}</p><p>certifies that</p><h2>{learner}</h2>\
          <p>has been awarded the micro-credential</p><h2>{title}</h2><p class=\"meta\">{facts}</p>\
          <p>{grade}Issued {date}</p><ul class=\"outcomes\">{outcomes}</ul>\
-         <p class=\"qr\"><img src=\"/credentials/{token}/qr.svg\" alt=\"QR code of this certificate's link\"></p>\
+         <p class=\"qr\"><img src=\"/credentials/{token}/qr.svg{qr_query}\" alt=\"{qr_alt}\"></p>\
          <p class=\"meta\">Issuer {issuer} · Credential {id}</p></div>\
          <p class=\"noprint\"><a href=\"/credentials/{token}\" type=\"application/json\">Download the signed credential (JSON)</a> · \
          <a href=\"/credentials/{token}/qr.png\">QR code (PNG)</a> · \
          <a href=\"/credentials/{token}.pdf\" type=\"application/pdf\">Download PDF</a></p>",
+        qr_query = if signed_qr { "?form=compact" } else { "" },
+        qr_alt = if signed_qr { "QR code carrying this signed certificate" } else { "QR code of this certificate's link" },
         awarding = escape(&p.awarding),
         learner = escape(&p.learner),
         title = escape(&p.title),
@@ -196,7 +201,7 @@ mod tests {
     fn certificate_page_prints_on_one_a4_page_and_links_to_the_pdf() {
         let doc =
             serde_json::json!({"id": "urn:uuid:1", "name": "Course", "credentialSubject": {"name": "Ана"}});
-        let html = certificate(&doc, "0123456789abcdef0123456789abcdef", None);
+        let html = certificate(&doc, "0123456789abcdef0123456789abcdef", None, false);
         for part in [
             "@page{size:A4;",
             ".noprint{display:none}",
@@ -207,7 +212,10 @@ mod tests {
         }
         assert!(html.contains("<p class=\"noprint\">"));
         assert!(html.contains("href=\"/credentials/0123456789abcdef0123456789abcdef.pdf\" type=\"application/pdf\">Download PDF</a>"));
-        assert!(html.contains("/credentials/0123456789abcdef0123456789abcdef/qr.svg"));
+        assert!(html.contains("/credentials/0123456789abcdef0123456789abcdef/qr.svg\""));
+        // With a verifier configured, the printed code carries the signed certificate.
+        let signed = certificate(&doc, "0123456789abcdef0123456789abcdef", None, true);
+        assert!(signed.contains("/credentials/0123456789abcdef0123456789abcdef/qr.svg?form=compact\""));
     }
 
     #[test]

@@ -34,10 +34,13 @@ pub struct Input<'a> {
     pub credential: &'a Value,
     /// Its JSON text exactly as `GET /credentials/{id}` serves it: the attachment.
     pub json: &'a str,
-    /// The certificate's link (printed, clickable, and what the QR code holds).
+    /// The certificate's link (printed and clickable).
     pub link: &'a str,
-    /// The QR code of `link`, as the certificate page shows it (`crate::qr`).
+    /// The QR code the certificate page shows (`crate::qr::printed`): the signed compact
+    /// form when `qr_signed`, else `link`.
     pub qr: &'a Modules,
+    /// Whether the QR code carries the signed certificate itself.
+    pub qr_signed: bool,
     /// A status notice (revoked, suspended, a message), as on the page.
     pub notice: Option<&'a str>,
 }
@@ -113,7 +116,7 @@ pub fn render(input: &Input<'_>) -> anyhow::Result<Vec<u8>> {
     let mut sheet = Sheet::new((spare / GAP_WEIGHTS).min(MAX_STRETCH))?;
     sheet.frame();
     sheet.body(&printed, input.notice);
-    let link_lines = sheet.verification(&printed, input.link, input.qr);
+    let link_lines = sheet.verification(&printed, input.link, input.qr, input.qr_signed);
     write_document(sheet, &printed, input, link_lines)
 }
 
@@ -430,7 +433,7 @@ impl Sheet {
     /// The bottom block: the QR code, what to do with it, the link, the issuer and
     /// credential ids and a word on the attachment. Returns where the link's lines are
     /// (for the link annotation).
-    fn verification(&mut self, p: &Printed, link: &str, qr: &Modules) -> Vec<Rect> {
+    fn verification(&mut self, p: &Printed, link: &str, qr: &Modules, signed: bool) -> Vec<Rect> {
         let (r, g, b) = ACCENT;
         let rule = BLOCK_TOP - 8.0;
         self.content.save_state().set_stroke_rgb(r, g, b).set_line_width(0.5);
@@ -443,7 +446,12 @@ impl Sheet {
         let caption = "Scan the QR code to verify this certificate";
         self.paragraph(Style::new(true, 11.5, ACCENT), caption, column, Align::Left, 2);
         self.skip(2.0);
-        let hint = "It opens this certificate at its issuer, with its current status. Or open:";
+        let hint = if signed {
+            "It carries this certificate, signed by its issuer: a verifier checks it even when \
+             the issuer's site cannot be reached. The full certificate:"
+        } else {
+            "It opens this certificate at its issuer, with its current status. Or open:"
+        };
         self.paragraph(Style::new(false, 8.5, MUTED), hint, column, Align::Left, 2);
         let (link_style, link_lines) = self.fit(Style::new(false, 0.0, LINK), link, column.width, LINK_SIZES);
         let mut rects = Vec::new();
@@ -633,7 +641,8 @@ mod tests {
     fn pdf_of(credential: &Value, notice: Option<&str>) -> (Vec<u8>, String) {
         let json = credential.to_string();
         let qr = crate::qr::modules(LINK).unwrap();
-        let bytes = render(&Input { credential, json: &json, link: LINK, qr: &qr, notice }).unwrap();
+        let bytes = render(&Input { credential, json: &json, link: LINK, qr: &qr, qr_signed: false, notice })
+            .unwrap();
         (bytes, json)
     }
 

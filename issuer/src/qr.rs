@@ -45,6 +45,17 @@ pub fn compact_text(issuer: &Issuer, full: &Value, token: &str) -> anyhow::Resul
     })
 }
 
+/// What the QR code printed on a certificate (its page and its PDF) holds, and whether
+/// that is the signed certificate itself: with a verifier configured, the compact signed
+/// form as a link to its page (checked without the issuer's server: issue 7); else the
+/// certificate's link, which any phone can open.
+pub fn printed(issuer: &Issuer, full: &Value, token: &str) -> anyhow::Result<(String, bool)> {
+    match issuer.verifier_url() {
+        Some(_) => Ok((compact_text(issuer, full, token)?, true)),
+        None => Ok((issuer.links(token).credential, false)),
+    }
+}
+
 /// The QR version (1..=40) of `text` at error correction M, as `png` and `svg` draw it.
 #[cfg(test)]
 pub fn version(text: &str) -> anyhow::Result<i16> {
@@ -154,6 +165,25 @@ mod tests {
     /// most 700 characters and its QR code version 15 or less at EC level M, and so is the
     /// verifier link of most (about three in four; the rest version 16); each verifies,
     /// and its status is checked when online. Run with `--nocapture` for the distribution.
+    /// With a verifier configured, the code printed on the page and the PDF is the signed
+    /// compact form as a link to the verifier's page, and it verifies.
+    #[test]
+    fn the_printed_code_carries_the_signed_certificate() {
+        let dir = tempfile::tempdir().unwrap();
+        let issuer = issuer(dir.path());
+        let learner = Learner { name: "Olena Kovalenko".into(), ..Learner::default() };
+        let def = crate::catalogue::parse_file(crate::catalogue::DEMO).unwrap().remove(0);
+        let awarded = issuer.award(def["id"].as_str().unwrap(), &learner, Profile::Elm).unwrap();
+        let token = awarded.links.credential.rsplit('/').next().unwrap().to_owned();
+        let (text, signed) = super::printed(&issuer, &awarded.verifiable_credential, &token).unwrap();
+        assert!(signed);
+        assert!(text.starts_with("HTTPS://VERIFY.BEM.EXAMPLE/verify#BEM2:"), "{text}");
+        let trust = TrustList::default();
+        let now = bem_core::datetime::parse_datetime_stamp(&crate::clock::now()).unwrap();
+        let report = bem_core::compact::verify(&text, &VerifyOptions::new(now, &trust, &Online(&issuer)));
+        assert!(report.verified(), "{:#?}", report.checks);
+    }
+
     #[test]
     fn compact_form_of_every_demo_certificate_fits_and_verifies() {
         let dir = tempfile::tempdir().unwrap();
