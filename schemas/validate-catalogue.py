@@ -16,7 +16,8 @@ What is checked:
      http://publications.europa.eu/resource/authority/...) appears in the controlled
      vocabularies file, in the right scheme; likewise the URIs the issuer derives
      (EQF level -> http://data.europa.eu/snb/eqf/N, ECTS and ECVET frameworks) and the
-     URIs listed in the schema's own enums;
+     URIs listed in the schema's own enums; an nqfLevel must be a level of the QDR list
+     (scheme 'nqf'), not one of the frameworks that list also holds;
   5. the ISO alpha-2 country code and the EU country URI name the same country.
 Warnings (not failures unless --strict): a course text that lacks a language of the title,
 and a workload outside 20-35 hours per credit.
@@ -136,6 +137,12 @@ def course_texts(d):
             yield f"{obj}.{key}", d[obj][key]
     for i, tg in enumerate(d["targetGroups"]):
         yield f"targetGroups[{i}]", tg
+
+
+def is_nqf_level_label(label):
+    """A QDR concept is a framework level when its label says so ("NQFS Level 3",
+    "CQFW Entry 1-3"); the others name whole frameworks."""
+    return "Level" in label or "Entry" in label
 
 
 def schema_enum_uris(schema):
@@ -261,7 +268,10 @@ def main():
         for path, uri in schema_enum_uris(schema):
             check_uri("schema", fmt_path(path), uri)
 
-        field_scheme = {("sector", "iscedF"): "isced-f", ("country", "uri"): "country"}
+        field_scheme = {("sector", "iscedF"): "isced-f", ("country", "uri"): "country", ("nqfLevel",): "nqf"}
+        # The QDR list holds the frameworks and their levels; an NQF level names a level.
+        nqf_frameworks = {c["uri"] for c in schemes.get("nqf", {}).get("concepts", [])
+                          if not is_nqf_level_label(c.get("label", ""))}
         for i, d in enumerate(definitions):
             if not isinstance(d, dict):
                 continue
@@ -270,6 +280,9 @@ def main():
                 if s.startswith(EU_CONCEPT_PREFIXES):
                     key = field_scheme.get(tuple(p for p in path[-2:]))
                     check_uri(where, fmt_path(path), s, key, i)
+            nqf = d.get("nqfLevel")
+            if isinstance(nqf, str) and nqf in nqf_frameworks:
+                problem(where, f"nqfLevel: {nqf} is a qualifications framework, not one of its levels", i)
             # URIs the issuer derives from plain values
             eqf = d.get("eqfLevel")
             if isinstance(eqf, int) and not isinstance(eqf, bool) and 1 <= eqf <= 8:

@@ -15,6 +15,32 @@ pub const SCHEMA: &str = include_str!("../../schemas/micro-credential.schema.jso
 /// The demo catalogue (`schemas/demo-catalogue.json`): a JSON array of definitions.
 pub const DEMO: &str = include_str!("../../schemas/demo-catalogue.json");
 
+/// The single-valued fields that name a concept, each with the scheme it must come from.
+const CONCEPT_FIELDS: [(&str, &str); 6] = [
+    ("/sector/iscedF", "http://data.europa.eu/snb/isced-f/25831c2"),
+    ("/awardingBody/country/uri", "http://publications.europa.eu/resource/authority/country"),
+    ("/assessment/type", "http://data.europa.eu/snb/assessment/25831c2"),
+    ("/participation/mode", "http://data.europa.eu/snb/learning-assessment/25831c2"),
+    ("/learningSetting", "http://data.europa.eu/snb/learning-setting/25831c2"),
+    ("/nqfLevel", vocabulary::QDR_SCHEME),
+];
+/// The scheme of `targetGroupConcepts[]`.
+const TARGET_GROUP_SCHEME: &str = "http://data.europa.eu/snb/target-group/25831c2";
+
+/// What is wrong with `uri` at `pointer`, which must be a concept of `scheme`: unknown
+/// to the embedded vocabularies, or of another scheme (an EQF level given as an NQF
+/// level, say).
+fn concept_problem(pointer: &str, uri: &str, scheme: &str) -> Option<Problem> {
+    let message = match vocabulary::concept(uri) {
+        None => format!("{uri} is not a concept of the EU controlled vocabularies this issuer knows"),
+        Some(c) if c.scheme != scheme => {
+            format!("{uri} is a concept of {}, not of {scheme}", c.scheme)
+        }
+        Some(_) => return None,
+    };
+    Some(Problem { pointer: pointer.to_owned(), message })
+}
+
 /// One thing wrong with a definition.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Problem {
@@ -45,30 +71,19 @@ impl Catalogue {
             .iter_errors(definition)
             .map(|e| Problem { pointer: e.instance_path.as_str().to_owned(), message: e.to_string() })
             .collect();
-        let mut concept = |pointer: &str| {
+        let mut concept = |pointer: &str, scheme: &str| {
             if let Some(uri) = definition.pointer(pointer).and_then(Value::as_str) {
-                if vocabulary::concept(uri).is_none() {
-                    problems.push(Problem {
-                        pointer: pointer.to_owned(),
-                        message: format!(
-                            "{uri} is not a concept of the EU controlled vocabularies this issuer knows"
-                        ),
-                    });
+                if let Some(problem) = concept_problem(pointer, uri, scheme) {
+                    problems.push(problem);
                 }
             }
         };
-        for pointer in [
-            "/sector/iscedF",
-            "/awardingBody/country/uri",
-            "/assessment/type",
-            "/participation/mode",
-            "/learningSetting",
-        ] {
-            concept(pointer);
+        for (pointer, scheme) in CONCEPT_FIELDS {
+            concept(pointer, scheme);
         }
         if let Some(groups) = definition.get("targetGroupConcepts").and_then(Value::as_array) {
             for i in 0..groups.len() {
-                concept(&format!("/targetGroupConcepts/{i}"));
+                concept(&format!("/targetGroupConcepts/{i}"), TARGET_GROUP_SCHEME);
             }
         }
         problems
@@ -120,6 +135,33 @@ mod tests {
             let problems = catalogue.check(def);
             assert!(problems.is_empty(), "{}: {problems:?}", def["id"]);
         }
+    }
+
+    /// `nqfLevel`: a level of the QDR list, never an EQF level, a framework or an unknown
+    /// URI, and only beside an EQF level.
+    #[test]
+    fn nqf_levels_are_checked() {
+        let catalogue = Catalogue::new().unwrap();
+        let demo = parse_file(DEMO).unwrap();
+        let mut def = demo.into_iter().find(|d| d["id"] == "rs-workplace-waste-separation").unwrap();
+        assert!(catalogue.check(&def).is_empty());
+        let pointers =
+            |def: &Value| -> Vec<String> { catalogue.check(def).into_iter().map(|p| p.pointer).collect() };
+        for wrong in [
+            // Serbian Qualifications Framework: a framework, not a level.
+            "http://data.europa.eu/snb/qdr/c_69e1fd15",
+            "http://data.europa.eu/snb/qdr/c_00000000",
+        ] {
+            def["nqfLevel"] = wrong.into();
+            assert_eq!(pointers(&def), ["/nqfLevel"]);
+        }
+        // An EQF level: not of the QDR form (schema), nor of its scheme (vocabulary).
+        def["nqfLevel"] = "http://data.europa.eu/snb/eqf/3".into();
+        assert_eq!(pointers(&def), ["/nqfLevel", "/nqfLevel"]);
+        def["nqfLevel"] = "http://data.europa.eu/snb/qdr/c_8a1ce05d".into();
+        def.as_object_mut().unwrap().remove("eqfLevel");
+        let problems = catalogue.check(&def);
+        assert!(problems.len() == 1 && problems[0].message.contains("eqfLevel"), "{problems:?}");
     }
 
     #[test]

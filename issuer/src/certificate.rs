@@ -15,6 +15,10 @@
 //!   keys;
 //! - the definition's controlled-vocabulary concepts are written with their scheme and
 //!   English label.
+//!
+//! The same specification is also published on its own, in the LOQ form the Europass
+//! course directory takes ([`definition_document`]): a `LearningOpportunity` provided by
+//! the awarding body, validated against `LOQ-constraints.ttl` by `shacl_tests`.
 
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
@@ -124,21 +128,77 @@ pub fn build(input: &Input<'_>) -> Value {
     Value::Object(doc)
 }
 
-/// The definition in its ELM form, as a JSON-LD document of its own.
+/// The `@context` of a definition's LOQ form (no proof, no status: nothing else is used).
+pub const LOQ_CONTEXT: [&str; 2] = [bem_core::contexts::CREDENTIALS_V1, bem_core::contexts::ELM_EDC_AP];
+
+/// `elm:defaultLanguage`, which LOQ requires on a learning opportunity but the ELM
+/// `edc-ap` context defines no term for: written as a compact IRI on the context's `elm`
+/// prefix, so the strict JSON-LD processing still finds no undefined term.
+const DEFAULT_LANGUAGE: &str = "elm:defaultLanguage";
+
+/// The definition in its LOQ form (the profile the Europass course directory takes, shapes
+/// `LOQ-constraints.ttl`), as a JSON-LD document of its own: a `LearningOpportunity`
+/// provided by the awarding body whose `learningAchievementSpecification` is the
+/// certificate's specification (`docs/elm-profile.md`, "LOQ form").
 pub fn definition_document(definition: &Value, public_url: &str) -> Value {
     let mut ids = NodeIds::default();
-    let mut spec = specification(definition, public_url, &mut ids);
+    let mut doc = Map::new();
+    doc.insert("@context".into(), json!(LOQ_CONTEXT));
+    if let Value::Object(opportunity) = learning_opportunity(definition, public_url, &mut ids) {
+        doc.extend(opportunity);
+    }
+    Value::Object(doc)
+}
+
+/// The `LearningOpportunity` of a definition: its id is the definition's page with the
+/// fragment `#learning-opportunity` (the page itself names the specification, as in
+/// every certificate's `specifiedBy`).
+fn learning_opportunity(def: &Value, public_url: &str, ids: &mut NodeIds) -> Value {
+    let mut spec = specification(def, public_url, ids);
     if let Some(obj) = spec.as_object_mut() {
         // LOQ shapes want a parent (`isPartOf`) described in full (NQF and EQF level,
         // outcomes, ...), which only its own publication has; the stackability note keeps
         // the text.
         obj.remove("isPartOf");
-        obj.insert(
-            "@context".into(),
-            json!([bem_core::contexts::CREDENTIALS_V1, bem_core::contexts::ELM_EDC_AP]),
-        );
     }
-    spec
+    let page = spec.get("id").and_then(Value::as_str).unwrap_or_default();
+    let mut lo = Map::new();
+    lo.insert("id".into(), format!("{page}#learning-opportunity").into());
+    lo.insert("type".into(), "LearningOpportunity".into());
+    lo.insert("title".into(), def.get("title").cloned().unwrap_or_else(|| json!({})));
+    if let Some(summary) = def.get("summary") {
+        lo.insert("description".into(), summary.clone());
+    }
+    if let Some(url) = def.get("courseUrl").and_then(Value::as_str) {
+        lo.insert("homepage".into(), web_resource(url, ids));
+    }
+    lo.insert("providedBy".into(), awarding_body(def, ids));
+    lo.insert(DEFAULT_LANGUAGE.into(), default_language(def));
+    if let Some(mode) = def.pointer("/participation/mode").and_then(Value::as_str) {
+        lo.insert("mode".into(), concept(mode));
+    }
+    if let Some(schedule) = def.pointer("/participation/description") {
+        lo.insert("scheduleInformation".into(), note(schedule, ids));
+    }
+    lo.insert("learningAchievementSpecification".into(), spec);
+    Value::Object(lo)
+}
+
+/// The language a learning opportunity's texts are authoritative in: the first language
+/// of instruction (`languages`) the title is written in, else English (every title has
+/// it), since the texts of a record must exist in its default language.
+fn default_language(def: &Value) -> Value {
+    let title = def.get("title").and_then(Value::as_object);
+    let code = def
+        .get("languages")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .find(|code| title.is_some_and(|t| t.contains_key(*code)) && vocabulary::language(code).is_some())
+        .unwrap_or("en");
+    language_concept(code)
+        .unwrap_or_else(|| json!({"id": format!("{LANGUAGE_SCHEME}/ENG"), "type": "Concept"}))
 }
 
 /// Local node ids, `urn:epass:<class>:<n>`, as EDC writes them.
@@ -370,6 +430,10 @@ fn specification(def: &Value, public_url: &str, ids: &mut NodeIds) -> Value {
     }
     if let Some(level) = eqf {
         spec.insert("eqfLevel".into(), concept(&format!("http://data.europa.eu/snb/eqf/{level}")));
+        // Only a Qualification has an NQF level (the schema wants `eqfLevel` with it).
+        if let Some(nqf) = def.get("nqfLevel").and_then(Value::as_str) {
+            spec.insert("nqfLevel".into(), concept(nqf));
+        }
     }
     if let Some(isced) = def.pointer("/sector/iscedF").and_then(Value::as_str) {
         spec.insert("thematicArea".into(), concept(isced));
@@ -669,6 +733,127 @@ mod tests {
         assert_eq!(bad.normalized().unwrap_err().len(), 3);
     }
 
+    /// The LOQ form of every demo definition, element by element: each definition field
+    /// at its ELM path (`docs/elm-profile.md`, "LOQ form"), and the whole through the
+    /// core's strict JSON-LD processing.
+    #[test]
+    fn the_loq_form_puts_every_definition_field_at_its_elm_path() {
+        const URL: &str = "http://127.0.0.1:8080";
+        let text = |v: &Value| v["noteLiteral"].clone();
+        let ids =
+            |v: &Value| -> Vec<Value> { v.as_array().unwrap().iter().map(|c| c["id"].clone()).collect() };
+        for def in crate::catalogue::parse_file(crate::catalogue::DEMO).unwrap() {
+            let id = def["id"].as_str().unwrap();
+            let lo = definition_document(&def, URL);
+            let page = format!("{URL}/micro-credentials/{id}");
+            assert_eq!(lo["@context"], json!(LOQ_CONTEXT));
+            assert_eq!(lo["type"], "LearningOpportunity", "{id}");
+            assert_eq!(lo["id"], format!("{page}#learning-opportunity"));
+            assert_eq!(lo["title"], def["title"]);
+            assert_eq!(lo.get("description"), def.get("summary"));
+            assert_eq!(lo["homepage"]["contentURL"], def["courseUrl"]);
+            // awardingBody → providedBy (an Organisation).
+            let (org, body) = (&lo["providedBy"], &def["awardingBody"]);
+            assert_eq!(org["type"], "Organisation");
+            assert_eq!(org["legalName"], body["name"]);
+            assert_eq!(org["location"]["address"]["countryCode"]["id"], body["country"]["uri"]);
+            assert_eq!(org["location"]["address"]["fullAddress"]["noteLiteral"]["en"], body["region"]);
+            assert_eq!(org.pointer("/registration/notation"), body.pointer("/legalIdentifier/notation"));
+            assert_eq!(org.pointer("/homepage/contentURL"), body.get("homepage"));
+            // participation → mode and scheduleInformation.
+            assert_eq!(lo["mode"]["id"], def["participation"]["mode"]);
+            assert_eq!(lo["scheduleInformation"]["noteLiteral"], def["participation"]["description"]);
+            // The specification: the certificate's, without `isPartOf`.
+            let spec = &lo["learningAchievementSpecification"];
+            assert_eq!(spec["id"], page);
+            let eqf = def.get("eqfLevel");
+            assert_eq!(
+                spec["type"],
+                if eqf.is_some() { "Qualification" } else { "LearningAchievementSpecification" }
+            );
+            assert_eq!(spec["title"], def["title"]);
+            assert_eq!(spec.get("description"), def.get("summary"));
+            assert_eq!(
+                spec["learningOutcome"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|o| o["title"].clone())
+                    .collect::<Vec<_>>(),
+                def["learningOutcomes"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|o| o["title"].clone())
+                    .collect::<Vec<_>>()
+            );
+            assert_eq!(
+                spec.pointer("/eqfLevel/id").and_then(Value::as_str),
+                eqf.map(|l| format!("http://data.europa.eu/snb/eqf/{l}")).as_deref()
+            );
+            assert_eq!(spec.pointer("/nqfLevel/id"), def.get("nqfLevel"));
+            if def.get("nqfLevel").is_some() {
+                assert_eq!(spec["nqfLevel"]["inScheme"]["id"], vocabulary::QDR_SCHEME);
+                assert!(spec["nqfLevel"]["prefLabel"]["en"].as_str().unwrap().contains("Level"));
+            }
+            assert_eq!(spec["thematicArea"]["id"], def["sector"]["iscedF"]);
+            assert_eq!(spec["mode"]["id"], def["participation"]["mode"]);
+            assert_eq!(spec["learningSetting"]["id"], def["learningSetting"]);
+            assert_eq!(spec["homepage"]["contentURL"], def["courseUrl"]);
+            assert_eq!(
+                spec["language"].as_array().unwrap().len(),
+                def["languages"].as_array().unwrap().len()
+            );
+            assert_eq!(
+                spec.pointer("/volumeOfLearning").and_then(Value::as_str),
+                def.pointer("/workload/hours").map(|h| format!("PT{h}H")).as_deref()
+            );
+            assert_eq!(spec.get("entryRequirement").map(text), def.get("prerequisites").cloned());
+            assert_eq!(
+                spec.get("targetGroup").map(ids),
+                def.get("targetGroupConcepts").map(|g| g.as_array().unwrap().clone())
+            );
+            assert!(spec.get("isPartOf").is_none(), "{id}");
+            // qualityAssurance → a note of the specification, subject quality-assurance.
+            let qa: Vec<&Value> = spec["additionalNote"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|n| n["subject"]["id"] == "urn:bem:note-subject:quality-assurance")
+                .collect();
+            assert_eq!(qa.len(), 1, "{id}");
+            assert_eq!(qa[0]["noteLiteral"], def["qualityAssurance"]);
+            // Strict JSON-LD: no undefined term; the compact IRI expands to elm:defaultLanguage.
+            let quads = bem_core::contexts::to_rdf(&lo, bem_core::contexts::ContextPolicy::STRICT).unwrap();
+            let nquads = bem_core::rdf::to_nquads(&quads);
+            assert!(nquads.contains("<http://data.europa.eu/snb/model/elm/defaultLanguage>"), "{id}");
+            assert!(nquads.contains("<http://data.europa.eu/snb/model/elm/learningAchievementSpecification>"));
+        }
+    }
+
+    /// `defaultLanguage`: the first language of instruction the title is written in, else
+    /// English.
+    #[test]
+    fn the_default_language_is_a_language_of_instruction_with_a_title() {
+        let demo = crate::catalogue::parse_file(crate::catalogue::DEMO).unwrap();
+        let default = |id: &str| {
+            let def = demo.iter().find(|d| d["id"] == id).unwrap();
+            definition_document(def, "http://127.0.0.1:8080")[DEFAULT_LANGUAGE]["id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        };
+        let eu = |code: &str| format!("{LANGUAGE_SCHEME}/{code}");
+        // languages ["ro"], title en + ro.
+        assert_eq!(default("md-digital-tools-small-business"), eu("RON"));
+        // languages ["ro", "uk"], title en + uk: no Romanian title.
+        assert_eq!(default("md-romanian-for-work-a2"), eu("UKR"));
+        // languages ["ar", "en"], title en + ar.
+        assert_eq!(default("jo-solar-pv-installation"), eu("ARA"));
+        // languages ["sr"], title in English only.
+        assert_eq!(default("rs-workplace-waste-separation"), eu("ENG"));
+    }
+
     #[test]
     fn every_demo_certificate_is_built_with_its_parts() {
         let learner =
@@ -692,6 +877,7 @@ mod tests {
                 claim["specifiedBy"]["learningOutcome"].as_array().unwrap().len(),
                 def["learningOutcomes"].as_array().unwrap().len()
             );
+            assert_eq!(claim["specifiedBy"].pointer("/nqfLevel/id"), def.get("nqfLevel"));
             assert_eq!(doc["credentialSubject"]["fullName"]["en"], "ანა ბერიძე");
             assert!(
                 bem_core::model::check_credential(&doc).is_empty(),

@@ -1,6 +1,7 @@
 //! Labels of the EU controlled vocabularies a micro-credential definition uses (EQF,
 //! ISCED-F, learning modes, assessment types, credit systems, learning settings, target
-//! groups, countries), embedded from `issuer/data/vocabulary.json`.
+//! groups, countries, the QDR's national qualifications framework levels), embedded from
+//! `issuer/data/vocabulary.json`.
 //!
 //! That file is derived from `shared/reference/elm/cv/controlled-vocabularies.json`
 //! (English labels only). A concept missing from it is unknown: definitions naming one
@@ -34,6 +35,10 @@ fn table() -> &'static HashMap<String, (String, String)> {
 pub fn concept(uri: &str) -> Option<Concept<'static>> {
     table().get(uri).map(|(scheme, label)| Concept { scheme, label })
 }
+
+/// The QDR scheme of national qualifications frameworks and their levels; the embedded
+/// table holds its levels only (an NQF level must name a level, not a framework).
+pub const QDR_SCHEME: &str = "http://data.europa.eu/snb/qdr/25831c2";
 
 /// The supervision-verification concept the schema allows (not in the CV file).
 pub const UNSUPERVISED_NO_ID: &str = "http://data.europa.eu/snb/supervision-verification/c598449d64";
@@ -81,5 +86,9 @@ mod tests {
         assert_eq!(eqf4.label, "Level 4");
         assert!(concept("http://publications.europa.eu/resource/authority/country/MDA").is_some());
         assert!(concept("http://example.org/nothing").is_none());
+        let nqfs3 = concept("http://data.europa.eu/snb/qdr/c_8a1ce05d").unwrap();
+        assert_eq!((nqfs3.scheme, nqfs3.label), (QDR_SCHEME, "NQFS Level 3"));
+        // A framework is not a level: "Serbian Qualifications Framework" is left out.
+        assert!(concept("http://data.europa.eu/snb/qdr/c_69e1fd15").is_none());
     }
 }

@@ -233,7 +233,11 @@ mod catalogue {
         assert_eq!(one["id"], MC);
         let elm = s.get(&format!("/micro-credentials/{MC}"), "application/ld+json");
         assert_eq!(elm.content_type, "application/ld+json");
-        assert_eq!(elm.json()["type"], "Qualification");
+        // The LOQ form: a LearningOpportunity wrapping the specification (a Qualification).
+        let loq = elm.json();
+        assert_eq!(loq["type"], "LearningOpportunity");
+        assert_eq!(loq["learningAchievementSpecification"]["type"], "Qualification");
+        assert_eq!(loq["providedBy"]["type"], "Organisation");
         s.get("/micro-credentials/nope", "application/json").problem(404);
 
         // Invalid definitions: 422 listing every problem; nothing stored.
