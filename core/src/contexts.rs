@@ -255,6 +255,14 @@ pub fn to_rdf_general(document: &Value, policy: ContextPolicy) -> Result<Vec<cra
         }
         None => document,
     };
+    let narrowed;
+    let document = match without_repeated_definitions(document) {
+        Some(doc) => {
+            narrowed = doc;
+            &narrowed
+        }
+        None => document,
+    };
     let quads = bem_jsonld::to_rdf(document, loader).map_err(|e| {
         use bem_jsonld::Error as J;
         let code = match &e {
@@ -390,6 +398,59 @@ fn string_class(s: &str) -> &'static [u8] {
     }
 }
 
+/// The Data Integrity v2 context after the VC 2.0 context, as jsonld.js reads it: VC 2.0
+/// already defines its `id`, `type` and `DataIntegrityProof` (protected, and JSON for JSON
+/// the same), so what it adds is only the rest (`proof` at the top level). JSON-LD 1.1
+/// allows a protected term to be defined again the same way; json-ld-core (the general
+/// processor) counts the scoped context of `DataIntegrityProof` as different because it
+/// comes from another document, and stops with "protected term redefinition", so
+/// credentials Digital Bazaar's libraries sign with both contexts did not verify here.
+/// Each such document's `@context` entry is replaced by the part that is new (computed from
+/// the pinned texts: `data_integrity_v2_additions`). Returns `None` when nothing changes.
+fn without_repeated_definitions(document: &Value) -> Option<Value> {
+    let entries = document.get("@context")?.as_array()?;
+    let after_v2 = entries
+        .iter()
+        .skip_while(|e| e.as_str() != Some(CREDENTIALS_V2))
+        .any(|e| e.as_str() == Some(DATA_INTEGRITY_V2));
+    if !after_v2 {
+        return None;
+    }
+    let additions = data_integrity_v2_additions()?;
+    let mut doc = document.clone();
+    if let Some(Value::Array(items)) = doc.get_mut("@context") {
+        let mut seen_v2 = false;
+        for item in items.iter_mut() {
+            seen_v2 |= item.as_str() == Some(CREDENTIALS_V2);
+            if seen_v2 && item.as_str() == Some(DATA_INTEGRITY_V2) {
+                *item = additions.clone();
+            }
+        }
+    }
+    Some(doc)
+}
+
+/// The definitions of the Data Integrity v2 context that the VC 2.0 context does not
+/// already make, the same, at its top level (with `@protected` kept).
+fn data_integrity_v2_additions() -> Option<&'static Value> {
+    static ADDITIONS: std::sync::OnceLock<Option<Value>> = std::sync::OnceLock::new();
+    ADDITIONS
+        .get_or_init(|| {
+            let top = |url: &str| -> Option<Map<String, Value>> {
+                let text = PINNED.iter().find(|c| c.url == url)?.text;
+                let doc: Value = serde_json::from_str(text).ok()?;
+                doc.get("@context")?.as_object().cloned()
+            };
+            let (v2, di) = (top(CREDENTIALS_V2)?, top(DATA_INTEGRITY_V2)?);
+            let new: Map<String, Value> = di
+                .into_iter()
+                .filter(|(term, definition)| term.starts_with('@') || v2.get(term) != Some(definition))
+                .collect();
+            Some(Value::Object(new))
+        })
+        .as_ref()
+}
+
 /// Embedded contexts written as `{"@context": {...}}`, as the W3C Data Integrity test
 /// suite's fixtures do, are read the way jsonld.js reads them: as the inner context. Only
 /// where the policy allows embedded contexts at all; returns `None` when nothing changes.
@@ -424,6 +485,33 @@ mod tests {
     /// (what jsonld.js does; ssi's `linked_data` conversion did neither).
     /// Found by fuzzing: `%ed` (a percent-encoding that is not UTF-8) in an IRI made the
     /// JSON-LD stack panic; it must be an error, in both policies.
+    /// Credentials/v2 followed by data-integrity/v2 (as Digital Bazaar's libraries sign
+    /// them): read as jsonld.js reads them, the second adding only `proof`; the quads of a
+    /// credential are those of credentials/v2 alone.
+    #[test]
+    fn data_integrity_v2_after_credentials_v2_adds_only_what_is_new() {
+        let additions = data_integrity_v2_additions().unwrap();
+        assert_eq!(additions.as_object().unwrap().keys().collect::<Vec<_>>(), ["@protected", "proof"]);
+        let vc = |context: Value| {
+            serde_json::json!({
+                "@context": context, "id": "urn:uuid:1", "type": ["VerifiableCredential"],
+                "issuer": "did:example:issuer", "credentialSubject": {"id": "did:example:s", "name": "Olena"}
+            })
+        };
+        let both = vc(serde_json::json!([CREDENTIALS_V2, DATA_INTEGRITY_V2]));
+        let alone = vc(serde_json::json!([CREDENTIALS_V2]));
+        let canonical = |doc: &Value, policy| {
+            crate::rdfc::canonicalize(&to_rdf(doc, policy).unwrap(), &crate::rdfc::Limits::default()).unwrap()
+        };
+        for policy in [ContextPolicy::STRICT, ContextPolicy::CONFORMANCE] {
+            assert_eq!(canonical(&both, policy), canonical(&alone, policy));
+        }
+        // Data Integrity v2 alone, or before credentials/v2, is left as it is.
+        let first = vc(serde_json::json!([DATA_INTEGRITY_V2, CREDENTIALS_V2]));
+        assert!(without_repeated_definitions(&first).is_none());
+        assert!(without_repeated_definitions(&alone).is_none());
+    }
+
     #[test]
     fn a_percent_encoding_that_is_not_utf8_is_an_error_not_a_panic() {
         for (policy, context) in [

@@ -282,6 +282,27 @@ fn we_verify_what_the_independent_implementation_signs() {
         assert_eq!(status, 200, "{suite}: {body}");
         assert_eq!(body["verified"], true);
     }
+
+    // Their credentials often name the Data Integrity context after VC 2.0's; json-ld-core
+    // alone refused that as a protected term redefinition (contexts.rs,
+    // `without_repeated_definitions`). Both suites, and a change still breaks them.
+    for suite in ["eddsa-rdfc-2022", "eddsa-jcs-2022"] {
+        let mut unsigned = unsigned.clone();
+        unsigned["@context"] =
+            json!(["https://www.w3.org/ns/credentials/v2", "https://w3id.org/security/data-integrity/v2"]);
+        unsigned["id"] = json!("urn:uuid:7d0c1c3e-5a4f-4e8b-9f63-2b1f3c4d5e70");
+        let theirs = them.issue(&unsigned, suite);
+        let answer = verifier.post("/credentials/verify", &json!({"verifiableCredential": theirs}));
+        assert_eq!(
+            (answer.status, &answer.body["verified"]),
+            (200, &json!(true)),
+            "{suite}: {:?}",
+            answer.body
+        );
+        let forged = tampered(&theirs, "/credentialSubject/name", "Mallory");
+        let answer = verifier.post("/credentials/verify", &json!({"verifiableCredential": forged}));
+        assert_eq!(answer.status, 400, "{suite}: {:?}", answer.body);
+    }
 }
 
 #[test]
