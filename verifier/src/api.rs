@@ -22,7 +22,7 @@ use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use bem_core::verify::{Report, Status};
-use http_body_util::{BodyExt, LengthLimitError, Limited};
+use http_body_util::BodyExt;
 use serde_json::{json, Map, Value};
 
 use crate::challenge::Minted;
@@ -150,16 +150,41 @@ fn all_checks(report: &Report) -> Box<dyn Iterator<Item = &bem_core::verify::Che
     Box::new(report.checks.iter().chain(report.credentials.iter().flat_map(all_checks)))
 }
 
-/// Reads a request body up to `limit` bytes (413 beyond it).
+/// How far past the limit a body is still read (and thrown away) before the 413, so that
+/// a client that sends a somewhat oversized body gets the answer rather than a connection
+/// closed under it while it writes ("broken pipe"); bodies larger than this are cut off.
+const DRAIN_FACTOR: usize = 4;
+
+/// Reads a request body up to `limit` bytes (413 beyond it). A body over the limit is
+/// kept only up to the limit; the rest is read and dropped up to `DRAIN_FACTOR` times the
+/// limit (one announced larger by its `Content-Length` is refused at once).
 pub async fn read_body(request: Request, limit: usize) -> Result<Vec<u8>, ApiError> {
-    let collected = Limited::new(request.into_body(), limit).collect().await.map_err(|e| {
-        if e.downcast_ref::<LengthLimitError>().is_some() {
-            ApiError::too_large(limit)
-        } else {
-            ApiError::bad_request("PARSING_ERROR", "the request body could not be read")
+    let drain_limit = limit.saturating_mul(DRAIN_FACTOR);
+    let announced = request
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if announced.is_some_and(|n| n > drain_limit) {
+        return Err(ApiError::too_large(limit));
+    }
+    let unreadable = || ApiError::bad_request("PARSING_ERROR", "the request body could not be read");
+    let mut body = request.into_body();
+    let mut bytes = Vec::with_capacity(announced.unwrap_or(0).min(limit));
+    let mut seen = 0usize;
+    while let Some(frame) = body.frame().await {
+        let Ok(data) = frame.map_err(|_| unreadable())?.into_data() else { continue };
+        seen = seen.saturating_add(data.len());
+        if seen <= limit {
+            bytes.extend_from_slice(&data);
+        } else if seen > drain_limit {
+            return Err(ApiError::too_large(limit));
         }
-    })?;
-    Ok(collected.to_bytes().to_vec())
+    }
+    if seen > limit {
+        return Err(ApiError::too_large(limit));
+    }
+    Ok(bytes)
 }
 
 /// Reads a request body as one strict JSON object; with the body's length.
