@@ -432,7 +432,7 @@ fn without_repeated_definitions(document: &Value) -> Option<Value> {
 
 /// The definitions of the Data Integrity v2 context that the VC 2.0 context does not
 /// already make, the same, at its top level (with `@protected` kept).
-fn data_integrity_v2_additions() -> Option<&'static Value> {
+pub(crate) fn data_integrity_v2_additions() -> Option<&'static Value> {
     static ADDITIONS: std::sync::OnceLock<Option<Value>> = std::sync::OnceLock::new();
     ADDITIONS
         .get_or_init(|| {

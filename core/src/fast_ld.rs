@@ -193,6 +193,9 @@ impl Ctx {
 /// What a cached context was derived with.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 enum Local {
+    /// What the Data Integrity v2 context adds after the VC 2.0 context at the top level
+    /// (`contexts::data_integrity_v2_additions`, as the general path reads it).
+    DataIntegrityAdditions,
     /// A pinned context by its index in `PINNED`.
     Url(usize),
     /// A scoped context by its id.
@@ -246,6 +249,13 @@ fn derive(
                 return no("pinned context without @context");
             };
             process(active, value, propagate, override_protected, Some(*index), depth + 1)?
+        }
+        Local::DataIntegrityAdditions => {
+            let Some(value) = crate::contexts::data_integrity_v2_additions() else {
+                return no("data integrity additions unavailable");
+            };
+            let base = pinned_index(crate::contexts::DATA_INTEGRITY_V2);
+            process(active, value, propagate, override_protected, base, depth + 1)?
         }
         Local::Scoped(_) => return no("scoped context not registered"),
     };
@@ -655,11 +665,13 @@ fn is_noncharacter(c: char) -> bool {
 
 /// The active context for a document's top-level `@context` (pinned URLs only).
 fn top_context(context: &Value, policy: ContextPolicy) -> Fast<Arc<Ctx>> {
-    apply_urls(&cache().empty, context, policy)
+    apply_urls(&cache().empty, context, policy, true)
 }
 
-/// `context` (pinned URLs only, as the policy allows) applied to `active`.
-fn apply_urls(active: &Arc<Ctx>, context: &Value, policy: ContextPolicy) -> Fast<Arc<Ctx>> {
+/// `context` (pinned URLs only, as the policy allows) applied to `active`. At the `top`
+/// level, Data Integrity v2 after VC 2.0 adds only what is new, as in the general path
+/// (`contexts::without_repeated_definitions`, which reads only the top-level `@context`).
+fn apply_urls(active: &Arc<Ctx>, context: &Value, policy: ContextPolicy, top: bool) -> Fast<Arc<Ctx>> {
     let entries: &[Value] = match context {
         Value::Array(items) => items,
         one => std::slice::from_ref(one),
@@ -668,13 +680,20 @@ fn apply_urls(active: &Arc<Ctx>, context: &Value, policy: ContextPolicy) -> Fast
         return no("@context empty or too long");
     }
     let mut ctx = active.clone();
+    let mut after_v2 = false;
     for entry in entries {
         let Value::String(url) = entry else { return no("embedded context") };
         let Some(index) = pinned_index(url) else { return no("context URL not pinned") };
         if PINNED.get(index).is_some_and(|c| c.example_only) && !policy.allow_examples {
             return no("examples context under the strict policy");
         }
-        ctx = derive(&ctx, Local::Url(index), true, false, 0)?;
+        let local = if top && after_v2 && url == crate::contexts::DATA_INTEGRITY_V2 {
+            Local::DataIntegrityAdditions
+        } else {
+            Local::Url(index)
+        };
+        after_v2 |= url == crate::contexts::CREDENTIALS_V2;
+        ctx = derive(&ctx, local, true, false, 0)?;
     }
     Ok(ctx)
 }
@@ -795,7 +814,7 @@ impl Writer {
         // Step 9: an embedded document's own `@context` (pinned URLs only); the
         // top-level one was processed by the caller.
         if let Some(context) = map.get("@context").filter(|_| !top) {
-            ctx = apply_urls(&ctx, context, self.policy)?;
+            ctx = apply_urls(&ctx, context, self.policy, false)?;
         }
         if map.contains_key("@value") {
             return no("value object");
