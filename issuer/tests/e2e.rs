@@ -914,6 +914,9 @@ mod crash {
         awards: Vec<(String, Value)>,
         /// Credential ids whose revocation was answered 200.
         revocations: Vec<String>,
+        /// Credential ids whose revocation was sent (answered or not: a kill between the
+        /// commit and the answer leaves one applied but unanswered).
+        attempted: HashSet<String>,
     }
 
     /// The work of one round, in threads, until `stop` or the server is gone.
@@ -972,6 +975,7 @@ mod crash {
                     continue;
                 };
                 next += 1;
+                answered3.lock().unwrap().attempted.insert(id.clone());
                 let result = ureq::post(&format!("{base}/credentials/status"))
                     .set("Authorization", &format!("Bearer {token}"))
                     .timeout(Duration::from_secs(30))
@@ -1080,6 +1084,14 @@ mod crash {
             let report = verify(&s, vc);
             if revoked.contains(id) {
                 assert_eq!(report.verdict(), bem_core::verify::Verdict::Revoked, "{id}");
+            } else if a.attempted.contains(id) {
+                // Sent but not answered before a kill: applied or not, never half-done.
+                let verdict = report.verdict();
+                assert!(
+                    report.verified() || verdict == bem_core::verify::Verdict::Revoked,
+                    "{id}: {verdict:?} {:#?}",
+                    report.checks
+                );
             } else {
                 assert!(report.verified(), "{id}: {:#?}", report.checks);
             }
