@@ -43,6 +43,18 @@ pub enum Workload {
     Text { text: String },
 }
 
+impl Workload {
+    /// The workload as a short phrase: `<n> <hours_word>` (the screen's word for hours),
+    /// `<amount> <system>`, or the text as written.
+    pub fn phrase(&self, hours_word: &str) -> String {
+        match self {
+            Workload::Hours { hours } => format!("{hours} {hours_word}"),
+            Workload::Credits { amount, system } => format!("{amount} {system}"),
+            Workload::Text { text } => text.clone(),
+        }
+    }
+}
+
 /// What people read of a certificate.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]

@@ -113,18 +113,10 @@ pub struct Printed {
 impl Printed {
     /// Reads a signed certificate (ELM or Open Badges); never fails.
     pub fn read(doc: &Value) -> Printed {
-        use bem_core::certificate::{CertificateView, Workload};
+        use bem_core::certificate::CertificateView;
         let view = CertificateView::read(doc, "en");
         let issued = view.issued.as_deref().unwrap_or_default();
-        let workload = view
-            .workload
-            .iter()
-            .map(|w| match w {
-                Workload::Hours { hours } => format!("{hours} hours"),
-                Workload::Credits { amount, system } => format!("{amount} {system}"),
-                Workload::Text { text } => text.clone(),
-            })
-            .collect();
+        let workload = view.workload.iter().map(|w| w.phrase("hours")).collect();
         // ELM extras the common view leaves out.
         let spec = doc.pointer("/credentialSubject/hasClaim/specifiedBy").unwrap_or(&Value::Null);
         let assessment = doc.pointer("/credentialSubject/hasClaim/provenBy/specifiedBy/dcType/prefLabel/en");

@@ -5,7 +5,7 @@
 //! Display only: the page shows it only for a credential whose signature verified
 //! (AC-31); every value is plain text, bounded in length; the page escapes it (AC-30).
 
-use bem_core::certificate::{CertificateView as Read, Workload};
+use bem_core::certificate::CertificateView as Read;
 use serde_json::Value;
 
 /// The fields of a certificate that people read.
@@ -35,15 +35,7 @@ impl CertificateView {
             .map(str::trim)
             .filter(|n| !n.is_empty())
             .map(|n| n.chars().take(bem_core::certificate::MAX_TEXT).collect::<String>());
-        let workload = v
-            .workload
-            .into_iter()
-            .map(|w| match w {
-                Workload::Hours { hours } => format!("{hours} {hours_word}"),
-                Workload::Credits { amount, system } => format!("{amount} {system}"),
-                Workload::Text { text } => text,
-            })
-            .collect();
+        let workload = v.workload.iter().map(|w| w.phrase(hours_word)).collect();
         Self {
             learner: v.learner,
             title: v.title,
