@@ -11,8 +11,9 @@
 //                            [--status-purpose revocation] [--set true] [--cryptosuite ...]
 //
 // FILE may be `-` for stdin. Every command prints one JSON object on stdout:
-//   verify-*: {verified, errors:[...], status:{revocation?:bool, suspension?:bool}}
-//             exit 0 when verified, 1 when not;
+//   verify-*: {verified, errors:[...], status:{revocation?:bool, suspension?:bool},
+//             statusUnchecked: a status entry the library does not read (an EDC
+//             certificate's, typed also elm:CredentialStatus)}; exit 0 when verified, 1 when not;
 //   issue-credential / sign-presentation: the signed document; the key is a fresh
 //             did:key, which is set as `issuer` / `holder`;
 //   issue-with-status-list: {credential, statusList}: the credential with a
@@ -40,7 +41,7 @@ import {cryptosuite as eddsaRdfc2022} from '@digitalbazaar/eddsa-rdfc-2022-crypt
 import {
   createSignCryptosuite as jcsSign, createVerifyCryptosuite as jcsVerify,
 } from '@digitalbazaar/eddsa-jcs-2022-cryptosuite';
-import {checkStatus, createCredential as createListCredential, createList}
+import {checkStatus, createCredential as createListCredential, createList, statusTypeMatches}
   from '@digitalbazaar/vc-bitstring-status-list';
 import securityContext from '@digitalbazaar/security-context';
 
@@ -216,9 +217,36 @@ function statusOf(result) {
   return status;
 }
 
+// The library reads only entries whose `type` is exactly "BitstringStatusListEntry"
+// (its `statusTypeMatches`). An EDC certificate's one entry is also an
+// `elm:CredentialStatus` (a `type` array, as EDC's shapes require), which it does not
+// read: that is reported as `statusUnchecked`, not as a pass or a failure of the status.
 async function withStatus(options) {
+  if(!statusTypeMatches({credential: options.credential})) {
+    return {verified: true, unchecked: true};
+  }
   const result = await checkStatus(options);
   return result;
+}
+
+// Whether a status result in the tree says the library did not read an entry.
+function statusUnchecked(result) {
+  let unchecked = false;
+  const visit = value => {
+    if(!value || typeof value !== 'object') {
+      return;
+    }
+    if(Array.isArray(value)) {
+      value.forEach(visit);
+      return;
+    }
+    unchecked = unchecked || value.unchecked === true;
+    visit(value.statusResult);
+    visit(value.results);
+    visit(value.credentialResults);
+  };
+  visit(result);
+  return unchecked;
 }
 
 async function newSigner(cryptosuiteName) {
@@ -333,7 +361,10 @@ async function main() {
 }
 
 function report(result) {
-  const out = {verified: result.verified === true, errors: errorsOf(result), status: statusOf(result)};
+  const out = {
+    verified: result.verified === true, errors: errorsOf(result), status: statusOf(result),
+    statusUnchecked: statusUnchecked(result),
+  };
   process.stdout.write(JSON.stringify(out, null, 2) + '\n');
   return out.verified ? 0 : 1;
 }

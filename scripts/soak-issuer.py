@@ -81,7 +81,9 @@ for vc, link in awards:
 db = sqlite3.connect(database)
 lists = {}
 for vc in revocations:
-    entry = next(e for e in vc["credentialStatus"] if e["statusPurpose"] == "revocation")
+    entries = vc["credentialStatus"]
+    entries = entries if isinstance(entries, list) else [entries]  # one object on an ELM certificate
+    entry = next(e for e in entries if e["statusPurpose"] == "revocation")
     (bit,) = db.execute(
         "SELECT e.status FROM status_entries e JOIN credentials c ON c.token = e.credential "
         "JOIN status_lists l ON l.id = e.list_id WHERE c.credential_id = ? AND l.purpose = 'revocation'",

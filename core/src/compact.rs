@@ -477,12 +477,15 @@ fn revocation_entry(full: &Value) -> Option<Value> {
         Value::Array(a) => a.iter().collect(),
         one => vec![one],
     };
-    let entry = entries.into_iter().find(|e| {
-        e.get("type").and_then(Value::as_str) == Some("BitstringStatusListEntry")
+    let entry = entries.into_iter().filter_map(Value::as_object).find(|e| {
+        crate::status_list::is_bitstring_entry(e)
             && e.get("statusPurpose").and_then(Value::as_str) == Some("revocation")
     })?;
+    // The summary is a VC 2.0 credential: the entry keeps only its Bitstring Status List
+    // type (an EDC certificate's `CredentialStatus` is no term there).
     let mut out = Map::new();
-    for key in ["type", "statusPurpose", "statusListIndex", "statusListCredential"] {
+    out.insert("type".into(), crate::status_list::ENTRY_TYPE.into());
+    for key in ["statusPurpose", "statusListIndex", "statusListCredential"] {
         out.insert(key.into(), entry.get(key)?.clone());
     }
     Some(Value::Object(out))
@@ -529,6 +532,24 @@ mod tests {
 
     /// Why the JWS is packed rather than deflated as text: base64url hides the JSON's
     /// repetitions from DEFLATE.
+    /// An EDC certificate's one status entry (typed also `CredentialStatus`, written as an
+    /// object) gives the summary the same revocation entry, typed for VC 2.0 alone.
+    #[test]
+    fn an_edc_status_entry_gives_the_same_summary_entry() {
+        let array = full("did:key:z6MkTest");
+        let mut single = array.clone();
+        let mut entry = array["credentialStatus"][0].clone();
+        entry["type"] = json!(["BitstringStatusListEntry", "CredentialStatus"]);
+        single["credentialStatus"] = entry;
+        let link = "https://academy.example/c/1";
+        let (a, b) = (summary(&array, link).unwrap(), summary(&single, link).unwrap());
+        assert_eq!(a["credentialStatus"], b["credentialStatus"]);
+        assert_eq!(b["credentialStatus"]["type"], "BitstringStatusListEntry");
+        // Only the suspension entry: no revocation to carry.
+        single["credentialStatus"] = array["credentialStatus"][1].clone();
+        assert!(summary(&single, link).unwrap().get("credentialStatus").is_none());
+    }
+
     #[test]
     fn packing_beats_deflating_the_jws_text() {
         use std::io::Write;

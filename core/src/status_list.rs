@@ -238,6 +238,20 @@ fn mask(index: usize) -> u8 {
     0x80 >> (index % 8)
 }
 
+/// The entry type this module reads.
+pub const ENTRY_TYPE: &str = "BitstringStatusListEntry";
+
+/// Whether a `credentialStatus` entry is a `BitstringStatusListEntry`: its `type` is that
+/// term, or an array holding it beside other types (an EDC certificate's entry is also an
+/// `elm:CredentialStatus`, the one class EDC's shapes accept there).
+pub fn is_bitstring_entry(entry: &serde_json::Map<String, Value>) -> bool {
+    match entry.get("type") {
+        Some(Value::String(t)) => t == ENTRY_TYPE,
+        Some(Value::Array(types)) => types.iter().any(|t| t.as_str() == Some(ENTRY_TYPE)),
+        _ => false,
+    }
+}
+
 /// The `statusListIndex` of a `BitstringStatusListEntry`: a JSON string of decimal digits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct StatusListIndex(usize);
@@ -277,6 +291,23 @@ mod tests {
     use base64::Engine;
     use serde_json::json;
     use std::time::{Duration, Instant};
+
+    #[test]
+    fn entries_are_read_by_their_bitstring_type_alone_or_among_others() {
+        let read = |t: serde_json::Value| {
+            let entry = json!({"type": t, "statusPurpose": "revocation"});
+            is_bitstring_entry(entry.as_object().unwrap())
+        };
+        assert!(read(json!("BitstringStatusListEntry")));
+        assert!(read(json!(["BitstringStatusListEntry", "CredentialStatus"])));
+        assert!(read(json!(["CredentialStatus", "BitstringStatusListEntry"])));
+        for other in
+            [json!("StatusList2021Entry"), json!(["CredentialStatus"]), json!([]), json!(7), json!(null)]
+        {
+            assert!(!read(other.clone()), "{other}");
+        }
+        assert!(!is_bitstring_entry(json!({"statusPurpose": "revocation"}).as_object().unwrap()));
+    }
 
     const W3C_EXAMPLE: &str = "uH4sIAAAAAAAAA-3BMQEAAADCoPVPbQwfoAAAAAAAAAAAAAAAAAAAAIC3AYbSVKsAQAAA";
 

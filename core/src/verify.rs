@@ -783,12 +783,12 @@ fn check_status(
 fn status_of_entry(entry: &Value, issuer: Option<&str>, options: &VerifyOptions<'_>) -> Result<Check, Error> {
     let entry =
         entry.as_object().ok_or_else(|| Error::malformed("a credentialStatus entry is not an object"))?;
-    let kind = entry.get("type").and_then(Value::as_str).unwrap_or_default();
-    if kind != "BitstringStatusListEntry" {
+    if !crate::status_list::is_bitstring_entry(entry) {
+        let kind = entry.get("type").map(Value::to_string).unwrap_or_else(|| "(none)".into());
         return Ok(Check::warning(
             "status",
             ProblemCode::StatusVerificationError,
-            format!("status entry of type {kind:?} is not checked (only BitstringStatusListEntry)"),
+            format!("status entry of type {kind} is not checked (only BitstringStatusListEntry)"),
         ));
     }
     let purpose = entry

@@ -11,8 +11,9 @@
 //! - every term used is defined by those contexts, so the JSON-LD processor signs all of
 //!   it (a test awards every demo micro-credential and verifies the result);
 //! - the certificate carries `id`, `issuanceDate`, `issued`, `validFrom`, the learner's
-//!   name and the status entries it is given; nothing here decides status indexes or
-//!   keys;
+//!   name and the status entries it is given (an ELM certificate is given one, revocation:
+//!   EDC allows one `credentialStatus`, [`Profile::status_purposes`]); nothing here
+//!   decides status indexes or keys;
 //! - the definition's controlled-vocabulary concepts are written with their scheme and
 //!   English label.
 //!
@@ -24,6 +25,7 @@ use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
 use crate::config::IssuerProfile;
+use crate::status_lists::Purpose;
 use crate::vocabulary;
 
 /// The `@context` of a certificate.
@@ -79,6 +81,16 @@ impl Profile {
         }
     }
 
+    /// The status entries a certificate of this form carries. EDC's shapes allow one
+    /// `credentialStatus` (`maxCount 1`), so an ELM certificate has a revocation entry
+    /// only; an Open Badges certificate can also be suspended.
+    pub fn status_purposes(self) -> &'static [Purpose] {
+        match self {
+            Profile::Elm => &[Purpose::Revocation],
+            Profile::OpenBadges => &[Purpose::Revocation, Purpose::Suspension],
+        }
+    }
+
     /// The unsigned certificate in this form.
     pub fn build(self, input: &Input<'_>) -> Value {
         match self {
@@ -122,10 +134,33 @@ pub fn build(input: &Input<'_>) -> Value {
     }
     doc.insert("credentialSubject".into(), subject(input, &mut ids));
     doc.insert("credentialSchema".into(), json!([{"id": EDC_GENERIC_FULL, "type": "ShaclValidator2017"}]));
-    if !input.status.is_empty() {
-        doc.insert("credentialStatus".into(), json!(input.status));
+    if let Some(status) = credential_status(input.status) {
+        doc.insert("credentialStatus".into(), status);
     }
     Value::Object(doc)
+}
+
+/// The certificate's `credentialStatus`: EDC's shapes want one IRI node of class
+/// `elm:CredentialStatus`, so each Bitstring Status List entry (with its `id`) is also
+/// typed `CredentialStatus`, and a single entry is written as an object, not an array.
+/// The entry keeps its `BitstringStatusListEntry` type, which gives its properties their
+/// meaning and which status checkers look for.
+fn credential_status(entries: &[Value]) -> Option<Value> {
+    let typed: Vec<Value> = entries
+        .iter()
+        .map(|entry| {
+            let mut entry = entry.clone();
+            if let Some(obj) = entry.as_object_mut() {
+                obj.insert("type".into(), json!([bem_core::status_list::ENTRY_TYPE, "CredentialStatus"]));
+            }
+            entry
+        })
+        .collect();
+    match <[Value; 1]>::try_from(typed) {
+        Ok([one]) => Some(one),
+        Err(typed) if typed.is_empty() => None,
+        Err(typed) => Some(Value::Array(typed)),
+    }
 }
 
 /// The `@context` of a definition's LOQ form (no proof, no status: nothing else is used).
@@ -672,12 +707,13 @@ mod tests {
         let key = ed25519_dalek::SigningKey::from_bytes(&[9; 32]);
         let did = bem_core::did_key::DidKey::from_public_key(&key.verifying_key());
         use crate::learner::samples;
-        let (minimal, full, status) = (samples::minimal(), samples::full(), [samples::status_entry()]);
+        let (minimal, full) = (samples::minimal(), samples::full());
         let canonical =
             |quads: &[bem_core::rdf::Quad]| rdfc::canonicalize(quads, &rdfc::Limits::default()).unwrap();
         let mut checked = 0;
         for def in crate::catalogue::parse_file(crate::catalogue::DEMO).unwrap() {
             for form in [Profile::Elm, Profile::OpenBadges] {
+                let status = samples::status_entries(form);
                 for (learner, status) in [(&minimal, &[][..]), (&full, &status[..])] {
                     let doc = form.build(&Input {
                         definition: &def,

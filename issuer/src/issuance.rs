@@ -259,15 +259,19 @@ impl Issuer {
             .ok_or_else(|| IssueError::NotFound(format!("no micro-credential {mc_id:?} in the catalogue")))
     }
 
-    fn reserve_pair(&self, db: &mut Db, now: &str) -> anyhow::Result<Vec<Reservation>> {
-        let revocation = db.reserve(Purpose::Revocation, now)?;
-        match db.reserve(Purpose::Suspension, now) {
-            Ok(suspension) => Ok(vec![revocation, suspension]),
-            Err(e) => {
-                db.release(&[revocation]);
-                Err(e)
+    /// Reserves the status entries a certificate of `profile` carries; none if one fails.
+    fn reserve_entries(&self, db: &mut Db, profile: Profile, now: &str) -> anyhow::Result<Vec<Reservation>> {
+        let mut reserved = Vec::with_capacity(2);
+        for &purpose in profile.status_purposes() {
+            match db.reserve(purpose, now) {
+                Ok(r) => reserved.push(r),
+                Err(e) => {
+                    db.release(&reserved);
+                    return Err(e);
+                }
             }
         }
+        Ok(reserved)
     }
 
     /// Builds and signs one certificate (no lock held).
@@ -329,7 +333,7 @@ impl Issuer {
         let now = clock::now();
         let entries = {
             let mut db = self.db();
-            self.reserve_pair(&mut db, &now)?
+            self.reserve_entries(&mut db, profile, &now)?
         };
         let result = self.make_certificate(&definition, &learner, profile, &entries, &now).and_then(
             |(credential_id, signed)| {
@@ -380,7 +384,7 @@ impl Issuer {
             let now = clock::now();
             let reserved: Vec<anyhow::Result<Vec<Reservation>>> = {
                 let mut db = self.db();
-                chunk.iter().map(|_| self.reserve_pair(&mut db, &now)).collect()
+                chunk.iter().map(|_| self.reserve_entries(&mut db, profile, &now)).collect()
             };
             let made: Vec<anyhow::Result<(Vec<Reservation>, String, Value)>> = chunk
                 .par_iter()
@@ -547,7 +551,14 @@ impl Issuer {
             }
             StatusChange::NoEntry => Err(IssueError::invalid(
                 ProblemCode::MalformedValueError,
-                format!("credential {credential_id:?} has no {} status entry", purpose.as_str()),
+                match purpose {
+                    Purpose::Suspension => format!(
+                        "credential {credential_id:?} has no suspension status entry: a certificate \
+                         in the ELM (EDC) form carries one status entry, revocation, as EDC allows \
+                         only one; Open Badges certificates (?profile=openbadges) can be suspended"
+                    ),
+                    _ => format!("credential {credential_id:?} has no {} status entry", purpose.as_str()),
+                },
             )),
             StatusChange::Irreversible => Err(IssueError::Conflict(format!(
                 "credential {credential_id:?} is revoked; revocation cannot be undone"
@@ -772,7 +783,12 @@ mod tests {
                     .iter()
                     .filter(|c| c.name == "status" && c.status == bem_core::verify::Status::Ok)
                     .count();
-                assert_eq!(statuses, 2, "{id} {profile:?}: {:#?}", report.checks);
+                assert_eq!(
+                    statuses,
+                    profile.status_purposes().len(),
+                    "{id} {profile:?}: {:#?}",
+                    report.checks
+                );
                 // The one reader of every screen finds what a person looks for.
                 let view = bem_core::certificate::CertificateView::read(&awarded.verifiable_credential, "en");
                 assert_eq!(view.learner.as_deref(), Some("Олена Коваленко"), "{id} {profile:?}");
@@ -792,13 +808,20 @@ mod tests {
     fn revocation_shows_in_verification_and_vc_api_credentials_verify() {
         let dir = tempfile::tempdir().unwrap();
         let issuer = issuer(dir.path());
-        let awarded = issuer
-            .award(
-                "md-digital-tools-small-business",
-                &Learner { name: "Ana".into(), ..Learner::default() },
-                Profile::Elm,
-            )
-            .unwrap();
+        let ana = Learner { name: "Ana".into(), ..Learner::default() };
+        // An ELM certificate has one status entry (EDC allows one): revocation.
+        let elm = issuer.award("md-digital-tools-small-business", &ana, Profile::Elm).unwrap();
+        let elm_id = elm.verifiable_credential["id"].as_str().unwrap();
+        let refused = issuer.set_status(elm_id, Purpose::Suspension, 1);
+        assert!(
+            matches!(&refused, Err(IssueError::Invalid { problems, .. }) if problems[0].contains("Open Badges")),
+            "{refused:?}"
+        );
+        assert!(check(&issuer, &elm.verifiable_credential).verified());
+        issuer.set_status(elm_id, Purpose::Revocation, 1).unwrap();
+        assert_eq!(check(&issuer, &elm.verifiable_credential).verdict(), bem_core::verify::Verdict::Revoked);
+
+        let awarded = issuer.award("md-digital-tools-small-business", &ana, Profile::OpenBadges).unwrap();
         let id = awarded.verifiable_credential["id"].as_str().unwrap().to_owned();
         issuer.set_status(&id, Purpose::Suspension, 1).unwrap();
         assert_eq!(

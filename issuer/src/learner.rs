@@ -83,7 +83,7 @@ fn is_plausible_birth_date(d: &str) -> bool {
         && stamp.as_str() <= crate::clock::now().as_str()
 }
 
-/// The learners and status entry the certificate tests build with: one with only a
+/// The learners and status entries the certificate tests build with: one with only a
 /// name (Cyrillic), one with every field (a grade with quotes and a line break).
 #[cfg(test)]
 pub(crate) mod samples {
@@ -105,14 +105,16 @@ pub(crate) mod samples {
         }
     }
 
-    /// A revocation entry on the issuer's first list, as `status_lists.rs` writes it.
-    pub fn status_entry() -> serde_json::Value {
-        serde_json::json!({
-            "id": "http://127.0.0.1:8080/status/1#17",
-            "type": "BitstringStatusListEntry",
-            "statusPurpose": "revocation",
-            "statusListIndex": "17",
-            "statusListCredential": "http://127.0.0.1:8080/status/1",
-        })
+    /// The status entries a certificate of `profile` is issued with, as the issuer writes
+    /// them (`status_lists::entry`, one list per purpose).
+    pub fn status_entries(profile: crate::certificate::Profile) -> Vec<serde_json::Value> {
+        use crate::status_lists::{entry, Reservation};
+        (1..)
+            .zip(profile.status_purposes())
+            .map(|(list_id, &purpose)| {
+                let r = Reservation { purpose, list_id, index: 17 };
+                entry(&r, &format!("http://127.0.0.1:8080/status/{list_id}"))
+            })
+            .collect()
     }
 }

@@ -628,7 +628,7 @@ mod tests {
             public_url: "https://academy.bem.example",
             credential_id: "urn:uuid:00000000-0000-4000-8000-000000000000",
             issued: "2025-06-01T12:00:00Z",
-            status: &[samples::status_entry()],
+            status: &samples::status_entries(profile),
         });
         let options = ProofOptions::new(
             Cryptosuite::EddsaRdfc2022,

@@ -6,11 +6,12 @@
 //! 3.2-LTS shapes `EDC-generic-full.ttl` + `EDC-generic-no-cv.ttl`; every catalogue
 //! entry's LOQ form (a `LearningOpportunity`, [`certificate::definition_document`]) against
 //! `LOQ-constraints.ttl`. The shapes and the ELM ontology (for `rdfs:subClassOf`, e.g.
-//! Qualification ⊂ LearningAchievementSpecification) are in `testdata/elm/shacl/`. Two
-//! shapes cannot always be met and are accepted by name (`STATUS_SHAPE` for the
-//! certificates, which only those with status entries violate; `NQF_LEVEL` only for the
-//! LOQ forms of Qualifications whose definition has no NQF level; both below); every other
-//! result fails the test with pyshacl's report. pyshacl comes from `scripts/install-pyshacl.sh`
+//! Qualification ⊂ LearningAchievementSpecification) are in `testdata/elm/shacl/`. The
+//! certificates carry the status entries the issuer gives an ELM certificate
+//! (`Profile::status_purposes`, written by `status_lists::entry`). One shape cannot always
+//! be met and is accepted by name (`NQF_LEVEL`, only for the LOQ forms of Qualifications
+//! whose definition has no NQF level, below); every other result fails the test with
+//! pyshacl's report. pyshacl comes from `scripts/install-pyshacl.sh`
 //! (`target/pyshacl-venv`); without it the test prints a notice and passes, unless
 //! `BEM_REQUIRE_SHACL=1` (as `scripts/test` sets).
 
@@ -47,13 +48,6 @@ fn nquads(doc: &Value) -> String {
     bem_core::rdf::to_nquads(&quads)
 }
 
-/// The one shape a certificate with status entries cannot meet: 3.2-LTS types
-/// `credentialStatus` as `elm:CredentialStatus`, but a `BitstringStatusListEntry` must
-/// keep that single type for the core's status check and for other verifiers (Digital
-/// Bazaar's library); the ELM context has no mapping that makes it both.
-const STATUS_SHAPE: &str =
-    "http://data.europa.eu/snb/model/ap/edc-generic-no-cv/EuropeanDigitalCredential-cred_credentialStatus";
-
 /// The LOQ shapes want an NQF level (`elm:NQFLevel`, a QDR concept) on every
 /// Qualification. A definition gives one (`nqfLevel`) only where its country's framework
 /// is in the QDR list; most BEM partner countries' frameworks (Moldova, Georgia, Armenia,
@@ -61,6 +55,19 @@ const STATUS_SHAPE: &str =
 const NQF_LEVEL: &str = "http://data.europa.eu/snb/model/elm/NQFLevel";
 
 fn validate(python: &Path, shapes: &[&str], ontology: bool, allow: &[&str], files: &[PathBuf]) {
+    let (conforms, report, stderr) = run_shacl(python, shapes, ontology, allow, files);
+    assert!(conforms, "SHACL violations:\n{report}\n{stderr}");
+    eprintln!("{}", report.lines().last().unwrap_or_default());
+}
+
+/// Whether every file conforms, pyshacl's report and its standard error.
+fn run_shacl(
+    python: &Path,
+    shapes: &[&str],
+    ontology: bool,
+    allow: &[&str],
+    files: &[PathBuf],
+) -> (bool, String, String) {
     let dir = root().join("testdata/elm/shacl");
     let mut cmd = Command::new(python);
     cmd.arg(root().join("scripts/shacl-validate.py"));
@@ -75,9 +82,8 @@ fn validate(python: &Path, shapes: &[&str], ontology: bool, allow: &[&str], file
     }
     cmd.args(files);
     let out = cmd.output().unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "SHACL violations:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
-    eprintln!("{}", stdout.lines().last().unwrap_or_default());
+    let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
+    (out.status.success(), text(&out.stdout), text(&out.stderr))
 }
 
 fn profile(full: bool) -> IssuerProfile {
@@ -95,7 +101,8 @@ fn every_certificate_and_catalogue_entry_conforms_to_the_elm_shapes() {
     let out = std::env::temp_dir().join(format!("bem-shacl-{}", std::process::id()));
     std::fs::create_dir_all(&out).unwrap();
     use crate::learner::samples;
-    let (minimal, full, status) = (samples::minimal(), samples::full(), [samples::status_entry()]);
+    let (minimal, full) = (samples::minimal(), samples::full());
+    let status = samples::status_entries(crate::certificate::Profile::Elm);
     let mut certificates = Vec::new();
     // LOQ forms that must conform fully, and Qualifications without an NQF level.
     let (mut catalogue, mut without_nqf) = (Vec::new(), Vec::new());
@@ -127,12 +134,31 @@ fn every_certificate_and_catalogue_entry_conforms_to_the_elm_shapes() {
             catalogue.push(path);
         }
     }
-    validate(
-        &python,
-        &["EDC-generic-full.ttl", "EDC-generic-no-cv.ttl"],
-        true,
-        &[STATUS_SHAPE],
-        &certificates,
+    validate(&python, &["EDC-generic-full.ttl", "EDC-generic-no-cv.ttl"], true, &[], &certificates);
+    // The control: the shapes do see `credentialStatus`. Two entries of the single type
+    // `BitstringStatusListEntry` (an Open Badges certificate's) break EDC's shape twice:
+    // not an `elm:CredentialStatus`, and more than one.
+    let def = &crate::catalogue::parse_file(crate::catalogue::DEMO).unwrap()[0];
+    let mut doc = certificate::build(&Input {
+        definition: def,
+        learner: &full,
+        issuer_did: "did:key:z6MkTest",
+        issuer: &profile(true),
+        public_url: "http://127.0.0.1:8080",
+        credential_id: "urn:uuid:00000000-0000-4000-8000-000000000000",
+        issued: "2025-06-01T12:00:00Z",
+        status: &[],
+    });
+    doc["credentialStatus"] = samples::status_entries(crate::certificate::Profile::OpenBadges).into();
+    let path = out.join("control-status.nq");
+    std::fs::write(&path, nquads(&doc)).unwrap();
+    let shapes = ["EDC-generic-full.ttl", "EDC-generic-no-cv.ttl"];
+    let (conforms, report, _) = run_shacl(&python, &shapes, true, &[], &[path]);
+    assert!(!conforms, "{report}");
+    assert!(report.contains("EuropeanDigitalCredential-cred_credentialStatus"), "{report}");
+    assert!(
+        report.contains("MaxCountConstraintComponent") && report.contains("ClassConstraintComponent"),
+        "{report}"
     );
     // LOQ's shapes are closed per class and do not treat Qualification as a subclass of
     // LearningAchievementSpecification, so no ontology here.

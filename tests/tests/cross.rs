@@ -156,11 +156,13 @@ fn the_independent_implementation_accepts_our_certificates_presentations_and_sta
     let w = world();
     let Some(them) = Interop::get(&[&w.issuer.origin()]) else { return };
 
-    // The ELM certificate (VC 1.1 envelope, eddsa-rdfc-2022), with its two status entries:
-    // their checkStatus fetches our status list credentials and verifies their proofs.
+    // The ELM certificate (VC 1.1 envelope, eddsa-rdfc-2022). Its one status entry is also
+    // an elm:CredentialStatus (EDC's shapes), a `type` their status library does not
+    // read: they verify the proof and leave the status unchecked (the Open Badges
+    // certificate below carries their status check).
     let (verified, out) = them.verify_credential(&w.certificate);
     assert!(verified, "{out}");
-    assert_eq!(out["status"], json!({"revocation": false, "suspension": false}), "{out}");
+    assert_eq!((&out["status"], &out["statusUnchecked"]), (&json!({}), &json!(true)), "{out}");
 
     // eddsa-jcs-2022 through the VC API.
     let unsigned = json!({
@@ -214,15 +216,33 @@ fn the_independent_implementation_accepts_our_certificates_presentations_and_sta
     assert_eq!(status, 400, "{body}");
     assert_eq!(body["verdict"], "not-genuine", "{body}");
 
-    // Revoked and suspended at our issuer: their status check reads our signed lists.
-    let id = w.certificate["id"].as_str().unwrap();
+    // An Open Badges certificate's two entries: their checkStatus fetches our status list
+    // credentials and verifies their proofs; revoked and suspended at our issuer, their
+    // status check reads our signed lists.
+    let answer = w.issuer.admin(
+        &format!("/micro-credentials/{MC}/certificates?profile=openbadges"),
+        &json!({"name": "Тарас Шевчук"}),
+    );
+    assert_eq!(answer.status, 201, "{:?}", answer.body);
+    let badge = answer.body["verifiableCredential"].clone();
+    let (verified, out) = them.verify_credential(&badge);
+    assert!(verified, "{out}");
+    assert_eq!(out["status"], json!({"revocation": false, "suspension": false}), "{out}");
+    assert_eq!(out["statusUnchecked"], false, "{out}");
+    let id = badge["id"].as_str().unwrap();
     w.issuer.set_status(id, "suspension", true);
-    let (_, out) = them.verify_credential(&w.certificate);
+    let (_, out) = them.verify_credential(&badge);
     assert_eq!(out["status"], json!({"revocation": false, "suspension": true}), "{out}");
     w.issuer.set_status(id, "suspension", false);
     w.issuer.set_status(id, "revocation", true);
-    let (_, out) = them.verify_credential(&w.certificate);
+    let (_, out) = them.verify_credential(&badge);
     assert_eq!(out["status"], json!({"revocation": true, "suspension": false}), "{out}");
+    // The ELM certificate revoked: ours says so (their library does not read its entry).
+    let id = w.certificate["id"].as_str().unwrap();
+    w.issuer.set_status(id, "revocation", true);
+    let verifier = Verifier::start(&[&w.issuer.did()], &[&w.issuer.origin()]);
+    let answer = verifier.post("/credentials/verify", &json!({"verifiableCredential": w.certificate}));
+    assert_eq!(answer.body["verdict"], "revoked", "{:?}", answer.body);
 }
 
 #[test]

@@ -193,7 +193,8 @@ fn the_issuers_openapi_document_is_its_routes() {
     let link = awarded["links"]["credential"].as_str().unwrap();
     let credential_path = &link[link.find("/credentials/").unwrap()..];
     let vc = &awarded["verifiableCredential"];
-    let list = vc["credentialStatus"][0]["statusListCredential"].as_str().unwrap();
+    // An ELM certificate: one status entry (revocation), as EDC allows.
+    let list = vc["credentialStatus"]["statusListCredential"].as_str().unwrap();
     let list_path = &list[list.find("/status-lists/").unwrap()..];
     let definition = call(&issuer.base, "get", &format!("/micro-credentials/{mc}"), None, None);
     let json_body = |v: Value| Some(("application/json", v.to_string().into_bytes()));
@@ -262,7 +263,7 @@ fn the_issuers_openapi_document_is_its_routes() {
             "post",
             "/credentials/status".into(),
             json_body(
-                json!({"credentialId": vc["id"], "credentialStatus": {"type": "BitstringStatusListEntry", "statusPurpose": "suspension"}, "status": true}),
+                json!({"credentialId": vc["id"], "credentialStatus": {"type": "BitstringStatusListEntry", "statusPurpose": "revocation"}, "status": true}),
             ),
             token,
         ),
