@@ -405,29 +405,72 @@ fn string_class(s: &str) -> &'static [u8] {
 /// processor) counts the scoped context of `DataIntegrityProof` as different because it
 /// comes from another document, and stops with "protected term redefinition", so
 /// credentials Digital Bazaar's libraries sign with both contexts did not verify here.
-/// Each such document's `@context` entry is replaced by the part that is new (computed from
-/// the pinned texts: `data_integrity_v2_additions`). Returns `None` when nothing changes.
+/// In every `@context` array of the document (the top level's, and an embedded
+/// credential's inside a presentation), a Data Integrity v2 entry after a VC 2.0 entry is
+/// replaced by the part that is new (computed from the pinned texts:
+/// `data_integrity_v2_additions`). Returns `None` when nothing changes.
 fn without_repeated_definitions(document: &Value) -> Option<Value> {
-    let entries = document.get("@context")?.as_array()?;
-    let after_v2 = entries
-        .iter()
-        .skip_while(|e| e.as_str() != Some(CREDENTIALS_V2))
-        .any(|e| e.as_str() == Some(DATA_INTEGRITY_V2));
-    if !after_v2 {
+    if !has_repeated_definitions(document, 0) {
         return None;
     }
     let additions = data_integrity_v2_additions()?;
     let mut doc = document.clone();
-    if let Some(Value::Array(items)) = doc.get_mut("@context") {
-        let mut seen_v2 = false;
-        for item in items.iter_mut() {
-            seen_v2 |= item.as_str() == Some(CREDENTIALS_V2);
-            if seen_v2 && item.as_str() == Some(DATA_INTEGRITY_V2) {
-                *item = additions.clone();
+    narrow_contexts(&mut doc, additions, 0);
+    Some(doc)
+}
+
+/// Deeper than this, the JSON parser has refused the document already.
+const MAX_WALK_DEPTH: usize = 256;
+
+/// Whether a `@context` array of `value`, at any depth, has Data Integrity v2 after VC 2.0.
+fn has_repeated_definitions(value: &Value, depth: usize) -> bool {
+    if depth > MAX_WALK_DEPTH {
+        return false;
+    }
+    match value {
+        Value::Object(map) => map.iter().any(|(key, v)| {
+            (key == "@context" && v.as_array().is_some_and(|a| di_after_v2(a).next().is_some()))
+                || has_repeated_definitions(v, depth + 1)
+        }),
+        Value::Array(items) => items.iter().any(|v| has_repeated_definitions(v, depth + 1)),
+        _ => false,
+    }
+}
+
+/// The positions in a `@context` array of Data Integrity v2 entries that follow VC 2.0.
+fn di_after_v2(entries: &[Value]) -> impl Iterator<Item = usize> + '_ {
+    let first_v2 = entries.iter().position(|e| e.as_str() == Some(CREDENTIALS_V2));
+    entries
+        .iter()
+        .enumerate()
+        .filter(move |(i, e)| first_v2.is_some_and(|v2| *i > v2) && e.as_str() == Some(DATA_INTEGRITY_V2))
+        .map(|(i, _)| i)
+}
+
+fn narrow_contexts(value: &mut Value, additions: &Value, depth: usize) {
+    if depth > MAX_WALK_DEPTH {
+        return;
+    }
+    match value {
+        Value::Object(map) => {
+            for (key, v) in map.iter_mut() {
+                if key == "@context" {
+                    if let Value::Array(entries) = v {
+                        let positions: Vec<usize> = di_after_v2(entries).collect();
+                        for i in positions {
+                            if let Some(entry) = entries.get_mut(i) {
+                                *entry = additions.clone();
+                            }
+                        }
+                    }
+                } else {
+                    narrow_contexts(v, additions, depth + 1);
+                }
             }
         }
+        Value::Array(items) => items.iter_mut().for_each(|v| narrow_contexts(v, additions, depth + 1)),
+        _ => {}
     }
-    Some(doc)
 }
 
 /// The definitions of the Data Integrity v2 context that the VC 2.0 context does not

@@ -665,13 +665,13 @@ fn is_noncharacter(c: char) -> bool {
 
 /// The active context for a document's top-level `@context` (pinned URLs only).
 fn top_context(context: &Value, policy: ContextPolicy) -> Fast<Arc<Ctx>> {
-    apply_urls(&cache().empty, context, policy, true)
+    apply_urls(&cache().empty, context, policy)
 }
 
-/// `context` (pinned URLs only, as the policy allows) applied to `active`. At the `top`
-/// level, Data Integrity v2 after VC 2.0 adds only what is new, as in the general path
-/// (`contexts::without_repeated_definitions`, which reads only the top-level `@context`).
-fn apply_urls(active: &Arc<Ctx>, context: &Value, policy: ContextPolicy, top: bool) -> Fast<Arc<Ctx>> {
+/// `context` (pinned URLs only, as the policy allows) applied to `active`. Data Integrity
+/// v2 after VC 2.0 in the same array adds only what is new, at the top level and in
+/// embedded contexts alike, as in the general path (`contexts::without_repeated_definitions`).
+fn apply_urls(active: &Arc<Ctx>, context: &Value, policy: ContextPolicy) -> Fast<Arc<Ctx>> {
     let entries: &[Value] = match context {
         Value::Array(items) => items,
         one => std::slice::from_ref(one),
@@ -687,7 +687,7 @@ fn apply_urls(active: &Arc<Ctx>, context: &Value, policy: ContextPolicy, top: bo
         if PINNED.get(index).is_some_and(|c| c.example_only) && !policy.allow_examples {
             return no("examples context under the strict policy");
         }
-        let local = if top && after_v2 && url == crate::contexts::DATA_INTEGRITY_V2 {
+        let local = if after_v2 && url == crate::contexts::DATA_INTEGRITY_V2 {
             Local::DataIntegrityAdditions
         } else {
             Local::Url(index)
@@ -814,7 +814,7 @@ impl Writer {
         // Step 9: an embedded document's own `@context` (pinned URLs only); the
         // top-level one was processed by the caller.
         if let Some(context) = map.get("@context").filter(|_| !top) {
-            ctx = apply_urls(&ctx, context, self.policy, false)?;
+            ctx = apply_urls(&ctx, context, self.policy)?;
         }
         if map.contains_key("@value") {
             return no("value object");

@@ -1012,3 +1012,36 @@ fn a_tampered_sealed_credential_is_not_genuine() {
         assert_eq!(report.verdict(), Verdict::NotGenuine);
     }
 }
+
+/// A credential signed with `[VC 2.0, Data Integrity v2]` (as Digital Bazaar's libraries
+/// sign) inside a presentation: the presentation's proof covers the embedded `@context`
+/// too, which both paths read as jsonld.js does (Data Integrity v2 adds only what is new).
+#[test]
+fn presentations_of_credentials_with_the_data_integrity_context_verify() {
+    let (ik, issuer) = key(21);
+    let (hk, holder) = key(22);
+    let mut doc = credential(issuer.did());
+    doc["@context"] =
+        json!(["https://www.w3.org/ns/credentials/v2", "https://w3id.org/security/data-integrity/v2"]);
+    let vc = sign(
+        &doc,
+        &ik,
+        &issuer.verification_method_id(),
+        Cryptosuite::EddsaRdfc2022,
+        ProofPurpose::AssertionMethod,
+    );
+    let vp = present(&hk, &holder, &presentation(&holder, vec![vc.clone()]), "c-9", "employer.example");
+    let trust = TrustList::default();
+    let mut o = opts(&trust, &Offline);
+    o.challenge = Some("c-9");
+    o.domain = Some("employer.example");
+    for fast in [true, false] {
+        bem_core::fast_ld::set_enabled(fast);
+        let report = verify::verify_presentation(&vp, &o);
+        bem_core::fast_ld::set_enabled(true);
+        assert!(report.verified(), "fast path {fast}: {:#?}", report.checks);
+        let mut tampered = vp.clone();
+        tampered["verifiableCredential"][0]["credentialSubject"]["name"] = "Mallory".into();
+        assert!(!verify::verify_presentation(&tampered, &o).verified());
+    }
+}

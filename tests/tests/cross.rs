@@ -311,7 +311,7 @@ fn we_verify_what_the_independent_implementation_signs() {
         let mut unsigned = unsigned.clone();
         unsigned["@context"] =
             json!(["https://www.w3.org/ns/credentials/v2", "https://w3id.org/security/data-integrity/v2"]);
-        unsigned["id"] = json!("urn:uuid:7d0c1c3e-5a4f-4e8b-9f63-2b1f3c4d5e70");
+        unsigned["id"] = json!(format!("urn:uuid:7d0c1c3e-5a4f-4e8b-9f63-2b1f3c4d5e7{}", suite.len() % 10));
         let theirs = them.issue(&unsigned, suite);
         both_json_ld_paths_agree(&theirs);
         let answer = verifier.post("/credentials/verify", &json!({"verifiableCredential": theirs}));
@@ -327,6 +327,19 @@ fn we_verify_what_the_independent_implementation_signs() {
         let forged = tampered(&theirs, "/credentialSubject/name", "Mallory");
         let answer = verifier.post("/credentials/verify", &json!({"verifiableCredential": forged}));
         assert_eq!(answer.status, 400, "{suite}: {:?}", answer.body);
+
+        // Inside a presentation the embedded `@context` is read the same way: our wallet
+        // presents their credential, and ours and theirs verify the presentation.
+        let file = dir.path().join(format!("{suite}-di.json"));
+        std::fs::write(&file, theirs.to_string()).unwrap();
+        let held = wallet.import(file.to_str().unwrap());
+        let challenge = verifier.challenge();
+        let vp = wallet.present(&[&held], &challenge, Some("employer.example"), None);
+        both_json_ld_paths_agree(&vp);
+        let (status, body) = verify_presentation(&verifier, &vp, &challenge, Some("employer.example"));
+        assert_eq!(status, 200, "{suite}: {body}");
+        let (verified, out) = them.verify_presentation(&vp, &challenge, Some("employer.example"));
+        assert!(verified, "{suite}: {out}");
     }
 }
 
