@@ -56,6 +56,13 @@ SCHEMES_NOT_IN_CV_FILE = ("http://data.europa.eu/snb/supervision-verification/",
 ECTS_URI = "http://data.europa.eu/snb/education-credit/6fcec5c5af"
 ECVET_URI = "http://data.europa.eu/snb/education-credit/60b314e826"
 
+# Why a definition with an EQF level needs an NQF level (the schema's dependentRequired).
+NQF_REQUIRED = ("nqfLevel is required with eqfLevel: the Europass course directory (LOQ) wants "
+                "the national qualifications framework's level on every qualification. Give the "
+                "level's URI from the QDR list (http://data.europa.eu/snb/qdr/c_...) or, when the "
+                "country's framework is not in the QDR, "
+                '{"framework": "<its official name>", "level": "<the level>"}')
+
 # C0 and C1 control characters, refused in nqfLevel's framework and level.
 CONTROL_CHARACTERS = {chr(c) for c in range(0x20)} | {chr(c) for c in range(0x7f, 0xa0)}
 
@@ -213,7 +220,10 @@ def main():
         for e in errs:
             path = fmt_path(e.absolute_path)
             error_paths.add((i, path))
-            problem(label(i, d), f"{path}: {e.message}", i)
+            message = e.message
+            if e.validator == "dependentRequired" and "nqfLevel" not in d and "eqfLevel" in d:
+                message = NQF_REQUIRED
+            problem(label(i, d), f"{path}: {message}", i)
         valid.append(not errs)
 
     # 3. ids and references

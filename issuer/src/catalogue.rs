@@ -27,6 +27,27 @@ const CONCEPT_FIELDS: [(&str, &str); 6] = [
 /// The scheme of `targetGroupConcepts[]`.
 const TARGET_GROUP_SCHEME: &str = "http://data.europa.eu/snb/target-group/25831c2";
 
+/// Why a definition with an EQF level needs an NQF level (the schema's `dependentRequired`,
+/// whose own message only says that the property is missing).
+const NQF_REQUIRED: &str = "nqfLevel is required with eqfLevel: the Europass course directory (LOQ) \
+    wants the national qualifications framework's level on every qualification. Give the level's URI \
+    from the QDR list (http://data.europa.eu/snb/qdr/c_...) or, when the country's framework is not \
+    in the QDR, {\"framework\": \"<its official name>\", \"level\": \"<the level>\"}";
+
+/// A schema violation as a problem, in words a provider can act on.
+fn schema_problem(error: &jsonschema::ValidationError<'_>) -> Problem {
+    let pointer = error.instance_path.as_str().to_owned();
+    let message = match &error.kind {
+        jsonschema::error::ValidationErrorKind::Required { property }
+            if pointer.is_empty() && property.as_str() == Some("nqfLevel") =>
+        {
+            NQF_REQUIRED.to_owned()
+        }
+        _ => error.to_string(),
+    };
+    Problem { pointer, message }
+}
+
 /// What is wrong with the `id` of `nqfLevel`'s object form (a framework the QDR does not
 /// list): a concept of the EU vocabularies there is a QDR level (or an EQF level) in the
 /// wrong form.
@@ -81,11 +102,8 @@ impl Catalogue {
 
     /// Every problem of `definition`: schema violations, then vocabulary checks.
     pub fn check(&self, definition: &Value) -> Vec<Problem> {
-        let mut problems: Vec<Problem> = self
-            .validator
-            .iter_errors(definition)
-            .map(|e| Problem { pointer: e.instance_path.as_str().to_owned(), message: e.to_string() })
-            .collect();
+        let mut problems: Vec<Problem> =
+            self.validator.iter_errors(definition).map(|e| schema_problem(&e)).collect();
         problems.extend(national_level_problem(definition));
         let mut concept = |pointer: &str, scheme: &str| {
             if let Some(uri) = definition.pointer(pointer).and_then(Value::as_str) {
@@ -236,6 +254,31 @@ mod tests {
         // Neither a string nor an object.
         def["nqfLevel"] = 4.into();
         assert!(pointers(&def).iter().all(|p| p == "/nqfLevel"), "{:?}", pointers(&def));
+    }
+
+    /// A definition with an EQF level is a Qualification, and LOQ wants its national level:
+    /// one problem that says so and what to give; without an EQF level neither is needed.
+    #[test]
+    fn an_eqf_level_needs_an_nqf_level() {
+        let catalogue = Catalogue::new().unwrap();
+        let demo = parse_file(DEMO).unwrap();
+        for mut def in demo {
+            match def.as_object_mut().unwrap().remove("nqfLevel") {
+                Some(_) => {
+                    let problems = catalogue.check(&def);
+                    assert_eq!(problems.len(), 1, "{}: {problems:?}", def["id"]);
+                    assert_eq!(problems[0].pointer, "");
+                    assert_eq!(problems[0].message, NQF_REQUIRED);
+                    for words in ["nqfLevel is required with eqfLevel", "Europass", "QDR", "\"framework\""] {
+                        assert!(problems[0].message.contains(words), "{words}");
+                    }
+                }
+                None => {
+                    assert!(def.get("eqfLevel").is_none(), "{}", def["id"]);
+                    assert!(catalogue.check(&def).is_empty(), "{}", def["id"]);
+                }
+            }
+        }
     }
 
     #[test]

@@ -819,8 +819,9 @@ mod tests {
                 spec.pointer("/eqfLevel/id").and_then(Value::as_str),
                 eqf.map(|l| format!("http://data.europa.eu/snb/eqf/{l}")).as_deref()
             );
-            // nqfLevel: a QDR concept, or the national framework's level; on a
-            // Qualification only.
+            // nqfLevel: a QDR concept, or the national framework's level; on every
+            // Qualification (LOQ wants one), never elsewhere.
+            assert_eq!(spec.get("nqfLevel").is_some(), eqf.is_some(), "{id}");
             match def.get("nqfLevel") {
                 Some(Value::String(uri)) => {
                     assert_eq!(spec["nqfLevel"]["id"], *uri);
@@ -841,7 +842,7 @@ mod tests {
                         "{id}"
                     );
                 }
-                None => assert!(spec.get("nqfLevel").is_none(), "{id}"),
+                None => {}
             }
             assert_eq!(spec["thematicArea"]["id"], def["sector"]["iscedF"]);
             assert_eq!(spec["mode"]["id"], def["participation"]["mode"]);
