@@ -885,7 +885,8 @@ mod tests {
     #[test]
     fn a_national_level_is_a_concept_of_the_loq_form_only() {
         let demo = crate::catalogue::parse_file(crate::catalogue::DEMO).unwrap();
-        let mut def = demo.into_iter().find(|d| d["id"] == "ua-drywall-interior-finishing").unwrap();
+        let without_id = demo.into_iter().find(|d| d["id"] == "ua-drywall-interior-finishing").unwrap();
+        let mut def = without_id.clone();
         def["nqfLevel"] = json!({
             "framework": "National Qualifications Framework of Ukraine",
             "level": "3",
@@ -906,6 +907,17 @@ mod tests {
             format!("<http://www.w3.org/1999/02/22-rdf-syntax-ns#type> <{skos}ConceptScheme>"),
         ] {
             assert!(nquads.contains(&expected), "{expected}\n{nquads}");
+        }
+        // The fast JSON-LD path reads it (a blank node scheme, and without an id a blank node
+        // concept too) as the general processor does.
+        for lo in [lo.clone(), definition_document(&without_id, "http://127.0.0.1:8080")] {
+            use bem_core::contexts::{to_rdf_general, ContextPolicy};
+            let canonical = |quads: &[bem_core::rdf::Quad]| {
+                bem_core::rdfc::canonicalize(quads, &bem_core::rdfc::Limits::default()).unwrap()
+            };
+            let fast = bem_core::fast_ld::to_rdf(&lo, ContextPolicy::STRICT).unwrap();
+            let general = to_rdf_general(&lo, ContextPolicy::STRICT).unwrap();
+            assert_eq!(canonical(&fast), canonical(&general));
         }
         let doc = build(&Input {
             definition: &def,
