@@ -16,8 +16,9 @@ What is checked:
      http://publications.europa.eu/resource/authority/...) appears in the controlled
      vocabularies file, in the right scheme; likewise the URIs the issuer derives
      (EQF level -> http://data.europa.eu/snb/eqf/N, ECTS and ECVET frameworks) and the
-     URIs listed in the schema's own enums; an nqfLevel must be a level of the QDR list
-     (scheme 'nqf'), not one of the frameworks that list also holds;
+     URIs listed in the schema's own enums; an nqfLevel URI must be a level of the QDR list
+     (scheme 'nqf'), not one of the frameworks that list also holds, and the object form of
+     nqfLevel (a framework the QDR does not list) must not name an EU concept as its id;
   5. the ISO alpha-2 country code and the EU country URI name the same country.
 Warnings (not failures unless --strict): a course text that lacks a language of the title,
 and a workload outside 20-35 hours per credit.
@@ -54,6 +55,16 @@ SCHEMES_NOT_IN_CV_FILE = ("http://data.europa.eu/snb/supervision-verification/",
 
 ECTS_URI = "http://data.europa.eu/snb/education-credit/6fcec5c5af"
 ECVET_URI = "http://data.europa.eu/snb/education-credit/60b314e826"
+
+# Why a definition with an EQF level needs an NQF level (the schema's dependentRequired).
+NQF_REQUIRED = ("nqfLevel is required with eqfLevel: the Europass course directory (LOQ) wants "
+                "the national qualifications framework's level on every qualification. Give the "
+                "level's URI from the QDR list (http://data.europa.eu/snb/qdr/c_...) or, when the "
+                "country's framework is not in the QDR, "
+                '{"framework": "<its official name>", "level": "<the level>"}')
+
+# C0 and C1 control characters, refused in nqfLevel's framework and level.
+CONTROL_CHARACTERS = {chr(c) for c in range(0x20)} | {chr(c) for c in range(0x7f, 0xa0)}
 
 # ISO 3166-1 alpha-2 -> alpha-3 (from Debian iso-codes 4.15), as pairs "AAaaa".
 _ISO_PAIRS = """
@@ -209,7 +220,10 @@ def main():
         for e in errs:
             path = fmt_path(e.absolute_path)
             error_paths.add((i, path))
-            problem(label(i, d), f"{path}: {e.message}", i)
+            message = e.message
+            if e.validator == "dependentRequired" and "nqfLevel" not in d and "eqfLevel" in d:
+                message = NQF_REQUIRED
+            problem(label(i, d), f"{path}: {message}", i)
         valid.append(not errs)
 
     # 3. ids and references
@@ -277,6 +291,8 @@ def main():
                 continue
             where = label(i, d)
             for path, s in walk_strings(d):
+                if path == ("nqfLevel", "id"):
+                    continue   # checked below: never an EU concept
                 if s.startswith(EU_CONCEPT_PREFIXES):
                     key = field_scheme.get(tuple(p for p in path[-2:]))
                     check_uri(where, fmt_path(path), s, key, i)
@@ -292,6 +308,23 @@ def main():
                 check_uri(where, "workload.ectsCredits (framework)", ECTS_URI, "credit-points", i)
             if "ecvetPoints" in wl:
                 check_uri(where, "workload.ecvetPoints (framework)", ECVET_URI, "credit-points", i)
+
+    # the object form of nqfLevel: a framework the QDR does not list
+    for i, d in enumerate(definitions):
+        nqf = d.get("nqfLevel") if isinstance(d, dict) else None
+        if not isinstance(nqf, dict):
+            continue
+        ident = nqf.get("id")
+        if isinstance(ident, str) and ident.split("://", 1)[-1].lower().startswith("data.europa.eu/snb/"):
+            problem(label(i, d), f"nqfLevel.id: {ident} is a concept of the EU vocabularies: a level "
+                                 f"of the QDR list is given as nqfLevel itself (its URI); the object "
+                                 f"form is for a framework the QDR does not list", i)
+        for key in ("framework", "level"):
+            # Python's re lets "$" match before a final line break, so the schema's pattern
+            # alone would accept one there.
+            if isinstance(nqf.get(key), str) and CONTROL_CHARACTERS & set(nqf[key]) \
+                    and (i, f"nqfLevel.{key}") not in error_paths:
+                problem(label(i, d), f"nqfLevel.{key}: control characters (line breaks, tabs...) are not allowed", i)
 
     # 5. country code <-> EU country URI
     for i, d in enumerate(definitions):

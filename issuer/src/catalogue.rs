@@ -27,6 +27,42 @@ const CONCEPT_FIELDS: [(&str, &str); 6] = [
 /// The scheme of `targetGroupConcepts[]`.
 const TARGET_GROUP_SCHEME: &str = "http://data.europa.eu/snb/target-group/25831c2";
 
+/// Why a definition with an EQF level needs an NQF level (the schema's `dependentRequired`,
+/// whose own message only says that the property is missing).
+const NQF_REQUIRED: &str = "nqfLevel is required with eqfLevel: the Europass course directory (LOQ) \
+    wants the national qualifications framework's level on every qualification. Give the level's URI \
+    from the QDR list (http://data.europa.eu/snb/qdr/c_...) or, when the country's framework is not \
+    in the QDR, {\"framework\": \"<its official name>\", \"level\": \"<the level>\"}";
+
+/// A schema violation as a problem, in words a provider can act on.
+fn schema_problem(error: &jsonschema::ValidationError<'_>) -> Problem {
+    let pointer = error.instance_path.as_str().to_owned();
+    let message = match &error.kind {
+        jsonschema::error::ValidationErrorKind::Required { property }
+            if pointer.is_empty() && property.as_str() == Some("nqfLevel") =>
+        {
+            NQF_REQUIRED.to_owned()
+        }
+        _ => error.to_string(),
+    };
+    Problem { pointer, message }
+}
+
+/// What is wrong with the `id` of `nqfLevel`'s object form (a framework the QDR does not
+/// list): a concept of the EU vocabularies there is a QDR level (or an EQF level) in the
+/// wrong form.
+fn national_level_problem(definition: &Value) -> Option<Problem> {
+    let id = definition.pointer("/nqfLevel/id").and_then(Value::as_str)?;
+    let rest = id.split_once("://").map_or(id, |(_, rest)| rest);
+    rest.to_ascii_lowercase().starts_with("data.europa.eu/snb/").then(|| Problem {
+        pointer: "/nqfLevel/id".into(),
+        message: format!(
+            "{id} is a concept of the EU vocabularies: a level of the QDR list is given as nqfLevel \
+             itself (its URI); the object form is for a framework the QDR does not list"
+        ),
+    })
+}
+
 /// What is wrong with `uri` at `pointer`, which must be a concept of `scheme`: unknown
 /// to the embedded vocabularies, or of another scheme (an EQF level given as an NQF
 /// level, say).
@@ -66,11 +102,9 @@ impl Catalogue {
 
     /// Every problem of `definition`: schema violations, then vocabulary checks.
     pub fn check(&self, definition: &Value) -> Vec<Problem> {
-        let mut problems: Vec<Problem> = self
-            .validator
-            .iter_errors(definition)
-            .map(|e| Problem { pointer: e.instance_path.as_str().to_owned(), message: e.to_string() })
-            .collect();
+        let mut problems: Vec<Problem> =
+            self.validator.iter_errors(definition).map(|e| schema_problem(&e)).collect();
+        problems.extend(national_level_problem(definition));
         let mut concept = |pointer: &str, scheme: &str| {
             if let Some(uri) = definition.pointer(pointer).and_then(Value::as_str) {
                 if let Some(problem) = concept_problem(pointer, uri, scheme) {
@@ -162,6 +196,89 @@ mod tests {
         def.as_object_mut().unwrap().remove("eqfLevel");
         let problems = catalogue.check(&def);
         assert!(problems.len() == 1 && problems[0].message.contains("eqfLevel"), "{problems:?}");
+    }
+
+    /// `nqfLevel`'s object form, for a framework the QDR does not list: a framework and a
+    /// level (plain names on one line, bounded), an optional web address, nothing else, and
+    /// never an EU concept as its id.
+    #[test]
+    fn national_levels_are_a_framework_and_a_level() {
+        let catalogue = Catalogue::new().unwrap();
+        let demo = parse_file(DEMO).unwrap();
+        let mut def = demo.into_iter().find(|d| d["id"] == "ua-cyber-hygiene-ngos").unwrap();
+        def["nqfLevel"] =
+            serde_json::json!({"framework": "National Qualifications Framework of Ukraine", "level": "4"});
+        assert!(catalogue.check(&def).is_empty(), "{:?}", catalogue.check(&def));
+        let pointers =
+            |def: &Value| -> Vec<String> { catalogue.check(def).into_iter().map(|p| p.pointer).collect() };
+        let framework = "National Qualifications Framework of Ukraine";
+        for good in [
+            serde_json::json!({"framework": framework, "level": "4", "id": "https://nqf.example.org/levels/4"}),
+            serde_json::json!({"framework": "Тест рамка", "level": "5 B"}),
+            serde_json::json!({"framework": "F".repeat(200), "level": "L".repeat(20)}),
+        ] {
+            def["nqfLevel"] = good;
+            assert!(catalogue.check(&def).is_empty(), "{}: {:?}", def["nqfLevel"], catalogue.check(&def));
+        }
+        for (wrong, at) in [
+            (serde_json::json!({"framework": framework}), "/nqfLevel"),
+            (serde_json::json!({"level": "4"}), "/nqfLevel"),
+            (serde_json::json!({"framework": framework, "level": "4", "scheme": "x"}), "/nqfLevel"),
+            (serde_json::json!({"framework": framework, "level": 4}), "/nqfLevel/level"),
+            (serde_json::json!({"framework": "", "level": "4"}), "/nqfLevel/framework"),
+            (serde_json::json!({"framework": " Framework", "level": "4"}), "/nqfLevel/framework"),
+            (serde_json::json!({"framework": "F".repeat(201), "level": "4"}), "/nqfLevel/framework"),
+            (serde_json::json!({"framework": framework, "level": "L".repeat(21)}), "/nqfLevel/level"),
+            (serde_json::json!({"framework": framework, "level": "4\n"}), "/nqfLevel/level"),
+            (serde_json::json!({"framework": "A\tB", "level": "4"}), "/nqfLevel/framework"),
+            (serde_json::json!({"framework": "A\u{85}B", "level": "4"}), "/nqfLevel/framework"),
+            (serde_json::json!({"framework": framework, "level": "4", "id": "urn:x:4"}), "/nqfLevel/id"),
+            (serde_json::json!({"framework": framework, "level": "4", "id": "https://a b"}), "/nqfLevel/id"),
+        ] {
+            def["nqfLevel"] = wrong;
+            let found = pointers(&def);
+            assert!(!found.is_empty() && found.iter().all(|p| p == at), "{}: {found:?}", def["nqfLevel"]);
+        }
+        // A QDR level (or any EU concept) is given as the string form, never as an id.
+        for eu in [
+            "http://data.europa.eu/snb/qdr/c_8a1ce05d",
+            "https://data.europa.eu/snb/qdr/c_8a1ce05d",
+            "http://data.europa.eu/snb/eqf/4",
+        ] {
+            def["nqfLevel"] = serde_json::json!({"framework": framework, "level": "4", "id": eu});
+            let problems = catalogue.check(&def);
+            assert_eq!(problems.len(), 1, "{eu}: {problems:?}");
+            assert_eq!(problems[0].pointer, "/nqfLevel/id");
+            assert!(problems[0].message.contains("given as nqfLevel itself"), "{problems:?}");
+        }
+        // Neither a string nor an object.
+        def["nqfLevel"] = 4.into();
+        assert!(pointers(&def).iter().all(|p| p == "/nqfLevel"), "{:?}", pointers(&def));
+    }
+
+    /// A definition with an EQF level is a Qualification, and LOQ wants its national level:
+    /// one problem that says so and what to give; without an EQF level neither is needed.
+    #[test]
+    fn an_eqf_level_needs_an_nqf_level() {
+        let catalogue = Catalogue::new().unwrap();
+        let demo = parse_file(DEMO).unwrap();
+        for mut def in demo {
+            match def.as_object_mut().unwrap().remove("nqfLevel") {
+                Some(_) => {
+                    let problems = catalogue.check(&def);
+                    assert_eq!(problems.len(), 1, "{}: {problems:?}", def["id"]);
+                    assert_eq!(problems[0].pointer, "");
+                    assert_eq!(problems[0].message, NQF_REQUIRED);
+                    for words in ["nqfLevel is required with eqfLevel", "Europass", "QDR", "\"framework\""] {
+                        assert!(problems[0].message.contains(words), "{words}");
+                    }
+                }
+                None => {
+                    assert!(def.get("eqfLevel").is_none(), "{}", def["id"]);
+                    assert!(catalogue.check(&def).is_empty(), "{}", def["id"]);
+                }
+            }
+        }
     }
 
     #[test]

@@ -195,6 +195,14 @@ fn learning_opportunity(def: &Value, public_url: &str, ids: &mut NodeIds) -> Val
         // outcomes, ...), which only its own publication has; the stackability note keeps
         // the text.
         obj.remove("isPartOf");
+        // LOQ wants an NQF level on every Qualification, from the QDR list only where the
+        // framework is in it ("recommended"); a framework the QDR does not list is named
+        // here. The certificate never carries that form: EDC takes QDR levels only.
+        if def.get("eqfLevel").is_some() {
+            if let Some(level) = def.get("nqfLevel").and_then(national_level) {
+                obj.insert("nqfLevel".into(), level);
+            }
+        }
     }
     let page = spec.get("id").and_then(Value::as_str).unwrap_or_default();
     let mut lo = Map::new();
@@ -257,6 +265,24 @@ fn concept(uri: &str) -> Value {
         }),
         None => json!({"id": uri, "type": "Concept"}),
     }
+}
+
+/// `nqfLevel`'s object form (a level of a framework the QDR does not list) as a SKOS
+/// concept: labelled "<framework>, level <level>", the level as its notation, in a concept
+/// scheme named by the framework; `id` only where the definition gives the level's own.
+/// `None` for the string form (a QDR concept, which [`concept`] writes).
+fn national_level(nqf: &Value) -> Option<Value> {
+    let framework = nqf.get("framework").and_then(Value::as_str)?;
+    let level = nqf.get("level").and_then(Value::as_str)?;
+    let mut node = Map::new();
+    if let Some(id) = nqf.get("id").and_then(Value::as_str) {
+        node.insert("id".into(), id.into());
+    }
+    node.insert("type".into(), "Concept".into());
+    node.insert("prefLabel".into(), json!({"en": format!("{framework}, level {level}")}));
+    node.insert("notation".into(), level.into());
+    node.insert("inScheme".into(), json!({"type": "ConceptScheme", "prefLabel": {"en": framework}}));
+    Some(Value::Object(node))
 }
 
 fn language_concept(code: &str) -> Option<Value> {
@@ -465,7 +491,9 @@ fn specification(def: &Value, public_url: &str, ids: &mut NodeIds) -> Value {
     }
     if let Some(level) = eqf {
         spec.insert("eqfLevel".into(), concept(&format!("http://data.europa.eu/snb/eqf/{level}")));
-        // Only a Qualification has an NQF level (the schema wants `eqfLevel` with it).
+        // Only a Qualification has an NQF level (the schema wants `eqfLevel` with it), and
+        // here only a QDR level (EDC's `NQFLevelRestriction`); a national framework's level
+        // the QDR does not list goes to the LOQ form only (`learning_opportunity`).
         if let Some(nqf) = def.get("nqfLevel").and_then(Value::as_str) {
             spec.insert("nqfLevel".into(), concept(nqf));
         }
@@ -827,10 +855,30 @@ mod tests {
                 spec.pointer("/eqfLevel/id").and_then(Value::as_str),
                 eqf.map(|l| format!("http://data.europa.eu/snb/eqf/{l}")).as_deref()
             );
-            assert_eq!(spec.pointer("/nqfLevel/id"), def.get("nqfLevel"));
-            if def.get("nqfLevel").is_some() {
-                assert_eq!(spec["nqfLevel"]["inScheme"]["id"], vocabulary::QDR_SCHEME);
-                assert!(spec["nqfLevel"]["prefLabel"]["en"].as_str().unwrap().contains("Level"));
+            // nqfLevel: a QDR concept, or the national framework's level; on every
+            // Qualification (LOQ wants one), never elsewhere.
+            assert_eq!(spec.get("nqfLevel").is_some(), eqf.is_some(), "{id}");
+            match def.get("nqfLevel") {
+                Some(Value::String(uri)) => {
+                    assert_eq!(spec["nqfLevel"]["id"], *uri);
+                    assert_eq!(spec["nqfLevel"]["inScheme"]["id"], vocabulary::QDR_SCHEME);
+                    assert!(spec["nqfLevel"]["prefLabel"]["en"].as_str().unwrap().contains("Level"));
+                }
+                Some(national) => {
+                    let (framework, level) = (&national["framework"], &national["level"]);
+                    let label = format!("{}, level {}", framework.as_str().unwrap(), level.as_str().unwrap());
+                    assert_eq!(
+                        spec["nqfLevel"],
+                        json!({
+                            "type": "Concept",
+                            "prefLabel": {"en": label},
+                            "notation": level,
+                            "inScheme": {"type": "ConceptScheme", "prefLabel": {"en": framework}},
+                        }),
+                        "{id}"
+                    );
+                }
+                None => {}
             }
             assert_eq!(spec["thematicArea"]["id"], def["sector"]["iscedF"]);
             assert_eq!(spec["mode"]["id"], def["participation"]["mode"]);
@@ -865,6 +913,62 @@ mod tests {
             assert!(nquads.contains("<http://data.europa.eu/snb/model/elm/defaultLanguage>"), "{id}");
             assert!(nquads.contains("<http://data.europa.eu/snb/model/elm/learningAchievementSpecification>"));
         }
+    }
+
+    /// A national framework's level (the object form) is a SKOS concept of the LOQ form, with
+    /// the level's own id where the definition gives one, through the strict JSON-LD
+    /// processing; the certificate leaves it out (EDC takes QDR levels only).
+    #[test]
+    fn a_national_level_is_a_concept_of_the_loq_form_only() {
+        let demo = crate::catalogue::parse_file(crate::catalogue::DEMO).unwrap();
+        let without_id = demo.into_iter().find(|d| d["id"] == "ua-drywall-interior-finishing").unwrap();
+        let mut def = without_id.clone();
+        def["nqfLevel"] = json!({
+            "framework": "National Qualifications Framework of Ukraine",
+            "level": "3",
+            "id": "https://nqf.example.org/levels/3",
+        });
+        let lo = definition_document(&def, "http://127.0.0.1:8080");
+        let level = &lo["learningAchievementSpecification"]["nqfLevel"];
+        assert_eq!(level["id"], "https://nqf.example.org/levels/3");
+        assert_eq!(level["prefLabel"]["en"], "National Qualifications Framework of Ukraine, level 3");
+        let quads = bem_core::contexts::to_rdf(&lo, bem_core::contexts::ContextPolicy::STRICT).unwrap();
+        let nquads = bem_core::rdf::to_nquads(&quads);
+        let skos = "http://www.w3.org/2004/02/skos/core#";
+        for expected in [
+            "<http://data.europa.eu/snb/model/elm/NQFLevel> <https://nqf.example.org/levels/3>".to_owned(),
+            format!("<https://nqf.example.org/levels/3> <{skos}notation> \"3\""),
+            format!("<https://nqf.example.org/levels/3> <{skos}prefLabel> \"National Qualifications Framework of Ukraine, level 3\"@en"),
+            format!("<{skos}prefLabel> \"National Qualifications Framework of Ukraine\"@en"),
+            format!("<http://www.w3.org/1999/02/22-rdf-syntax-ns#type> <{skos}ConceptScheme>"),
+        ] {
+            assert!(nquads.contains(&expected), "{expected}\n{nquads}");
+        }
+        // The fast JSON-LD path reads it (a blank node scheme, and without an id a blank node
+        // concept too) as the general processor does.
+        for lo in [lo.clone(), definition_document(&without_id, "http://127.0.0.1:8080")] {
+            use bem_core::contexts::{to_rdf_general, ContextPolicy};
+            let canonical = |quads: &[bem_core::rdf::Quad]| {
+                bem_core::rdfc::canonicalize(quads, &bem_core::rdfc::Limits::default()).unwrap()
+            };
+            let fast = bem_core::fast_ld::to_rdf(&lo, ContextPolicy::STRICT).unwrap();
+            let general = to_rdf_general(&lo, ContextPolicy::STRICT).unwrap();
+            assert_eq!(canonical(&fast), canonical(&general));
+        }
+        let doc = build(&Input {
+            definition: &def,
+            learner: &Learner { name: "Test".into(), ..Learner::default() },
+            issuer_did: "did:key:z6MkTest",
+            issuer: &profile(),
+            public_url: "http://127.0.0.1:8080",
+            credential_id: "urn:uuid:00000000-0000-4000-8000-000000000000",
+            issued: "2025-06-01T12:00:00Z",
+            status: &[],
+        });
+        let spec = &doc["credentialSubject"]["hasClaim"]["specifiedBy"];
+        assert_eq!(spec["type"], "Qualification");
+        assert!(spec.get("nqfLevel").is_none(), "{spec}");
+        assert!(!doc.to_string().contains("nqf.example.org"));
     }
 
     /// `defaultLanguage`: the first language of instruction the title is written in, else
@@ -913,7 +1017,11 @@ mod tests {
                 claim["specifiedBy"]["learningOutcome"].as_array().unwrap().len(),
                 def["learningOutcomes"].as_array().unwrap().len()
             );
-            assert_eq!(claim["specifiedBy"].pointer("/nqfLevel/id"), def.get("nqfLevel"));
+            // The certificate's NQF level: a QDR concept only (EDC), never a national one.
+            assert_eq!(
+                claim["specifiedBy"].pointer("/nqfLevel/id"),
+                def.get("nqfLevel").filter(|l| l.is_string())
+            );
             assert_eq!(doc["credentialSubject"]["fullName"]["en"], "ანა ბერიძე");
             assert!(
                 bem_core::model::check_credential(&doc).is_empty(),
