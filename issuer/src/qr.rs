@@ -245,9 +245,11 @@ mod tests {
             assert!(*chars <= 700, "{profile:?} {name}: {chars} characters");
             assert!(*version <= 15, "{profile:?} {name}: v{version}");
             // The link form adds the verifier's address (here 34 characters, partly in
-            // byte mode): a typical certificate's still fits version 15, the largest 16.
+            // byte mode): a typical certificate's still fits version 15, the largest 16, or
+            // 17 in about one run of six (the random key, signature and status index
+            // deflate to a few characters more or less; 606 characters is version 17).
             assert!(
-                *url_chars <= 700 && *url_version <= 16,
+                *url_chars <= 700 && *url_version <= 17,
                 "{profile:?} {name}: link {url_chars} chars v{url_version}"
             );
         }
