@@ -194,9 +194,11 @@ export function errorsOf(result) {
   return [...new Set(errors)];
 }
 
-// Status bits that are set, by purpose, from every statusResult in the result tree.
+// Status bits that are set, by purpose, from every statusResult in the result tree, and
+// whether a status result says the library did not read an entry (`withStatus`).
 function statusOf(result) {
   const status = {};
+  let unchecked = false;
   const visit = value => {
     if(!value || typeof value !== 'object') {
       return;
@@ -209,12 +211,13 @@ function statusOf(result) {
       const purpose = value.credentialStatus.statusPurpose;
       status[purpose] = (status[purpose] || false) || value.status;
     }
+    unchecked = unchecked || value.unchecked === true;
     visit(value.statusResult);
     visit(value.results);
     visit(value.credentialResults);
   };
   visit(result);
-  return status;
+  return {status, unchecked};
 }
 
 // The library reads only entries whose `type` is exactly "BitstringStatusListEntry"
@@ -227,26 +230,6 @@ async function withStatus(options) {
   }
   const result = await checkStatus(options);
   return result;
-}
-
-// Whether a status result in the tree says the library did not read an entry.
-function statusUnchecked(result) {
-  let unchecked = false;
-  const visit = value => {
-    if(!value || typeof value !== 'object') {
-      return;
-    }
-    if(Array.isArray(value)) {
-      value.forEach(visit);
-      return;
-    }
-    unchecked = unchecked || value.unchecked === true;
-    visit(value.statusResult);
-    visit(value.results);
-    visit(value.credentialResults);
-  };
-  visit(result);
-  return unchecked;
 }
 
 async function newSigner(cryptosuiteName) {
@@ -361,9 +344,9 @@ async function main() {
 }
 
 function report(result) {
+  const {status, unchecked} = statusOf(result);
   const out = {
-    verified: result.verified === true, errors: errorsOf(result), status: statusOf(result),
-    statusUnchecked: statusUnchecked(result),
+    verified: result.verified === true, errors: errorsOf(result), status, statusUnchecked: unchecked,
   };
   process.stdout.write(JSON.stringify(out, null, 2) + '\n');
   return out.verified ? 0 : 1;

@@ -955,16 +955,8 @@ mod tests {
             let general = to_rdf_general(&lo, ContextPolicy::STRICT).unwrap();
             assert_eq!(canonical(&fast), canonical(&general));
         }
-        let doc = build(&Input {
-            definition: &def,
-            learner: &Learner { name: "Test".into(), ..Learner::default() },
-            issuer_did: "did:key:z6MkTest",
-            issuer: &profile(),
-            public_url: "http://127.0.0.1:8080",
-            credential_id: "urn:uuid:00000000-0000-4000-8000-000000000000",
-            issued: "2025-06-01T12:00:00Z",
-            status: &[],
-        });
+        let learner = Learner { name: "Test".into(), ..Learner::default() };
+        let doc = build(&crate::learner::samples::input(&def, &learner, &profile(), &[]));
         let spec = &doc["credentialSubject"]["hasClaim"]["specifiedBy"];
         assert_eq!(spec["type"], "Qualification");
         assert!(spec.get("nqfLevel").is_none(), "{spec}");
@@ -1001,16 +993,7 @@ mod tests {
                 name: "ანა ბერიძე".into(), grade: Some("Very good".into()), ..Learner::default()
             };
         for def in crate::catalogue::parse_file(crate::catalogue::DEMO).unwrap() {
-            let doc = build(&Input {
-                definition: &def,
-                learner: &learner,
-                issuer_did: "did:key:z6MkTest",
-                issuer: &profile(),
-                public_url: "http://127.0.0.1:8080",
-                credential_id: "urn:uuid:00000000-0000-4000-8000-000000000000",
-                issued: "2025-06-01T12:00:00Z",
-                status: &[],
-            });
+            let doc = build(&crate::learner::samples::input(&def, &learner, &profile(), &[]));
             let claim = &doc["credentialSubject"]["hasClaim"];
             assert_eq!(claim["title"], def["title"]);
             assert_eq!(

@@ -105,6 +105,25 @@ pub(crate) mod samples {
         }
     }
 
+    /// A certificate's input with the tests' fixed issuer DID, address, id and date.
+    pub fn input<'a>(
+        definition: &'a serde_json::Value,
+        learner: &'a Learner,
+        issuer: &'a crate::config::IssuerProfile,
+        status: &'a [serde_json::Value],
+    ) -> crate::certificate::Input<'a> {
+        crate::certificate::Input {
+            definition,
+            learner,
+            issuer_did: "did:key:z6MkTest",
+            issuer,
+            public_url: "http://127.0.0.1:8080",
+            credential_id: "urn:uuid:00000000-0000-4000-8000-000000000000",
+            issued: "2025-06-01T12:00:00Z",
+            status,
+        }
+    }
+
     /// The status entries a certificate of `profile` is issued with, as the issuer writes
     /// them (`status_lists::entry`, one list per purpose).
     pub fn status_entries(profile: crate::certificate::Profile) -> Vec<serde_json::Value> {

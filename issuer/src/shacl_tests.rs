@@ -20,7 +20,7 @@ use std::process::Command;
 use bem_core::contexts::ContextPolicy;
 use serde_json::Value;
 
-use crate::certificate::{self, Input};
+use crate::certificate;
 use crate::config::IssuerProfile;
 
 fn root() -> PathBuf {
@@ -95,16 +95,7 @@ fn every_certificate_and_catalogue_entry_conforms_to_the_elm_shapes() {
         for (name, learner, full_profile, status) in
             [("minimal", &minimal, false, &[][..]), ("full", &full, true, &status[..])]
         {
-            let doc = certificate::build(&Input {
-                definition: &def,
-                learner,
-                issuer_did: "did:key:z6MkTest",
-                issuer: &profile(full_profile),
-                public_url: "http://127.0.0.1:8080",
-                credential_id: "urn:uuid:00000000-0000-4000-8000-000000000000",
-                issued: "2025-06-01T12:00:00Z",
-                status,
-            });
+            let doc = certificate::build(&samples::input(&def, learner, &profile(full_profile), status));
             let path = out.join(format!("{id}-{name}.nq"));
             std::fs::write(&path, nquads(&doc)).unwrap();
             certificates.push(path);
@@ -129,16 +120,7 @@ fn every_certificate_and_catalogue_entry_conforms_to_the_elm_shapes() {
     // `BitstringStatusListEntry` (an Open Badges certificate's) break EDC's shape twice:
     // not an `elm:CredentialStatus`, and more than one.
     let def = &crate::catalogue::parse_file(crate::catalogue::DEMO).unwrap()[0];
-    let mut doc = certificate::build(&Input {
-        definition: def,
-        learner: &full,
-        issuer_did: "did:key:z6MkTest",
-        issuer: &profile(true),
-        public_url: "http://127.0.0.1:8080",
-        credential_id: "urn:uuid:00000000-0000-4000-8000-000000000000",
-        issued: "2025-06-01T12:00:00Z",
-        status: &[],
-    });
+    let mut doc = certificate::build(&samples::input(def, &full, &profile(true), &[]));
     doc["credentialStatus"] = samples::status_entries(crate::certificate::Profile::OpenBadges).into();
     let path = out.join("control-status.nq");
     std::fs::write(&path, nquads(&doc)).unwrap();
