@@ -68,6 +68,9 @@ pub struct CertificateView {
     pub workload: Vec<Workload>,
     /// The EQF level as a number `1`..`8` when known, else as labelled.
     pub eqf_level: Option<String>,
+    /// The national framework's level as labelled (`NQFS Level 3`), where the credential
+    /// gives one (ELM `nqfLevel`).
+    pub nqf_level: Option<String>,
     pub awarding_body: Option<String>,
     pub issuer_name: Option<String>,
     pub issuer_id: Option<String>,
@@ -182,6 +185,8 @@ impl CertificateView {
                     })
             });
 
+        let nqf_level = first(field(spec, "nqfLevel")).and_then(|level| r.text(level.get("prefLabel")));
+
         let awarding = first(field(claim, "awardedBy"));
         let awarding_body = first(field(awarding, "awardingBody"))
             .or_else(|| first(field(badge, "creator")))
@@ -215,6 +220,7 @@ impl CertificateView {
             outcomes,
             workload,
             eqf_level,
+            nqf_level,
             awarding_body,
             issuer_name,
             issuer_id,
@@ -379,11 +385,13 @@ mod tests {
                     "learningOutcome": [{"title": {"en": "One"}}, {"title": {"es": "Dos"}}],
                     "creditPoint": [{"point": "2", "framework": {"id": "http://data.europa.eu/snb/education-credit/6fcec5c5af"}}],
                     "volumeOfLearning": "PT60H",
-                    "eqfLevel": {"id": "http://data.europa.eu/snb/eqf/6", "prefLabel": {"en": "Level 6"}}
+                    "eqfLevel": {"id": "http://data.europa.eu/snb/eqf/6", "prefLabel": {"en": "Level 6"}},
+                    "nqfLevel": {"id": "http://data.europa.eu/snb/qdr/c_8a1ce05d", "prefLabel": {"en": "NQFS Level 3"}}
                 }
             }]}
         });
         let v = CertificateView::read(&vc, "uk");
+        assert_eq!(v.nqf_level.as_deref(), Some("NQFS Level 3"));
         assert_eq!(v.title.as_deref(), Some("Цифрові навички"));
         assert_eq!(v.learner.as_deref(), Some("Olena Kovalenko"));
         assert_eq!(v.outcomes, vec!["One", "Dos"]);

@@ -267,6 +267,19 @@ fn concept(uri: &str) -> Value {
     }
 }
 
+/// The English name of a definition's `nqfLevel`: the QDR level's label ("NQFS Level 3"),
+/// or "<framework>, level <level>" for a framework the QDR does not list.
+pub fn nqf_label(nqf: &Value) -> Option<String> {
+    match nqf {
+        Value::String(uri) => vocabulary::concept(uri).map(|c| c.label.to_owned()),
+        _ => {
+            let framework = nqf.get("framework").and_then(Value::as_str)?;
+            let level = nqf.get("level").and_then(Value::as_str)?;
+            Some(format!("{framework}, level {level}"))
+        }
+    }
+}
+
 /// `nqfLevel`'s object form (a level of a framework the QDR does not list) as a SKOS
 /// concept: labelled "<framework>, level <level>", the level as its notation, in a concept
 /// scheme named by the framework; `id` only where the definition gives the level's own.
@@ -279,7 +292,7 @@ fn national_level(nqf: &Value) -> Option<Value> {
         node.insert("id".into(), id.into());
     }
     node.insert("type".into(), "Concept".into());
-    node.insert("prefLabel".into(), json!({"en": format!("{framework}, level {level}")}));
+    node.insert("prefLabel".into(), json!({"en": nqf_label(nqf)?}));
     node.insert("notation".into(), level.into());
     node.insert("inScheme".into(), json!({"type": "ConceptScheme", "prefLabel": {"en": framework}}));
     Some(Value::Object(node))

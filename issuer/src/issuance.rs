@@ -796,6 +796,12 @@ mod tests {
                 assert!(!view.outcomes.is_empty() && view.grade.as_deref() == Some("Excellent"), "{view:?}");
                 let eqf = def.get("eqfLevel").map(|l| l.to_string());
                 assert_eq!(view.eqf_level, eqf, "{id} {profile:?}");
+                // A certificate carries a QDR level only (EDC); Open Badges none.
+                let nqf = match (profile, def.get("nqfLevel")) {
+                    (Profile::Elm, Some(uri @ Value::String(_))) => crate::certificate::nqf_label(uri),
+                    _ => None,
+                };
+                assert_eq!(view.nqf_level, nqf, "{id} {profile:?}");
             }
             let badge = issuer.award(id, &learner, Profile::OpenBadges).unwrap().verifiable_credential;
             assert_eq!(badge["type"], json!(["VerifiableCredential", "OpenBadgeCredential"]));

@@ -63,7 +63,10 @@ pub fn catalogue(definitions: &[Value], issuer_name: &str) -> String {
     let mut body = format!("<h1>Micro-credentials of {}</h1>", escape(issuer_name));
     for def in definitions {
         let id = str_at(def, "/id");
-        let eqf = def.get("eqfLevel").map(|l| format!(" · EQF level {l}")).unwrap_or_default();
+        let mut eqf = def.get("eqfLevel").map(|l| format!(" · EQF level {l}")).unwrap_or_default();
+        if let Some(nqf) = def.get("nqfLevel").and_then(crate::certificate::nqf_label) {
+            eqf.push_str(&format!(" · NQF: {nqf}"));
+        }
         body.push_str(&format!(
             "<article><h2>{title}</h2><p class=\"meta\">{body_name} ({country}) · {work}{eqf}</p><p>{summary}</p>\
              <p><a href=\"{course}\">Course page</a> · <a href=\"/micro-credentials/{id_attr}\">Definition (JSON)</a></p></article>",
@@ -98,6 +101,8 @@ pub struct Printed {
     /// Each part of the workload, e.g. `40 hours`, `2 ECTS`.
     pub workload: Vec<String>,
     pub eqf_level: Option<String>,
+    /// The national framework's level as labelled (`NQFS Level 3`).
+    pub nqf_level: Option<String>,
     /// The ELM mode of learning and assessment (`Online`, `Blended`…).
     pub mode: Option<String>,
     /// The ELM assessment type (`Written test`…).
@@ -128,6 +133,7 @@ impl Printed {
             date: issued.get(..10).unwrap_or(issued).to_owned(),
             workload,
             eqf_level: view.eqf_level,
+            nqf_level: view.nqf_level,
             mode: spec.pointer("/mode/prefLabel/en").and_then(Value::as_str).map(str::to_owned),
             assessment: assessment.and_then(Value::as_str).map(str::to_owned),
             grade: view.grade,
@@ -153,6 +159,7 @@ pub fn certificate(doc: &Value, token: &str, notice: Option<&str>, signed_qr: bo
     if let Some(level) = &p.eqf_level {
         facts.push(format!("EQF level {level}"));
     }
+    facts.extend(p.nqf_level.iter().cloned());
     facts.extend(p.mode.iter().cloned());
     facts.extend(p.assessment.iter().map(|a| format!("assessment: {a}")));
     let grade = p.grade.as_deref().map(|g| format!("Grade: {} · ", escape(g))).unwrap_or_default();
@@ -221,5 +228,21 @@ mod tests {
         let html = catalogue(&[def], "Issuer <b>");
         assert!(!html.contains("<img src=x"));
         assert!(html.contains("Issuer &lt;b&gt;"));
+    }
+
+    /// The catalogue names each qualification's levels: EQF, and the national framework's
+    /// (a QDR level by its label, another framework's by name).
+    #[test]
+    fn the_catalogue_shows_eqf_and_national_levels() {
+        let demo = crate::catalogue::parse_file(crate::catalogue::DEMO).unwrap();
+        let html = catalogue(&demo, "Issuer");
+        assert!(html.contains("EQF level 3 · NQF: NQFS Level 3"), "{html}");
+        assert!(
+            html.contains("EQF level 4 · NQF: National Qualifications Framework of Ukraine, level 4"),
+            "{html}"
+        );
+        let mut def = demo[0].clone();
+        def["nqfLevel"] = serde_json::json!({"framework": "<b>F</b>", "level": "4"});
+        assert!(catalogue(&[def], "Issuer").contains("NQF: &lt;b&gt;F&lt;/b&gt;, level 4"));
     }
 }

@@ -354,6 +354,7 @@ impl Sheet {
     fn facts(&mut self, p: &Printed) {
         let mut rows: Vec<(&str, String)> = vec![("Awarded", p.date.clone())];
         rows.extend(p.eqf_level.iter().map(|l| ("EQF level", l.clone())));
+        rows.extend(p.nqf_level.iter().map(|l| ("National level", l.clone())));
         if !p.workload.is_empty() {
             rows.push(("Workload", p.workload.join(" · ")));
         }

@@ -17,6 +17,7 @@ pub struct CertificateView {
     pub date: Option<String>,
     pub valid_until: Option<String>,
     pub eqf_level: Option<String>,
+    pub nqf_level: Option<String>,
     pub workload: Vec<String>,
     pub outcomes: Vec<String>,
 }
@@ -43,6 +44,7 @@ impl CertificateView {
             date: v.issued.map(day),
             valid_until: v.valid_until.map(day),
             eqf_level: v.eqf_level,
+            nqf_level: v.nqf_level,
             workload,
             outcomes: v.outcomes,
         }

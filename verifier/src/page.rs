@@ -475,6 +475,7 @@ fn details(t: &Texts, view: &CertificateView) -> String {
     row(t.date, &view.date);
     row(t.valid_until, &view.valid_until);
     row(t.eqf, &view.eqf_level);
+    row(t.nqf, &view.nqf_level);
     if !view.workload.is_empty() {
         row(t.workload, &Some(view.workload.join(", ")));
     }

@@ -126,6 +126,9 @@ pub fn certificate(short_id: &str, view: &CertificateView, record: &Record) -> S
         let numbered = level.chars().all(|c| c.is_ascii_digit());
         line(&mut out, "EQF level", &if numbered { format!("Level {level}") } else { level.clone() });
     }
+    if let Some(level) = &view.nqf_level {
+        line(&mut out, "National level", level);
+    }
     if let Some(grade) = &view.grade {
         line(&mut out, "Grade", grade);
     }
