@@ -473,14 +473,11 @@ fn micro_credential_id(full: &Value) -> Option<String> {
 }
 
 fn revocation_entry(full: &Value) -> Option<Value> {
-    let entries: Vec<&Value> = match full.get("credentialStatus")? {
-        Value::Array(a) => a.iter().collect(),
-        one => vec![one],
-    };
-    let entry = entries.into_iter().filter_map(Value::as_object).find(|e| {
-        crate::status_list::is_bitstring_entry(e)
-            && e.get("statusPurpose").and_then(Value::as_str) == Some("revocation")
-    })?;
+    let entry =
+        crate::json::items(full.get("credentialStatus")?).iter().filter_map(Value::as_object).find(|e| {
+            crate::status_list::is_bitstring_entry(e)
+                && e.get("statusPurpose").and_then(Value::as_str) == Some("revocation")
+        })?;
     // The summary is a VC 2.0 credential: the entry keeps only its Bitstring Status List
     // type (an EDC certificate's `CredentialStatus` is no term there).
     let mut out = Map::new();

@@ -175,10 +175,7 @@ pub fn loader(policy: ContextPolicy) -> Result<&'static bem_jsonld::PinnedLoader
 /// Context validation (VC Data Integrity §4.6): every `@context` entry is a known URL,
 /// or an embedded object where the policy allows it.
 pub fn validate(context: &Value, policy: ContextPolicy) -> Result<()> {
-    let entries: &[Value] = match context {
-        Value::Array(items) => items,
-        single => std::slice::from_ref(single),
-    };
+    let entries = crate::json::items(context);
     if entries.is_empty() {
         return Err(invalid("`@context` is empty".into()));
     }

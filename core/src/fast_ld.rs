@@ -30,6 +30,7 @@ use std::sync::{Arc, OnceLock, RwLock};
 use serde_json::{Map, Value};
 
 use crate::contexts::{ContextPolicy, PINNED};
+use crate::json::items;
 use crate::rdf::{Literal, Quad, Term, XSD_STRING};
 
 const RDF_TYPE: &str = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type";
@@ -316,10 +317,7 @@ fn process(
     if !propagate && result.previous.is_none() {
         result.previous = Some(active.clone());
     }
-    let entries: &[Value] = match local {
-        Value::Array(items) => items,
-        one => std::slice::from_ref(one),
-    };
+    let entries = items(local);
     for entry in entries {
         match entry {
             Value::String(url) => {
@@ -509,11 +507,7 @@ fn define(
     };
     let mut container = Container::default();
     if let Some(c) = def_map.get("@container") {
-        let items: &[Value] = match c {
-            Value::Array(items) => items,
-            one => std::slice::from_ref(one),
-        };
-        for item in items {
+        for item in items(c) {
             match item.as_str() {
                 Some("@set") => container.set = true,
                 Some("@list") => container.list = true,
@@ -672,10 +666,7 @@ fn top_context(context: &Value, policy: ContextPolicy) -> Fast<Arc<Ctx>> {
 /// v2 after VC 2.0 in the same array adds only what is new, at the top level and in
 /// embedded contexts alike, as in the general path (`contexts::without_repeated_definitions`).
 fn apply_urls(active: &Arc<Ctx>, context: &Value, policy: ContextPolicy) -> Fast<Arc<Ctx>> {
-    let entries: &[Value] = match context {
-        Value::Array(items) => items,
-        one => std::slice::from_ref(one),
-    };
+    let entries = items(context);
     if entries.is_empty() || entries.len() > MAX_TOP_CONTEXTS {
         return no("@context empty or too long");
     }
@@ -924,11 +915,7 @@ impl Writer {
                 if !is_plain_language_tag(lang) {
                     return no("language tag");
                 }
-                let texts: &[Value] = match texts {
-                    Value::Array(items) => items,
-                    one => std::slice::from_ref(one),
-                };
-                for text in texts {
+                for text in items(texts) {
                     match text {
                         Value::Null => {}
                         Value::String(s) => {
@@ -945,13 +932,10 @@ impl Writer {
             }
             return Ok(());
         }
-        let items: &[Value] = match value {
-            Value::Array(items) => items,
-            one => std::slice::from_ref(one),
-        };
+        let values = items(value);
         if container.list {
-            let mut objects = Vec::with_capacity(items.len());
-            for item in items {
+            let mut objects = Vec::with_capacity(values.len());
+            for item in values {
                 if item.is_array() {
                     return no("list of lists");
                 }
@@ -963,7 +947,7 @@ impl Writer {
             self.emit(subject, predicate, head, graph);
             return Ok(());
         }
-        for item in items {
+        for item in values {
             match item {
                 Value::Null => continue,
                 Value::Array(_) => return no("nested array"),

@@ -60,6 +60,15 @@ const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
 /// The member name serde_json's `arbitrary_precision` feature uses to pass a number.
 const ARBITRARY_PRECISION_TOKEN: &str = "$serde_json::private::Number";
 
+/// A JSON-LD value that is one item or an array of them, as a slice (`credentialStatus`,
+/// `@context`, `@container`, …): an array's items, else the value itself.
+pub fn items(value: &Value) -> &[Value] {
+    match value {
+        Value::Array(items) => items,
+        one => std::slice::from_ref(one),
+    }
+}
+
 /// Parses `bytes` as one strict JSON value.
 pub fn parse(bytes: &[u8], limits: &JsonLimits) -> Result<Value> {
     check_size(bytes.len(), limits)?;

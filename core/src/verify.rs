@@ -461,11 +461,7 @@ pub fn verify_presentation(document: &Value, options: &VerifyOptions<'_>) -> Rep
     }
 
     let inner_options = VerifyOptions { challenge: None, domain: None, ..*options };
-    let credentials: Vec<&Value> = match doc.get("verifiableCredential") {
-        None => Vec::new(),
-        Some(Value::Array(items)) => items.iter().collect(),
-        Some(single) => vec![single],
-    };
+    let credentials = doc.get("verifiableCredential").map_or(&[][..], crate::json::items);
     if credentials.len() > MAX_CREDENTIALS {
         report.checks.push(Check::failed(
             "credential",
@@ -479,7 +475,7 @@ pub fn verify_presentation(document: &Value, options: &VerifyOptions<'_>) -> Rep
         ));
         return report;
     }
-    for (i, credential) in credentials.into_iter().enumerate() {
+    for (i, credential) in credentials.iter().enumerate() {
         let inner = verify_credential(credential, &inner_options);
         if inner.verified() {
             report.checks.push(Check::ok("credential", format!("credential {i} verified")));
@@ -655,11 +651,7 @@ fn check_validity(document: &Value, options: &VerifyOptions<'_>, report: &mut Re
 /// resolver and the credential validated against them; EDC's `ShaclValidator2017`
 /// profiles are validated at issuance, not here.
 fn check_schema(doc: &Map<String, Value>, options: &VerifyOptions<'_>, report: &mut Report) {
-    let entries: Vec<&Value> = match doc.get("credentialSchema") {
-        None => return,
-        Some(Value::Array(items)) => items.iter().collect(),
-        Some(one) => vec![one],
-    };
+    let Some(entries) = doc.get("credentialSchema").map(crate::json::items) else { return };
     let credential = Value::Object(doc.clone());
     for entry in entries {
         let id = entry.get("id").and_then(Value::as_str).unwrap_or_default();
@@ -766,11 +758,7 @@ fn check_status(
     if !options.check_status {
         return;
     }
-    let entries: Vec<&Value> = match doc.get("credentialStatus") {
-        None => return,
-        Some(Value::Array(items)) => items.iter().collect(),
-        Some(one) => vec![one],
-    };
+    let Some(entries) = doc.get("credentialStatus").map(crate::json::items) else { return };
     for entry in entries {
         let check = match status_of_entry(entry, issuer, options) {
             Ok(check) => check,
