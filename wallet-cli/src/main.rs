@@ -136,11 +136,12 @@ elsewhere. The presentation is checked before it is written.",
         /// Local ids of the credentials to present.
         #[arg(required = true)]
         ids: Vec<String>,
-        /// The challenge the verifier gave you.
-        #[arg(long)]
+        /// The challenge the verifier gave you (it may begin with `-`: a verifier's
+        /// challenge is base64url).
+        #[arg(long, allow_hyphen_values = true)]
         challenge: String,
         /// The verifier's domain, when it gave one.
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true)]
         domain: Option<String>,
         /// Write the presentation to FILE instead of standard output.
         #[arg(short = 'o', long = "output", value_name = "FILE")]

@@ -331,6 +331,13 @@ fn presentations_verify_with_the_right_challenge_only() {
     options.challenge = Some("c-7");
     assert!(verify_presentation(&vp, &options).verified());
 
+    // A verifier's challenge is base64url and may begin with `-` (a CI run drew one): it is
+    // the option's value, not another option.
+    let out = ok(&home, &["present", &id, "--challenge", "-50QgedRdymb7wR10YlHBw", "--domain", "-x.example"]);
+    let vp: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(vp["proof"]["challenge"], "-50QgedRdymb7wR10YlHBw");
+    assert_eq!(vp["proof"]["domain"], "-x.example");
+
     let missing_challenge = run(&home, &["present", &id]);
     assert_eq!(missing_challenge.code, 2);
     assert!(missing_challenge.stderr.contains("--challenge"), "{}", missing_challenge.stderr);
