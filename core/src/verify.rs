@@ -41,6 +41,12 @@ use crate::{model, Error, ProblemCode};
 pub const MAX_PROOFS: usize = 8;
 /// Most credentials one presentation may carry.
 pub const MAX_CREDENTIALS: usize = 32;
+/// Most `credentialStatus` entries of one credential: Bitstring Status List defines four
+/// purposes (revocation, suspension, refresh, message), and each entry costs a fetch and
+/// a list verification; more is refused before anything is fetched.
+pub const MAX_STATUS_ENTRIES: usize = 8;
+/// Most `credentialSchema` entries of one credential (each a fetch and a validation).
+pub const MAX_SCHEMAS: usize = 4;
 
 /// What the caller supplies to a verification.
 #[derive(Clone, Copy)]
@@ -62,6 +68,11 @@ pub struct VerifyOptions<'a> {
     /// Tolerance for clocks that run behind the issuer's: a credential (or status list)
     /// whose `validFrom` is at most this far in the future is accepted.
     pub clock_skew_seconds: i64,
+    /// Fetch the status lists and schemas a credential names even when its issuer is not
+    /// trusted. Off, they are fetched only once a verified proof shows that a trusted
+    /// issuer signed the credential (or its seal chains to a trusted anchor): what an
+    /// unknown party names is never fetched (a service's setting; AC-20).
+    pub fetch_for_unknown_issuers: bool,
 }
 
 impl<'a> VerifyOptions<'a> {
@@ -77,6 +88,7 @@ impl<'a> VerifyOptions<'a> {
             require_holder_proof: true,
             json_limits: JsonLimits::default(),
             clock_skew_seconds: 60,
+            fetch_for_unknown_issuers: true,
         }
     }
 
@@ -268,11 +280,11 @@ impl Report {
         if failed("validity") {
             return Verdict::Expired;
         }
-        if failed("status") || self.checks.iter().any(|c| c.name == "status" && c.status == Status::Skipped) {
-            return Verdict::StatusUnknown;
-        }
         if !self.trusted() {
             return Verdict::UnknownIssuer;
+        }
+        if failed("status") || self.checks.iter().any(|c| c.name == "status" && c.status == Status::Skipped) {
+            return Verdict::StatusUnknown;
         }
         Verdict::Valid
     }
@@ -383,7 +395,7 @@ pub fn verify_credential(document: &Value, options: &VerifyOptions<'_>) -> Repor
     if proof_ok {
         check_validity(document, options, &mut report);
         check_status(doc, issuer.as_deref(), options, &mut report);
-        check_schema(doc, options, &mut report);
+        check_schema(doc, issuer.as_deref(), options, &mut report);
     }
     check_trust(issuer.as_deref(), document, options, &mut report);
     report
@@ -650,8 +662,35 @@ fn check_validity(document: &Value, options: &VerifyOptions<'_>, report: &mut Re
 /// `credentialSchema` (VCDM 2.0 §4.11): `JsonSchema` entries are fetched through the
 /// resolver and the credential validated against them; EDC's `ShaclValidator2017`
 /// profiles are validated at issuance, not here.
-fn check_schema(doc: &Map<String, Value>, options: &VerifyOptions<'_>, report: &mut Report) {
+fn check_schema(
+    doc: &Map<String, Value>,
+    issuer: Option<&str>,
+    options: &VerifyOptions<'_>,
+    report: &mut Report,
+) {
     let Some(entries) = doc.get("credentialSchema").map(crate::json::items) else { return };
+    if entries.len() > MAX_SCHEMAS {
+        report.checks.push(Check::failed(
+            "schema",
+            &Error::new(
+                ProblemCode::ResourceLimitExceeded,
+                format!(
+                    "the credential names {} schemas; at most {MAX_SCHEMAS} are checked, so none was",
+                    entries.len()
+                ),
+            ),
+        ));
+        return;
+    }
+    if entries.iter().any(|e| e.get("type").and_then(Value::as_str) == Some("JsonSchema"))
+        && !may_fetch(doc, issuer, options, report)
+    {
+        report.checks.push(Check::skipped(
+            "schema",
+            "not checked: nothing shows that a trusted issuer signed it, and this verifier fetches nothing an unknown party names",
+        ));
+        return;
+    }
     let credential = Value::Object(doc.clone());
     for entry in entries {
         let id = entry.get("id").and_then(Value::as_str).unwrap_or_default();
@@ -748,6 +787,43 @@ fn check_trust(issuer: Option<&str>, document: &Value, options: &VerifyOptions<'
     }
 }
 
+/// Whether the status lists and schemas `doc` names may be fetched (see
+/// [`VerifyOptions::fetch_for_unknown_issuers`]): a verified proof by its issuer, who is
+/// trusted for the credential's types, or a seal chained to a trusted anchor.
+fn may_fetch(
+    doc: &Map<String, Value>,
+    issuer: Option<&str>,
+    options: &VerifyOptions<'_>,
+    report: &Report,
+) -> bool {
+    if options.fetch_for_unknown_issuers {
+        return true;
+    }
+    let passed = |name: &str| report.checks.iter().any(|c| c.name == name && c.status == Status::Ok);
+    let not_genuine = report.checks.iter().any(|c| {
+        c.status == Status::Failed
+            && matches!(
+                c.name,
+                "parse" | "model" | "proof" | "issuer" | "context" | "seal" | "certificate" | "chain"
+            )
+    });
+    if not_genuine {
+        return false;
+    }
+    if passed("seal") && passed("chain") {
+        return true;
+    }
+    let types: Vec<&str> = doc
+        .get("type")
+        .map(crate::json::items)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    passed("issuer")
+        && issuer.is_some_and(|i| matches!(options.trust.evaluate(i, &types), Trust::Trusted { .. }))
+}
+
 /// Bitstring Status List validation (BSL §3.2) for each `BitstringStatusListEntry`.
 fn check_status(
     doc: &Map<String, Value>,
@@ -759,6 +835,26 @@ fn check_status(
         return;
     }
     let Some(entries) = doc.get("credentialStatus").map(crate::json::items) else { return };
+    if entries.len() > MAX_STATUS_ENTRIES {
+        report.checks.push(Check::failed(
+            "status",
+            &Error::new(
+                ProblemCode::ResourceLimitExceeded,
+                format!(
+                    "the credential has {} status entries; at most {MAX_STATUS_ENTRIES} are checked, so none was",
+                    entries.len()
+                ),
+            ),
+        ));
+        return;
+    }
+    if !may_fetch(doc, issuer, options, report) {
+        report.checks.push(Check::skipped(
+            "status",
+            "not checked: nothing shows that a trusted issuer signed it, and this verifier fetches nothing an unknown party names",
+        ));
+        return;
+    }
     for entry in entries {
         let check = match status_of_entry(entry, issuer, options) {
             Ok(check) => check,
@@ -1034,7 +1130,7 @@ pub fn verify_jwt_credential(jws: &str, options: &VerifyOptions<'_>) -> Report {
             }
             check_validity(payload, options, &mut report);
             check_status(doc, issuer.as_deref(), options, &mut report);
-            check_schema(doc, options, &mut report);
+            check_schema(doc, issuer.as_deref(), options, &mut report);
         }
     }
     check_trust(issuer.as_deref(), payload, options, &mut report);
@@ -1158,5 +1254,5 @@ fn check_sealed_payload(payload: &Value, options: &VerifyOptions<'_>, report: &m
     let issuer = model::issuer_id(payload).ok();
     check_validity(payload, options, report);
     check_status(doc, issuer, options, report);
-    check_schema(doc, options, report);
+    check_schema(doc, issuer, options, report);
 }

@@ -397,6 +397,18 @@ fn revocation_and_suspension_lists_decide_the_verdict() {
         ProofPurpose::AssertionMethod,
     );
     let offline = verify::verify_credential(&vc, &opts(&trust, &Offline));
+    assert_eq!(offline.verdict(), Verdict::UnknownIssuer, "an unknown issuer outranks an unknown status");
+    assert!(offline.checks.iter().any(|c| c.name == "status" && c.status == Status::Skipped));
+    let trusting = TrustList {
+        issuers: vec![TrustedIssuer {
+            id: did.did().to_owned(),
+            name: Some("Test Academy".into()),
+            credential_types: vec![],
+            keys: vec![],
+        }],
+        anchors: vec![],
+    };
+    let offline = verify::verify_credential(&vc, &opts(&trusting, &Offline));
     assert_eq!(offline.verdict(), Verdict::StatusUnknown);
     assert!(offline.checks.iter().any(|c| c.name == "status" && c.status == Status::Skipped));
 
@@ -1044,4 +1056,136 @@ fn presentations_of_credentials_with_the_data_integrity_context_verify() {
         tampered["verifiableCredential"][0]["credentialSubject"]["name"] = "Mallory".into();
         assert!(!verify::verify_presentation(&tampered, &o).verified());
     }
+}
+
+/// A resolver that counts what it is asked for and answers from `inner`.
+struct Counting<'a> {
+    inner: &'a Fixtures,
+    asked: std::sync::atomic::AtomicUsize,
+}
+
+impl Counting<'_> {
+    fn asked(&self) -> usize {
+        self.asked.load(std::sync::atomic::Ordering::SeqCst)
+    }
+    fn count(&self) {
+        self.asked.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl Resolver for Counting<'_> {
+    fn controller_document(&self, identifier: &str) -> Fetched {
+        self.count();
+        self.inner.get(identifier)
+    }
+    fn status_list_credential(&self, url: &str) -> Fetched {
+        self.count();
+        self.inner.get(url)
+    }
+    fn credential_schema(&self, url: &str) -> Fetched {
+        self.count();
+        self.inner.get(url)
+    }
+}
+
+#[test]
+fn status_entries_and_schemas_are_capped_before_anything_is_fetched() {
+    let (k, did) = key(11);
+    let url = "https://issuer.example/status-lists/cap";
+    let mut fixtures = Fixtures::default();
+    fixtures.documents.insert(url.into(), status_list_credential(&did, &k, url, "revocation", &[]));
+    let trust = TrustList::default();
+    let sign_rdfc = |doc: &Value| {
+        sign(
+            doc,
+            &k,
+            &did.verification_method_id(),
+            Cryptosuite::EddsaRdfc2022,
+            ProofPurpose::AssertionMethod,
+        )
+    };
+
+    let entries: Vec<(&str, &str, usize)> =
+        (0..=verify::MAX_STATUS_ENTRIES).map(|i| ("revocation", url, i)).collect();
+    let counting = Counting { inner: &fixtures, asked: Default::default() };
+    let report =
+        verify::verify_credential(&sign_rdfc(&with_status(&did, &entries)), &opts(&trust, &counting));
+    assert!(!report.verified());
+    assert_eq!(failed_codes(&report), vec!["RESOURCE_LIMIT_EXCEEDED"]);
+    assert_eq!(counting.asked(), 0, "nothing fetched for a credential over the cap");
+
+    let at_cap = &entries[..verify::MAX_STATUS_ENTRIES];
+    let counting = Counting { inner: &fixtures, asked: Default::default() };
+    let report = verify::verify_credential(&sign_rdfc(&with_status(&did, at_cap)), &opts(&trust, &counting));
+    assert!(report.verified(), "{:#?}", report.checks);
+
+    let mut doc = credential(did.did());
+    doc["credentialSchema"] = (0..=verify::MAX_SCHEMAS)
+        .map(|i| json!({"id": format!("https://issuer.example/schema/{i}"), "type": "JsonSchema"}))
+        .collect();
+    let counting = Counting { inner: &fixtures, asked: Default::default() };
+    let report = verify::verify_credential(&sign_rdfc(&doc), &opts(&trust, &counting));
+    assert_eq!(failed_codes(&report), vec!["RESOURCE_LIMIT_EXCEEDED"]);
+    assert_eq!(counting.asked(), 0);
+}
+
+#[test]
+fn a_service_fetches_nothing_that_an_unknown_or_forging_issuer_names() {
+    let (k, did) = key(12);
+    let (mallory, mallory_did) = key(13);
+    let url = "https://issuer.example/status-lists/gate";
+    let mut fixtures = Fixtures::default();
+    fixtures.documents.insert(url.into(), status_list_credential(&did, &k, url, "revocation", &[4]));
+    let trusting = TrustList {
+        issuers: vec![TrustedIssuer {
+            id: did.did().to_owned(),
+            name: Some("Test Academy".into()),
+            credential_types: vec![],
+            keys: vec![],
+        }],
+        anchors: vec![],
+    };
+    let service = |trust: &TrustList, resolver: &Counting<'_>, vc: &Value| {
+        let mut options = opts(trust, resolver);
+        options.fetch_for_unknown_issuers = false;
+        verify::verify_credential(vc, &options)
+    };
+    let revoked = with_status(&did, &[("revocation", url, 4)]);
+    let genuine = sign(
+        &revoked,
+        &k,
+        &did.verification_method_id(),
+        Cryptosuite::EddsaRdfc2022,
+        ProofPurpose::AssertionMethod,
+    );
+
+    // A trusted issuer: the list is fetched and decides.
+    let counting = Counting { inner: &fixtures, asked: Default::default() };
+    assert_eq!(service(&trusting, &counting, &genuine).verdict(), Verdict::Revoked);
+    assert_eq!(counting.asked(), 1);
+
+    // The same credential with nobody trusting its issuer: nothing fetched.
+    let counting = Counting { inner: &fixtures, asked: Default::default() };
+    let report = service(&TrustList::default(), &counting, &genuine);
+    assert_eq!(report.verdict(), Verdict::UnknownIssuer);
+    assert_eq!(counting.asked(), 0);
+
+    // Mallory names the trusted issuer and its list but signs with her own key.
+    let forged = sign(
+        &revoked,
+        &mallory,
+        &mallory_did.verification_method_id(),
+        Cryptosuite::EddsaRdfc2022,
+        ProofPurpose::AssertionMethod,
+    );
+    let counting = Counting { inner: &fixtures, asked: Default::default() };
+    let report = service(&trusting, &counting, &forged);
+    assert_eq!(report.verdict(), Verdict::NotGenuine);
+    assert_eq!(counting.asked(), 0);
+
+    // The wallet's default: its own certificates' lists are fetched whoever issued them.
+    let counting = Counting { inner: &fixtures, asked: Default::default() };
+    let report = verify::verify_credential(&genuine, &opts(&TrustList::default(), &counting));
+    assert_eq!(report.verdict(), Verdict::Revoked);
+    assert_eq!(counting.asked(), 1);
 }

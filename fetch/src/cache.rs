@@ -5,13 +5,20 @@
 //! entry goes. Freshness follows `Cache-Control` (`no-store` is never stored, `no-cache`
 //! and a missing header mean "revalidate every time", `max-age` is honoured up to
 //! [`MAX_TTL`]); an entry with an `ETag` is kept past its freshness so the next fetch can
-//! revalidate with `If-None-Match`. Failures are never cached.
+//! revalidate with `If-None-Match`. A failure is remembered for [`FAILURE_TTL`] (a
+//! negative entry, at most `capacity` of them), so a URL that times out or answers an
+//! error is not asked again by every verification that names it.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+
+use crate::Error;
+
+/// How long a failed fetch is answered from the cache with the same failure.
+pub const FAILURE_TTL: Duration = Duration::from_secs(30);
 
 /// The longest a response is treated as fresh, whatever `max-age` says.
 pub const MAX_TTL: Duration = Duration::from_secs(24 * 60 * 60);
@@ -67,6 +74,8 @@ pub enum Lookup {
         value: Arc<Value>,
         etag: String,
     },
+    /// Fetched and failed within [`FAILURE_TTL`]: the same failure.
+    Failed(Error),
     Miss,
 }
 
@@ -78,11 +87,13 @@ pub struct Cache {
     max_bytes: usize,
     bytes: usize,
     clock: u64,
+    /// Recent failures: URL → (the failure, until when it is answered).
+    failures: HashMap<String, (Error, Instant)>,
 }
 
 impl Cache {
     pub fn new(capacity: usize, max_bytes: usize) -> Self {
-        Self { entries: HashMap::new(), capacity, max_bytes, bytes: 0, clock: 0 }
+        Self { entries: HashMap::new(), capacity, max_bytes, bytes: 0, clock: 0, failures: HashMap::new() }
     }
 
     pub fn len(&self) -> usize {
@@ -96,6 +107,12 @@ impl Cache {
     pub fn lookup(&mut self, url: &str, now: Instant) -> Lookup {
         self.clock += 1;
         let clock = self.clock;
+        if let Some((error, until)) = self.failures.get(url) {
+            if now < *until {
+                return Lookup::Failed(error.clone());
+            }
+            self.failures.remove(url);
+        }
         let Some(entry) = self.entries.get_mut(url) else { return Lookup::Miss };
         entry.last_used = clock;
         if now < entry.fresh_until {
@@ -139,6 +156,24 @@ impl Cache {
         self.bytes += size;
         let fresh_until = now.checked_add(freshness.ttl).unwrap_or(now);
         self.entries.insert(url.to_owned(), Entry { value, etag, fresh_until, size, last_used: self.clock });
+    }
+
+    /// Remembers that fetching `url` failed with `error`, for [`FAILURE_TTL`]; the oldest
+    /// failure makes room when `capacity` are remembered.
+    pub fn fail(&mut self, url: &str, error: Error, now: Instant) {
+        if self.capacity == 0 {
+            return;
+        }
+        self.failures.retain(|_, (_, until)| now < *until);
+        if self.failures.len() >= self.capacity && !self.failures.contains_key(url) {
+            if let Some(oldest) =
+                self.failures.iter().min_by_key(|(_, (_, until))| *until).map(|(k, _)| k.clone())
+            {
+                self.failures.remove(&oldest);
+            }
+        }
+        let until = now.checked_add(FAILURE_TTL).unwrap_or(now);
+        self.failures.insert(url.to_owned(), (error, until));
     }
 
     /// A 304 answer: the entry is fresh again for `freshness.ttl`.
@@ -202,6 +237,22 @@ mod tests {
         assert!(matches!(cache.lookup("u3", now), Lookup::Miss));
         cache.store("u4", v, None, fresh(0), 10, now);
         assert!(matches!(cache.lookup("u4", now), Lookup::Miss));
+    }
+
+    #[test]
+    fn failures_are_remembered_briefly_and_bounded() {
+        let now = Instant::now();
+        let mut cache = Cache::new(2, 100);
+        let timeout = Error::new(crate::ErrorKind::Timeout, "u: timed out");
+        cache.fail("u", timeout.clone(), now);
+        assert!(matches!(cache.lookup("u", now), Lookup::Failed(ref e) if *e == timeout));
+        assert!(matches!(cache.lookup("u", now + FAILURE_TTL), Lookup::Miss));
+        cache.fail("a", timeout.clone(), now);
+        cache.fail("b", timeout.clone(), now + Duration::from_secs(1));
+        cache.fail("c", timeout, now + Duration::from_secs(2));
+        assert_eq!(cache.failures.len(), 2);
+        assert!(matches!(cache.lookup("a", now + Duration::from_secs(2)), Lookup::Miss), "the oldest went");
+        assert!(matches!(cache.lookup("c", now + Duration::from_secs(2)), Lookup::Failed(_)));
     }
 
     #[test]

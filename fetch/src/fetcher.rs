@@ -4,6 +4,7 @@
 use std::collections::BTreeSet;
 use std::io::{self, Read};
 use std::net::{SocketAddr, ToSocketAddrs};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -107,11 +108,17 @@ struct GuardedDns {
     allowed_authorities: BTreeSet<String>,
     lookup: DnsLookup,
     timeout: Duration,
+    lookups: Arc<AtomicUsize>,
 }
+
+/// Most DNS lookups under way at once. A lookup runs on a thread of its own so that it
+/// can be timed out, and a timed-out lookup's thread lives on until the system resolver
+/// gives up: without a cap, a slow name server for an allowed host would pile them up.
+pub const MAX_DNS_LOOKUPS: usize = 32;
 
 impl ureq::Resolver for GuardedDns {
     fn resolve(&self, netloc: &str) -> io::Result<Vec<SocketAddr>> {
-        let addrs = lookup_with_timeout(&self.lookup, netloc, self.timeout)?;
+        let addrs = lookup_with_timeout(&self.lookup, &self.lookups, netloc, self.timeout)?;
         if self.allowed_authorities.contains(&netloc.to_ascii_lowercase()) {
             return Ok(addrs);
         }
@@ -125,14 +132,33 @@ impl ureq::Resolver for GuardedDns {
     }
 }
 
-/// The system resolver, bounded in time (the HTTP client's deadline does not cover DNS).
-fn lookup_with_timeout(lookup: &DnsLookup, netloc: &str, timeout: Duration) -> io::Result<Vec<SocketAddr>> {
+/// The system resolver, bounded in time (the HTTP client's deadline does not cover DNS)
+/// and in lookups under way ([`MAX_DNS_LOOKUPS`], counted in `lookups`).
+fn lookup_with_timeout(
+    lookup: &DnsLookup,
+    lookups: &Arc<AtomicUsize>,
+    netloc: &str,
+    timeout: Duration,
+) -> io::Result<Vec<SocketAddr>> {
+    if lookups.fetch_add(1, Ordering::AcqRel) >= MAX_DNS_LOOKUPS {
+        lookups.fetch_sub(1, Ordering::AcqRel);
+        return Err(io::Error::new(
+            io::ErrorKind::TimedOut,
+            format!("DNS lookup of {netloc} not started: {MAX_DNS_LOOKUPS} lookups are already under way"),
+        ));
+    }
     let (tx, rx) = mpsc::channel();
     let lookup = lookup.clone();
     let netloc_owned = netloc.to_owned();
-    std::thread::Builder::new().name("bem-fetch-dns".into()).spawn(move || {
+    let counter = lookups.clone();
+    let spawned = std::thread::Builder::new().name("bem-fetch-dns".into()).spawn(move || {
         let _ = tx.send(lookup(&netloc_owned));
-    })?;
+        counter.fetch_sub(1, Ordering::AcqRel);
+    });
+    if let Err(e) = spawned {
+        lookups.fetch_sub(1, Ordering::AcqRel);
+        return Err(e);
+    }
     match rx.recv_timeout(timeout) {
         Ok(result) => result,
         Err(mpsc::RecvTimeoutError::Timeout) => {
@@ -165,6 +191,7 @@ impl Fetcher {
             allowed_authorities: config.policy.allowed_authorities(),
             lookup,
             timeout: config.timeout,
+            lookups: Arc::new(AtomicUsize::new(0)),
         };
         let mut builder = ureq::AgentBuilder::new();
         if !config.extra_roots.is_empty() {
@@ -192,24 +219,67 @@ impl Fetcher {
         self.cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Fetches and strictly parses the JSON document at `url` (or answers from the cache).
+    /// Fetches and strictly parses the JSON document at `url` (or answers from the cache),
+    /// within the configured time limit.
     pub fn fetch_json(&self, url: &str) -> Result<Arc<Value>, Error> {
+        self.fetch_json_until(url, None)
+    }
+
+    /// As [`Fetcher::fetch_json`], ending by `deadline` when that comes before the
+    /// configured limit. The fragment is not part of the document: it is dropped before
+    /// the cache and the request. A failure is remembered for
+    /// [`crate::cache::FAILURE_TTL`], unless it is a time-out that only the caller's
+    /// earlier deadline caused.
+    pub fn fetch_json_until(&self, url: &str, deadline: Option<Instant>) -> Result<Arc<Value>, Error> {
         let start = Instant::now();
-        let deadline = start.checked_add(self.config.timeout).unwrap_or(start);
+        let own_deadline = start.checked_add(self.config.timeout).unwrap_or(start);
+        let (deadline, cut_short) = match deadline {
+            Some(d) if d < own_deadline => (d, true),
+            _ => (own_deadline, false),
+        };
         let mut current = Url::parse(url).map_err(|e| {
             Error::new(ErrorKind::InvalidUrl, format!("{:?} is not a URL: {e}", truncate(url)))
         })?;
+        current.set_fragment(None);
         // Policy first, so that a refused URL is refused even when it is cached.
         self.config.policy.admit(&current)?;
-        let cached = self.cache().lookup(url, start);
+        let key = current.as_str().to_owned();
+        let cached = self.cache().lookup(&key, start);
         let (stale, etag) = match cached {
             Lookup::Fresh(value) => return Ok(value),
+            Lookup::Failed(error) => return Err(error),
             Lookup::Revalidate { value, etag } => (Some(value), Some(etag)),
             Lookup::Miss => (None, None),
         };
+        let result = self.follow(&key, current, deadline, stale.as_ref(), etag.as_deref());
+        if let Err(error) = &result {
+            let remember = match error.kind() {
+                ErrorKind::Timeout => !cut_short,
+                ErrorKind::Network
+                | ErrorKind::Status
+                | ErrorKind::Redirect
+                | ErrorKind::TooLarge
+                | ErrorKind::Json => true,
+                _ => false,
+            };
+            if remember {
+                self.cache().fail(&key, error.clone(), Instant::now());
+            }
+        }
+        result
+    }
+
+    fn follow(
+        &self,
+        key: &str,
+        mut current: Url,
+        deadline: Instant,
+        stale: Option<&Arc<Value>>,
+        etag: Option<&str>,
+    ) -> Result<Arc<Value>, Error> {
         for _ in 0..=self.config.max_redirects {
             self.config.policy.admit(&current)?;
-            match self.hop(url, &current, deadline, stale.as_ref(), etag.as_deref())? {
+            match self.hop(key, &current, deadline, stale, etag)? {
                 Hop::Done(value) => return Ok(value),
                 Hop::Redirect(next) => current = next,
             }
@@ -330,9 +400,53 @@ fn truncate(s: &str) -> String {
     s.chars().take(200).collect()
 }
 
+/// A document the pipeline asks for.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Wanted<'a> {
+    ControllerDocument(&'a str),
+    StatusList(&'a str),
+    Schema(&'a str),
+}
+
+impl Wanted<'_> {
+    /// The URL to fetch, the problem code of a failure and the words for the document.
+    pub(crate) fn target(self) -> Result<(String, ProblemCode, String), bem_core::Error> {
+        match self {
+            Wanted::ControllerDocument(identifier) => {
+                let code = ProblemCode::InvalidControlledIdentifierDocument;
+                let url = if identifier.starts_with("did:web:") {
+                    bem_core::did_web::document_url(identifier)?
+                } else if identifier.starts_with("https://") {
+                    identifier.to_owned()
+                } else {
+                    return Err(bem_core::Error::new(
+                        code,
+                        format!(
+                            "{} cannot be resolved: only did:key, did:web and https identifiers are",
+                            truncate(identifier)
+                        ),
+                    ));
+                };
+                Ok((url, code, format!("controller document of {}", truncate(identifier))))
+            }
+            Wanted::StatusList(url) => {
+                Ok((url.to_owned(), ProblemCode::StatusRetrievalError, "status list".into()))
+            }
+            Wanted::Schema(url) => {
+                Ok((url.to_owned(), ProblemCode::SchemaValidationError, "credential schema".into()))
+            }
+        }
+    }
+}
+
 impl Fetcher {
-    fn fetched(&self, url: &str, code: ProblemCode, what: &str) -> Fetched {
-        match self.fetch_json(url) {
+    /// Fetches `wanted` by `deadline` (the configured limit alone when `None`).
+    pub(crate) fn resolve(&self, wanted: Wanted<'_>, deadline: Option<Instant>) -> Fetched {
+        let (url, code, what) = match wanted.target() {
+            Ok(target) => target,
+            Err(e) => return Fetched::Failed(e),
+        };
+        match self.fetch_json_until(&url, deadline) {
             Ok(value) => Fetched::Document(Value::clone(&value)),
             Err(e) => Fetched::Failed(bem_core::Error::new(code, format!("{what}: {e}"))),
         }
@@ -341,31 +455,14 @@ impl Fetcher {
 
 impl Resolver for Fetcher {
     fn controller_document(&self, identifier: &str) -> Fetched {
-        let code = ProblemCode::InvalidControlledIdentifierDocument;
-        let url = if identifier.starts_with("did:web:") {
-            match bem_core::did_web::document_url(identifier) {
-                Ok(url) => url,
-                Err(e) => return Fetched::Failed(e),
-            }
-        } else if identifier.starts_with("https://") {
-            identifier.to_owned()
-        } else {
-            return Fetched::Failed(bem_core::Error::new(
-                code,
-                format!(
-                    "{} cannot be resolved: only did:key, did:web and https identifiers are",
-                    truncate(identifier)
-                ),
-            ));
-        };
-        self.fetched(&url, code, &format!("controller document of {}", truncate(identifier)))
+        self.resolve(Wanted::ControllerDocument(identifier), None)
     }
 
     fn status_list_credential(&self, url: &str) -> Fetched {
-        self.fetched(url, ProblemCode::StatusRetrievalError, "status list")
+        self.resolve(Wanted::StatusList(url), None)
     }
 
     fn credential_schema(&self, url: &str) -> Fetched {
-        self.fetched(url, ProblemCode::SchemaValidationError, "credential schema")
+        self.resolve(Wanted::Schema(url), None)
     }
 }

@@ -14,8 +14,12 @@
 //! - one time limit covers DNS, connection, redirects and the body; the body is read up to
 //!   a size cap and parsed with the core's strict JSON parser;
 //! - answers are cached in a bounded [`cache::Cache`] by `Cache-Control` and revalidated
-//!   with `ETag`; failures are never cached, and a failure is reported as a failure
-//!   (`Fetched::Failed`), never as an empty or passing document.
+//!   with `ETag`; a failure is remembered for 30 s, and is reported as a failure
+//!   (`Fetched::Failed`), never as an empty or passing document;
+//! - a URL's fragment is dropped before the cache and the request;
+//! - at most [`MAX_DNS_LOOKUPS`] name lookups run at once;
+//! - a service verifies through a [`Session`]: one verification's fetching is bounded in
+//!   documents, lookups and time, and stops when its client goes away.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing))]
 
 pub mod address;
@@ -23,7 +27,9 @@ pub mod cache;
 mod error;
 mod fetcher;
 pub mod policy;
+mod session;
 
 pub use error::{Error, ErrorKind};
-pub use fetcher::{DnsLookup, FetchConfig, Fetcher};
+pub use fetcher::{DnsLookup, FetchConfig, Fetcher, MAX_DNS_LOOKUPS};
 pub use policy::{AllowedOrigin, FetchPolicy, HostRule};
+pub use session::{Budget, Session};

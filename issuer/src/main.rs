@@ -318,7 +318,8 @@ fn serve(config: Config) -> anyhow::Result<()> {
             say(&format!("bem-issuer: seal {} from {}", seal.describe(), files.certificate.display()));
         }
         say(&format!("bem-issuer: listening on {scheme}://{bound}"));
-        Ok(bem_serve::serve(listener, app, tls, shutdown()).await?)
+        bem_serve::serve(listener, app, tls, shutdown()).await;
+        Ok(())
     })
 }
 

@@ -168,12 +168,18 @@ pub async fn read_body(request: Request, limit: usize) -> Result<Vec<u8>, ApiErr
     if announced.is_some_and(|n| n > drain_limit) {
         return Err(ApiError::too_large(limit));
     }
-    let unreadable = || ApiError::bad_request("PARSING_ERROR", "the request body could not be read");
+    let unreadable = |e: axum::Error| {
+        if bem_serve::BodyTimeout::caused(&e) {
+            ApiError::new(StatusCode::REQUEST_TIMEOUT, "REQUEST_TIMEOUT", e.to_string())
+        } else {
+            ApiError::bad_request("PARSING_ERROR", "the request body could not be read")
+        }
+    };
     let mut body = request.into_body();
     let mut bytes = Vec::with_capacity(announced.unwrap_or(0).min(limit));
     let mut seen = 0usize;
     while let Some(frame) = body.frame().await {
-        let Ok(data) = frame.map_err(|_| unreadable())?.into_data() else { continue };
+        let Ok(data) = frame.map_err(unreadable)?.into_data() else { continue };
         seen = seen.saturating_add(data.len());
         if seen <= limit {
             bytes.extend_from_slice(&data);
@@ -207,8 +213,9 @@ const QUICK_MAX_BYTES: usize = 16 * 1024;
 /// bounded RDFC still answer in about a millisecond at this size.
 const QUICK_RDFC_MAX_BYTES: usize = 4 * 1024;
 
-/// Whether verifying `document` is quick enough to run in place: small, no status list
-/// and a `did:key` issuer (so no network), and either an `eddsa-jcs-2022` proof (tens of
+/// Whether verifying `document` is quick enough to try in place: small, no status list
+/// and a `did:key` issuer (so most likely no network; one that needs it after all is run
+/// again on the blocking pool), and either an `eddsa-jcs-2022` proof (tens of
 /// microseconds) or an `eddsa-rdfc-2022` proof over a document of at most 4 KiB whose
 /// contexts are all embedded ones (the fast JSON-LD path's). Anything else, and anything
 /// that fetches, goes to the blocking pool.
@@ -255,13 +262,10 @@ pub async fn verify_credential(
         .remove("verifiableCredential")
         .ok_or_else(|| ApiError::bad_request("PARSING_ERROR", "the request has no `verifiableCredential`"))?;
     let quick = is_quick(&document, body_len);
-    let (report, document) = state
-        .clone()
-        .verify_quick_or_pooled(Kind::Credential, quick, move |v| {
-            let report = v.credential(&document);
-            (report, document)
-        })
-        .await?;
+    let document = Arc::new(document);
+    let shared = document.clone();
+    let report =
+        state.clone().verify_quick_or_pooled(Kind::Credential, quick, move |v| v.credential(&shared)).await?;
     Ok(answer(&report, &options, Some(&document)))
 }
 

@@ -1,10 +1,12 @@
 //! The HTTP service: shared state, the router, the load limit, metrics and logs.
 //!
-//! Invariants: verification (CPU-bound, and the fetcher blocks) runs on the blocking
-//! pool, at most [`AppState::max_in_flight`] at a time; a request that cannot get a slot
-//! within [`QUEUE_WAIT`] is answered 503 problem+json at once, so the server keeps
-//! answering under abuse. Logs name the route, status and time, never a credential,
-//! a challenge or a query string.
+//! Invariants: at most [`AppState::max_in_flight`] verifications at a time; a request that
+//! cannot get a slot within [`QUEUE_WAIT`] is answered 503 problem+json at once, so the
+//! server keeps answering under abuse. An async worker never waits on I/O: a fetch
+//! happens only on the blocking pool (a "quick" verification runs in place without
+//! network, and again on the pool if it needed any), and stops when the request is
+//! dropped. `/healthz` is outside the request limit and the queue. Logs name the route,
+//! status and time, never a credential, a challenge or a query string.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -17,12 +19,14 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use tokio::sync::Semaphore;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::challenge::Challenges;
 use crate::metrics::{Kind, Metrics};
 use crate::problem::ApiError;
-use crate::verification::Verifier;
+use crate::verification::{NoNetwork, Scope, Verifier};
 use crate::{api, page};
 
 /// How long a request waits for a verification slot before it is turned away.
@@ -59,52 +63,81 @@ impl AppState {
         self.max_in_flight
     }
 
-    /// Runs `job` on the blocking pool once a verification slot is free.
+    /// Runs `job` on the blocking pool once a verification slot is free. When the request
+    /// is dropped (its client went away), the job's scope stops fetching.
     pub async fn verify<T: Send + 'static>(
         self: Arc<Self>,
         kind: Kind,
-        job: impl FnOnce(&Verifier) -> T + Send + 'static,
+        job: impl FnOnce(&Scope<'_>) -> T + Send + 'static,
     ) -> Result<T, ApiError> {
-        self.verify_quick_or_pooled(kind, false, job).await
+        let permit = self.slot().await?;
+        self.pooled(kind, permit, job).await
     }
 
-    /// Runs `job` once a verification slot is free: in place when `quick` (no network,
-    /// tens of microseconds: the hand-over to a blocking thread would cost more), else on
-    /// the blocking pool.
+    /// Runs `job` once a verification slot is free: first in place without network when
+    /// `quick` (tens of microseconds: the hand-over to a blocking thread would cost more),
+    /// and again on the blocking pool if it turned out to need a fetch.
     pub async fn verify_quick_or_pooled<T: Send + 'static>(
         self: Arc<Self>,
         kind: Kind,
         quick: bool,
-        job: impl FnOnce(&Verifier) -> T + Send + 'static,
+        job: impl Fn(&Scope<'_>) -> T + Send + 'static,
     ) -> Result<T, ApiError> {
-        let permit = match tokio::time::timeout(QUEUE_WAIT, self.slots.clone().acquire_owned()).await {
-            Ok(Ok(permit)) => permit,
-            Ok(Err(_)) | Err(_) => {
-                self.metrics.turned_away();
-                return Err(ApiError::overloaded());
-            }
-        };
+        let permit = self.slot().await?;
         if quick {
-            let _permit = permit;
+            let refusals = NoNetwork::default();
             self.metrics.started();
             let start = Instant::now();
-            let out = job(&self.verifier);
-            self.metrics.verification(kind, start.elapsed());
+            let out = job(&self.verifier.without_network(&refusals));
             self.metrics.finished();
-            return Ok(out);
+            if !refusals.asked() {
+                self.metrics.verification(kind, start.elapsed());
+                return Ok(out);
+            }
         }
+        self.pooled(kind, permit, job).await
+    }
+
+    async fn slot(&self) -> Result<OwnedSemaphorePermit, ApiError> {
+        match tokio::time::timeout(QUEUE_WAIT, self.slots.clone().acquire_owned()).await {
+            Ok(Ok(permit)) => Ok(permit),
+            Ok(Err(_)) | Err(_) => {
+                self.metrics.turned_away();
+                Err(ApiError::overloaded())
+            }
+        }
+    }
+
+    async fn pooled<T: Send + 'static>(
+        self: Arc<Self>,
+        kind: Kind,
+        permit: OwnedSemaphorePermit,
+        job: impl FnOnce(&Scope<'_>) -> T + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let cancelled = Arc::new(AtomicBool::new(false));
+        let _cancel_when_dropped = CancelOnDrop(cancelled.clone());
         let state = self.clone();
         let result = tokio::task::spawn_blocking(move || {
             let _permit = permit;
             state.metrics.started();
             let start = Instant::now();
-            let out = job(&state.verifier);
+            let out = job(&state.verifier.scope(Some(&cancelled)));
             state.metrics.verification(kind, start.elapsed());
             state.metrics.finished();
             out
         })
         .await;
         result.map_err(|e| ApiError::internal(&format!("verification task failed: {e}")))
+    }
+}
+
+/// Sets its flag when dropped: held by a request's future, so that the flag is set when
+/// the request ends, answered or abandoned.
+struct CancelOnDrop(Arc<AtomicBool>);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Release);
     }
 }
 
@@ -120,11 +153,13 @@ pub fn app(state: Arc<AppState>) -> Router {
         )
         .route("/verify/scan.js", get(page::scanner::script))
         .route("/verify/qr", post(page::scanner::decode))
-        .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/openapi.json", get(openapi))
         .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(state.clone(), track))
+        // Outside the request limit and the verification queue: it answers while they are full.
+        .route("/healthz", get(healthz))
         .with_state(state)
 }
 
@@ -146,6 +181,14 @@ async fn metrics(State(state): State<Arc<AppState>>) -> impl IntoResponse {
 
 async fn not_found() -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, "NOT_FOUND", "no such route")
+}
+
+async fn method_not_allowed(method: axum::http::Method) -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "METHOD_NOT_ALLOWED",
+        format!("{method} is not allowed on this route"),
+    )
 }
 
 /// Counts and logs every request by route template and status; sheds load beyond
@@ -180,7 +223,7 @@ pub async fn serve(
     let scheme = if tls.is_some() { "https" } else { "http" };
     println!("bem-verifier listening on {scheme}://{bound}");
     tracing::info!(%bound, scheme, max_in_flight = state.max_in_flight(), "listening");
-    bem_serve::serve(listener, app(state), tls, shutdown).await?;
+    bem_serve::serve(listener, app(state), tls, shutdown).await;
     Ok(())
 }
 

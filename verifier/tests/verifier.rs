@@ -474,9 +474,13 @@ fn the_check_command_exits_0_1_2() {
 
     // Offline, a status list is "not checked", never passed.
     let with = issue(&with_status(credential(&did, "S"), "https://status.example/1", 1), &k, &did);
-    let (code, out) = run_check(&["-", "--offline", "--json"], Some(&with.to_string()));
+    let (code, out) = run_check(&["-", "--offline", "--json", "--trust", &trust], Some(&with.to_string()));
     assert_eq!(code, 0, "{out}");
     assert_eq!(serde_json::from_str::<Value>(&out).unwrap()["verdict"], "status-unknown");
+    // An issuer nobody vouches for is the headline, before an unknown status.
+    let (code, out) = run_check(&["-", "--offline", "--json"], Some(&with.to_string()));
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(serde_json::from_str::<Value>(&out).unwrap()["verdict"], "unknown-issuer");
 
     assert_eq!(run_check(&[junk.to_str().unwrap()], None).0, 2);
     assert_eq!(run_check(&[dir.path().join("missing.json").to_str().unwrap()], None).0, 2);
