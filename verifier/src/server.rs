@@ -1,8 +1,8 @@
 //! The HTTP service: shared state, the router, the load limit, metrics and logs.
 //!
-//! Invariants: at most [`AppState::max_in_flight`] verifications at a time; a request that
-//! cannot get a slot within [`QUEUE_WAIT`] is answered 503 problem+json at once, so the
-//! server keeps answering under abuse. An async worker never waits on I/O: a fetch
+//! Invariants: at most [`AppState::max_in_flight`] verifications on the blocking pool at a
+//! time; a request that cannot get a slot within [`QUEUE_WAIT`] is answered 503
+//! problem+json at once, so the server keeps answering under abuse. An async worker never waits on I/O: a fetch
 //! happens only on the blocking pool (a "quick" verification runs in place without
 //! network, and again on the pool if it needed any), and stops when the request is
 //! dropped. `/healthz` is outside the request limit and the queue. Logs name the route,
@@ -74,16 +74,16 @@ impl AppState {
         self.pooled(kind, permit, job).await
     }
 
-    /// Runs `job` once a verification slot is free: first in place without network when
-    /// `quick` (tens of microseconds: the hand-over to a blocking thread would cost more),
-    /// and again on the blocking pool if it turned out to need a fetch.
+    /// Runs `job` in place without network when `quick` (tens of microseconds: the
+    /// hand-over to a blocking thread would cost more; in-place work is bounded by the
+    /// async worker threads themselves, so it takes no slot), and on the blocking pool once
+    /// a slot is free when it is not quick or turned out to need a fetch.
     pub async fn verify_quick_or_pooled<T: Send + 'static>(
         self: Arc<Self>,
         kind: Kind,
         quick: bool,
         job: impl Fn(&Scope<'_>) -> T + Send + 'static,
     ) -> Result<T, ApiError> {
-        let permit = self.slot().await?;
         if quick {
             let refusals = NoNetwork::default();
             self.metrics.started();
@@ -95,6 +95,7 @@ impl AppState {
                 return Ok(out);
             }
         }
+        let permit = self.slot().await?;
         self.pooled(kind, permit, job).await
     }
 

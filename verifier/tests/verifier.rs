@@ -641,6 +641,9 @@ fn the_page_reads_photos_of_qr_codes_without_javascript() {
 /// The attack corpus over HTTP (`verifier/tests/verifier/attacks.rs`, `docs/security.md`).
 #[path = "verifier/attacks.rs"]
 mod attacks;
+/// Bounded work per request and slow clients (issue 17), over HTTP.
+#[path = "verifier/hostile_clients.rs"]
+mod hostile_clients;
 
 mod browser {
     use super::*;
