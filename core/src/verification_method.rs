@@ -9,7 +9,10 @@
 //! - the verification method's `id` equals the requested URL (relative ids are refused);
 //! - the method's `controller` equals the document's `id`;
 //! - the method is listed under the relationship of the proof purpose;
-//! - a method that is `revoked`, or `expires`, at or before the proof was made is refused.
+//! - a method that is `revoked`, or `expires`, at or before the proof was made is refused;
+//!   a proof that says it was made before a revocation that has since happened verifies,
+//!   and the revocation time comes back with the method so that the report warns (the
+//!   proof's `created` is only the signer's claim).
 
 use ed25519_dalek::VerifyingKey;
 use serde_json::Value;
@@ -25,6 +28,10 @@ pub struct ResolvedMethod {
     pub id: String,
     pub controller: String,
     pub key: VerifyingKey,
+    /// When the controller document says the method was revoked, later than the proof
+    /// says it was made. The proof's `created` is the signer's word: a thief of the key
+    /// can write an earlier one, so callers warn once this time has passed.
+    pub revoked: Option<Timestamp>,
 }
 
 /// Resolves `vm_url` for `purpose`. `proof_time` is the proof's `created` (or now).
@@ -36,7 +43,12 @@ pub fn resolve(
 ) -> Result<ResolvedMethod> {
     if vm_url.starts_with("did:key:") {
         let (key, id) = did_key::resolve_verification_method(vm_url)?;
-        return Ok(ResolvedMethod { id, controller: key.did().to_owned(), key: *key.public_key() });
+        return Ok(ResolvedMethod {
+            id,
+            controller: key.did().to_owned(),
+            key: *key.public_key(),
+            revoked: None,
+        });
     }
     let identifier = vm_url.split('#').next().unwrap_or(vm_url);
     if !vm_url.contains('#') && !identifier.starts_with("https:") {
@@ -114,6 +126,7 @@ pub fn method_from_document(
             format!("verification method controller {controller:?} is not {identifier:?}"),
         ));
     }
+    let mut revoked = None;
     for (field, what) in [("revoked", "was revoked"), ("expires", "expired")] {
         if let Some(v) = method.get(field) {
             let not_a_time =
@@ -125,6 +138,9 @@ pub fn method_from_document(
                     ProblemCode::InvalidVerificationMethod,
                     format!("verification method {vm_url} {what} at {}", at.to_rfc3339()),
                 ));
+            }
+            if field == "revoked" {
+                revoked = Some(at);
             }
         }
     }
@@ -150,5 +166,5 @@ pub fn method_from_document(
             ))
         }
     };
-    Ok(ResolvedMethod { id: vm_url.to_owned(), controller: controller.to_owned(), key })
+    Ok(ResolvedMethod { id: vm_url.to_owned(), controller: controller.to_owned(), key, revoked })
 }

@@ -554,6 +554,17 @@ fn check_proofs(
                     "proof",
                     format!("{} proof by {} verified", view.cryptosuite.as_str(), method.id),
                 ));
+                if let Some(revoked) = method.revoked.filter(|at| *at <= options.now) {
+                    report.checks.push(Check::warning(
+                        "proof",
+                        ProblemCode::InvalidVerificationMethod,
+                        format!(
+                            "the key {} was revoked at {}; the proof says it was made earlier, which only the issuer's own records can confirm (whoever holds a revoked key can write an earlier date)",
+                            method.id,
+                            revoked.to_rfc3339()
+                        ),
+                    ));
+                }
                 controllers.push(method.controller);
             }
             Err(e) => {

@@ -69,11 +69,12 @@ impl Verifier {
         self.refuses(case, "/credentials/verify", body.as_bytes(), &[400, 422], code)
     }
 
-    fn accepts(&self, case: &str, vc: &Value) {
+    fn accepts(&self, case: &str, vc: &Value) -> Value {
         let body = json!({"verifiableCredential": vc}).to_string();
         let (status, answer) = self.post_raw("/credentials/verify", body.as_bytes());
         assert_eq!((status, &answer["verified"]), (200, &json!(true)), "{case}: {answer:#}");
         self.healthy(case);
+        answer
     }
 
     fn healthy(&self, case: &str) {
@@ -743,6 +744,17 @@ fn lying_controller_documents_and_broken_proof_sets_are_refused_over_https() {
     v.accepts(
         "control expires later",
         &case("later", &|d| d["verificationMethod"][0]["expires"] = json!("2030-01-01T00:00:00Z")),
+    );
+    // A key revoked since: a proof that says it was made before the revocation verifies,
+    // with a warning that the date is only the signer's word (a thief can backdate).
+    let answer = v.accepts(
+        "revoked since the proof's date",
+        &case("revoked-since", &|d| d["verificationMethod"][0]["revoked"] = json!("2026-03-01T00:00:00Z")),
+    );
+    let warnings = answer["warnings"].to_string();
+    assert!(
+        warnings.contains("was revoked at 2026-03-01") && warnings.contains("earlier date"),
+        "{answer:#}"
     );
 
     // AC-12: the key is listed only under `authentication`.
