@@ -147,7 +147,7 @@ fn image_text(path: &PathBuf) -> anyhow::Result<String> {
     let text = qr_image::decode_text(&bytes).map_err(|e| {
         let why = match e {
             QrError::TooLarge => format!("larger than {} bytes", qr_image::MAX_IMAGE_BYTES),
-            QrError::TooManyPixels => format!("more than {} pixels a side", qr_image::MAX_SIDE),
+            QrError::TooManyPixels => format!("too large to read: {}", qr_image::size_rule()),
             QrError::NotAnImage => "neither PNG nor JPEG".to_owned(),
             QrError::Damaged => "a damaged image".to_owned(),
             QrError::NoCode => "no QR code found".to_owned(),

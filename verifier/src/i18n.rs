@@ -229,7 +229,7 @@ pub fn qr_error(lang: Lang, error: QrError) -> &'static str {
         (Lang::En, QrError::TooLarge) => {
             "The image is too large: send a photo or screenshot of at most 4 MB."
         }
-        (Lang::En, QrError::TooManyPixels) => "The image is too large: at most 4096 × 4096 pixels.",
+        (Lang::En, QrError::TooManyPixels) => "The image is too large to read: at most 4096 × 4096 pixels, and a progressive JPEG of about 8 megapixels at most. A crop around the code, a PNG or an ordinary JPEG works.",
         (Lang::En, QrError::NotAnImage) => {
             "This file is not a PNG or JPEG image. Upload a photo or screenshot of the QR code."
         }
@@ -247,7 +247,7 @@ pub fn qr_error(lang: Lang, error: QrError) -> &'static str {
             "This QR code holds neither a certificate link nor a certificate."
         }
         (Lang::Uk, QrError::TooLarge) => "Зображення завелике: надішліть фото або знімок екрана до 4 МБ.",
-        (Lang::Uk, QrError::TooManyPixels) => "Зображення завелике: не більше 4096 × 4096 пікселів.",
+        (Lang::Uk, QrError::TooManyPixels) => "Зображення завелике для читання: не більше 4096 × 4096 пікселів, а прогресивний JPEG — не більше приблизно 8 мегапікселів. Підійде фрагмент навколо коду, PNG або звичайний JPEG.",
         (Lang::Uk, QrError::NotAnImage) => {
             "Цей файл не є зображенням PNG або JPEG. Завантажте фото або знімок екрана QR-коду."
         }

@@ -7,7 +7,10 @@
 //! - only PNG and JPEG are read, recognised by their signature, never by a name or a
 //!   Content-Type;
 //! - a side over [`MAX_SIDE`] pixels, or a decoder allocation over [`MAX_DECODE_ALLOC`],
-//!   is refused from the header, before any pixel is decoded (decompression bombs);
+//!   is refused from the header, before any pixel is decoded (decompression bombs); for a
+//!   JPEG the decoder's own working memory counts too (a progressive JPEG keeps two bytes
+//!   per pixel and component until its last scan; the image crate's limit sees only the
+//!   output), estimated from the frame header by [`jpeg_decode_bytes`];
 //! - the image is scaled down to at most [`SEARCH_SIDE`] pixels a side before the search;
 //! - rqrr's search (which copies the image once per candidate group of finder patterns,
 //!   so a crafted image could make it run for hours) is given a budget of
@@ -43,6 +46,14 @@ pub const SEARCH_SIDE: u32 = 1600;
 /// QR code takes about 10 per pixel; 200 bounds a search of the largest image searched
 /// to well under a second of CPU.
 pub const WORK_PER_PIXEL: u64 = 200;
+
+/// The size rule, in words, for messages.
+pub fn size_rule() -> String {
+    format!(
+        "at most {MAX_SIDE} × {MAX_SIDE} pixels and {} MiB to decode (a progressive JPEG of more than about 8 megapixels needs more); a crop around the code, a PNG or a baseline JPEG works",
+        MAX_DECODE_ALLOC / (1024 * 1024)
+    )
+}
 
 /// Why no usable QR code came out of an image.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -111,6 +122,9 @@ fn load(bytes: &[u8]) -> Result<GrayImage, QrError> {
         Ok(format @ (ImageFormat::Png | ImageFormat::Jpeg)) => format,
         _ => return Err(QrError::NotAnImage),
     };
+    if format == ImageFormat::Jpeg && jpeg_decode_bytes(bytes).is_none_or(|cost| cost > MAX_DECODE_ALLOC) {
+        return Err(QrError::TooManyPixels);
+    }
     let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
     let mut limits = Limits::default();
     limits.max_image_width = Some(MAX_SIDE);
@@ -133,6 +147,52 @@ fn load(bytes: &[u8]) -> Result<GrayImage, QrError> {
         u32::try_from(scaled).unwrap_or(SEARCH_SIDE).max(1)
     };
     Ok(image::imageops::thumbnail(&grey, scale(width), scale(height)))
+}
+
+/// What decoding a JPEG and turning it grey takes, in bytes, from its frame header: the
+/// decoded pixels (three bytes each in colour, one in grey), the grey copy (one), and for
+/// a progressive JPEG the coefficients of every component at its own sampling (two bytes
+/// a sample), kept until the last scan. `None` when no well-formed frame header comes
+/// before the first scan: such a JPEG cannot be decoded anyway.
+fn jpeg_decode_bytes(bytes: &[u8]) -> Option<u64> {
+    let mut at = 2; // after SOI
+    loop {
+        if *bytes.get(at)? != 0xFF {
+            return None;
+        }
+        let marker = *bytes.get(at + 1)?;
+        if marker == 0xFF {
+            at += 1; // fill byte
+            continue;
+        }
+        let length = usize::from(u16::from_be_bytes([*bytes.get(at + 2)?, *bytes.get(at + 3)?]));
+        match marker {
+            // Start of frame: baseline, extended, progressive, lossless (Huffman or arithmetic).
+            0xC0..=0xC3 | 0xC5..=0xC7 | 0xC9..=0xCB | 0xCD..=0xCF => {
+                let frame = bytes.get(at + 4..at + 2 + length)?;
+                let height = u64::from(u16::from_be_bytes([*frame.get(1)?, *frame.get(2)?]));
+                let width = u64::from(u16::from_be_bytes([*frame.get(3)?, *frame.get(4)?]));
+                let components = usize::from(*frame.get(5)?);
+                let sampling: Vec<(u64, u64)> = (0..components)
+                    .map(|i| frame.get(6 + 3 * i + 1).map(|hv| (u64::from(hv >> 4), u64::from(hv & 0x0F))))
+                    .collect::<Option<_>>()?;
+                let pixels = width.checked_mul(height)?;
+                let output = if components >= 3 { 3 } else { 1 };
+                let mut total = pixels.checked_mul(output + 1)?;
+                if matches!(marker, 0xC2 | 0xC6 | 0xCA | 0xCE) {
+                    let h_max = sampling.iter().map(|s| s.0).max()?.max(1);
+                    let v_max = sampling.iter().map(|s| s.1).max()?.max(1);
+                    for (h, v) in sampling {
+                        let samples = pixels.checked_mul(h.checked_mul(v)?)? / (h_max * v_max);
+                        total = total.checked_add(samples.checked_mul(2)?)?;
+                    }
+                }
+                return Some(total);
+            }
+            0xDA | 0xD9 => return None, // a scan or the end before any frame
+            _ => at = at.checked_add(2 + length)?,
+        }
+    }
 }
 
 /// Grey levels; where the image has an alpha channel, blended on white (a QR code with a
@@ -401,5 +461,42 @@ mod tests {
         let start = std::time::Instant::now();
         assert_eq!(read(&png(&tiles)), Err(QrError::TooComplex));
         assert!(start.elapsed() < std::time::Duration::from_secs(20), "{:?}", start.elapsed());
+    }
+
+    /// `side`² pixels tiled with QR finder patterns (7 × 7 modules of one pixel, two
+    /// pixels apart): tens of thousands of candidate capstones for the search to group.
+    fn finder_patterns(side: u32) -> GrayImage {
+        let mut image = GrayImage::from_pixel(side, side, Luma([255]));
+        for y0 in (0..side.saturating_sub(7)).step_by(9) {
+            for x0 in (0..side.saturating_sub(7)).step_by(9) {
+                for dy in 0..7u32 {
+                    for dx in 0..7u32 {
+                        if dx.min(dy).min(6 - dx).min(6 - dy) != 1 {
+                            image.put_pixel(x0 + dx, y0 + dy, Luma([0]));
+                        }
+                    }
+                }
+            }
+        }
+        image
+    }
+
+    #[test]
+    fn an_image_of_finder_patterns_runs_out_of_budget() {
+        assert_eq!(decode_text(&png(&finder_patterns(800))), Err(QrError::TooComplex));
+    }
+
+    #[test]
+    fn a_jpegs_working_memory_is_judged_from_its_frame_header() {
+        let baseline = jpeg(&GrayImage::from_pixel(64, 48, Luma([200])));
+        assert_eq!(jpeg_decode_bytes(&baseline), Some(64 * 48 * 2));
+        // A progressive CMYK frame header of 4096 × 4096: 3 + 1 + 4 × 2 bytes a pixel.
+        let mut progressive = vec![0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x04, 0x00, 0x00];
+        progressive.extend([0xFF, 0xC2, 0x00, 0x14, 0x08, 0x10, 0x00, 0x10, 0x00, 0x04]);
+        progressive.extend([1, 0x11, 0, 2, 0x11, 0, 3, 0x11, 0, 4, 0x11, 0, 0xFF, 0xD9]);
+        assert_eq!(jpeg_decode_bytes(&progressive), Some(4096 * 4096 * 12));
+        assert_eq!(decode_text(&progressive), Err(QrError::TooManyPixels));
+        assert_eq!(jpeg_decode_bytes(&[0xFF, 0xD8, 0xFF, 0xDA, 0, 2]), None);
+        assert_eq!(jpeg_decode_bytes(&[0xFF, 0xD8, 0xFF, 0xE0, 0xFF, 0xFF]), None);
     }
 }

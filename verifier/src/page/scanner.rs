@@ -87,7 +87,7 @@ fn problem(e: QrError) -> ApiError {
         QrError::TooManyPixels => ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "RESOURCE_LIMIT_EXCEEDED",
-            format!("the image is larger than {0} × {0} pixels", qr_image::MAX_SIDE),
+            format!("the image is too large to read: {}", qr_image::size_rule()),
         ),
         QrError::NotAnImage => ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,

@@ -374,3 +374,33 @@ fn healthz_answers_while_slow_fetches_run_and_abandoned_work_stops() {
     std::thread::sleep(Duration::from_secs(5));
     assert_eq!(origin.hits("/lists/second"), 0, "the abandoned verification went on fetching");
 }
+
+/// A JPEG whose frame header says `marker` (0xC0 baseline, 0xC2 progressive), `side` ×
+/// `side` pixels of four components (CMYK) at full sampling; no picture follows.
+fn jpeg_frame_header(marker: u8, side: u16) -> Vec<u8> {
+    let [hi, lo] = side.to_be_bytes();
+    let mut jpeg = vec![0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x04, 0x00, 0x00];
+    jpeg.extend([0xFF, marker, 0x00, 0x14, 0x08, hi, lo, hi, lo, 0x04]);
+    jpeg.extend([1, 0x11, 0, 2, 0x11, 0, 3, 0x11, 0, 4, 0x11, 0, 0xFF, 0xD9]);
+    jpeg
+}
+
+#[test]
+fn a_jpeg_that_would_take_more_memory_than_allowed_is_refused_from_its_header() {
+    let v = Verifier::start(&[]);
+    // A progressive CMYK image of 4096² keeps 128 MiB of coefficients while it decodes
+    // (140 MB peak measured with a real one): refused before decoding.
+    let frame = jpeg_frame_header(0xC2, 4096);
+    let r = ureq::post(&format!("{}/verify/qr", v.base)).set("Content-Type", "image/jpeg").send_bytes(&frame);
+    let (status, body) = super::read(r);
+    assert_eq!(status, 413, "{body}");
+    assert!(body.contains("RESOURCE_LIMIT_EXCEEDED") && body.contains("progressive JPEG"), "{body}");
+    // The same size as an ordinary (baseline) JPEG passes the header check and fails only
+    // because no picture follows.
+    let r = ureq::post(&format!("{}/verify/qr", v.base))
+        .set("Content-Type", "image/jpeg")
+        .send_bytes(&jpeg_frame_header(0xC0, 2048));
+    let (status, body) = super::read(r);
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("could not be decoded"), "{body}");
+}
