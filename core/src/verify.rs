@@ -808,6 +808,7 @@ fn status_of_entry(entry: &Value, issuer: Option<&str>, options: &VerifyOptions<
             ))
         }
     };
+    check_list_identity(&list, url)?;
     // The status list credential goes through the whole pipeline (bar status itself).
     let list_options = VerifyOptions { check_status: false, challenge: None, domain: None, ..*options };
     let list_report = verify_credential(&list, &list_options);
@@ -875,6 +876,31 @@ fn status_of_entry(entry: &Value, issuer: Option<&str>, options: &VerifyOptions<
         .deciding(Verdict::Suspended),
         (other, v) => Check::warning("status", ProblemCode::StatusError, format!("{other} status is {v}")),
     })
+}
+
+/// A status list credential is the one the entry names: its `type` includes
+/// `BitstringStatusListCredential` (BSL §2.2) and its `id` is the URL it was fetched from,
+/// fragments dropped on both sides (a list served at one URL cannot stand in for another's).
+fn check_list_identity(list: &Value, url: &str) -> Result<(), Error> {
+    let refuse = |m: String| Err(Error::new(ProblemCode::StatusVerificationError, m));
+    if !model::has_type(list, "BitstringStatusListCredential") {
+        return refuse(format!(
+            "status list {url} is not a BitstringStatusListCredential (its type lacks it)"
+        ));
+    }
+    let without_fragment = |u: &str| u.split('#').next().unwrap_or_default().to_owned();
+    match list.get("id").and_then(Value::as_str) {
+        Some(id) if without_fragment(id) == without_fragment(url) => Ok(()),
+        Some(id) => {
+            let shown: String = id.chars().take(200).collect();
+            refuse(format!(
+                "status list {url} has the id {shown:?}: a list's id must be the URL it is fetched from"
+            ))
+        }
+        None => {
+            refuse(format!("status list {url} has no id: a list's id must be the URL it is fetched from"))
+        }
+    }
 }
 
 /// The `statusMessage` text for `value` (BSL §2.1: present when `statusSize` > 1, one

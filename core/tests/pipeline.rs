@@ -447,6 +447,45 @@ fn forged_or_mismatched_status_lists_fail() {
     let report = verify::verify_credential(&vc, &opts(&trust, &resolver));
     assert!(failed_codes(&report).contains(&"STATUS_VERIFICATION_ERROR"));
 
+    // Properly signed by the issuer, but another list (its id is another URL), or not a
+    // BitstringStatusListCredential: each refused for that reason.
+    let status_message = |report: &verify::Report| {
+        report.checks.iter().find(|c| c.name == "status").map(|c| c.message.clone()).unwrap_or_default()
+    };
+    let elsewhere =
+        status_list_credential(&did, &k, "https://issuer.example/status-lists/r9", "revocation", &[]);
+    resolver.documents.insert(url.into(), elsewhere);
+    let report = verify::verify_credential(&vc, &opts(&trust, &resolver));
+    assert!(failed_codes(&report).contains(&"STATUS_VERIFICATION_ERROR"), "{:#?}", report.checks);
+    assert!(status_message(&report).contains("must be the URL it is fetched from"), "{:#?}", report.checks);
+    let mut untyped = status_list_credential(&did, &k, url, "revocation", &[]);
+    untyped.as_object_mut().unwrap().remove("proof");
+    untyped["type"] = json!(["VerifiableCredential"]);
+    let untyped = sign(
+        &untyped,
+        &k,
+        &did.verification_method_id(),
+        Cryptosuite::EddsaRdfc2022,
+        ProofPurpose::AssertionMethod,
+    );
+    resolver.documents.insert(url.into(), untyped);
+    let report = verify::verify_credential(&vc, &opts(&trust, &resolver));
+    assert!(failed_codes(&report).contains(&"STATUS_VERIFICATION_ERROR"), "{:#?}", report.checks);
+    assert!(status_message(&report).contains("not a BitstringStatusListCredential"), "{:#?}", report.checks);
+    // The same list under its URL with a fragment is the same list.
+    let mut fragment = with_status(&did, &[("revocation", url, 3)]);
+    fragment["credentialStatus"][0]["statusListCredential"] = json!(format!("{url}#x"));
+    let fragment = sign(
+        &fragment,
+        &k,
+        &did.verification_method_id(),
+        Cryptosuite::EddsaRdfc2022,
+        ProofPurpose::AssertionMethod,
+    );
+    resolver.documents.insert(format!("{url}#x"), status_list_credential(&did, &k, url, "revocation", &[]));
+    let report = verify::verify_credential(&fragment, &opts(&trust, &resolver));
+    assert!(report.verified(), "{:#?}", report.checks);
+
     // Bad indexes fail closed.
     for bad in [json!("abc"), json!(5), json!(true), json!("131072"), json!("-1")] {
         let mut doc = with_status(&did, &[("revocation", url, 0)]);
