@@ -1115,10 +1115,24 @@ fn verify_sealed_credential(document: &Value, options: &VerifyOptions<'_>) -> Re
         (Err(_), _) => report.checks.push(Check::skipped("model", "not read: the seal is broken")),
     }
 
+    let binding = match (&seal.signature, &seal.payload) {
+        (Ok(()), Ok(payload)) => Some(seal_binding(&seal, payload)),
+        _ => None,
+    };
+    let differs = matches!(binding, Some(SealBinding::Differs { .. }));
+    if let Some(binding) = &binding {
+        report.checks.push(binding.check(&sealer));
+    }
     let seal_holds = seal.signature.is_ok() && seal.certificate.is_ok();
     report.checks.push(match (&seal.anchored(), seal_holds, &seal.chain) {
+        (Some(anchor), _, _) if differs => Check::warning(
+            "trust",
+            ProblemCode::UntrustedIssuer,
+            format!("the trusted {anchor:?} vouches for the sealer {sealer}, not for the issuer the credential names: they differ"),
+        ),
         (Some(anchor), _, _) => {
-            report.trusted_name = Some((*anchor).to_owned());
+            // Shown as the issuer: who sealed it (the certificate's subject), not the CA.
+            report.trusted_name = Some(sealer.clone());
             Check::ok(
                 "trust",
                 format!("sealed by {sealer}, whose certificate chains to the trusted {anchor:?}"),
@@ -1132,6 +1146,57 @@ fn verify_sealed_credential(document: &Value, options: &VerifyOptions<'_>) -> Re
         _ => Check::skipped("trust", "not checked: the seal, its certificate or its chain did not hold"),
     });
     report
+}
+
+/// How the sealed credential's issuer relates to the seal certificate's subject: the
+/// issuer's `eIDASIdentifier` notation against the certificate's organizationIdentifier
+/// (ETSI EN 319 412-1), the binding EDC checks.
+enum SealBinding {
+    Bound(String),
+    Differs { certificate: String, issuer: Vec<String> },
+    Unknown(&'static str),
+}
+
+fn seal_binding(seal: &Seal, payload: &Value) -> SealBinding {
+    let identifiers: Vec<String> = payload
+        .get("issuer")
+        .and_then(|i| i.get("eIDASIdentifier"))
+        .map(crate::json::items)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|i| i.get("notation").and_then(Value::as_str))
+        .map(|n| n.chars().take(200).collect())
+        .collect();
+    match (&seal.sealer.organization_identifier, identifiers.is_empty()) {
+        (None, _) => SealBinding::Unknown("the seal certificate carries no organizationIdentifier"),
+        (Some(_), true) => SealBinding::Unknown("the credential's issuer gives no eIDASIdentifier"),
+        (Some(id), false) if identifiers.iter().any(|i| i == id) => SealBinding::Bound(id.clone()),
+        (Some(id), false) => SealBinding::Differs { certificate: id.clone(), issuer: identifiers },
+    }
+}
+
+impl SealBinding {
+    fn check(&self, sealer: &str) -> Check {
+        match self {
+            SealBinding::Bound(id) => Check::ok(
+                "issuer",
+                format!("the credential's issuer is the sealer {sealer}: both are identified as {id}"),
+            ),
+            SealBinding::Differs { certificate, issuer } => Check::warning(
+                "issuer",
+                ProblemCode::UntrustedIssuer,
+                format!(
+                    "the credential's issuer ({}) is not the sealer {sealer} ({certificate}): they differ",
+                    issuer.join(", ")
+                ),
+            ),
+            SealBinding::Unknown(why) => Check::warning(
+                "issuer",
+                ProblemCode::UntrustedIssuer,
+                format!("nothing binds the credential's issuer to the sealer {sealer}: {why}"),
+            ),
+        }
+    }
 }
 
 /// The seal certificate: fit for sealing and valid at the signing time; a warning when it

@@ -993,7 +993,12 @@ fn with_their_ca_as_anchor_the_edc_samples_are_trusted_with_the_expiry_noted() {
         let report = verify::verify_credential_bytes(&sealed(rel), &opts(&trust, &Offline));
         assert_eq!(report.verdict(), Verdict::Valid, "{rel}: {:#?}", report.checks);
         assert!(report.verified() && report.trusted());
-        assert_eq!(report.trusted_name.as_deref(), Some("ANF AC (test eSeal CA)"));
+        // Shown under the sealer's name (the certificate's subject), not the CA's; the
+        // issuer's eIDAS identifier is the certificate's organizationIdentifier.
+        assert_eq!(report.trusted_name.as_deref(), Some("ORGANIZACION TEST (TEST SEAL)"));
+        assert!(check(&report, "trust").message.contains("ANF AC (test eSeal CA)"));
+        assert_eq!(check(&report, "issuer").status, Status::Ok, "{:#?}", report.checks);
+        assert!(check(&report, "issuer").message.contains("VATES-A00000000"));
         assert_eq!(check(&report, "chain").status, Status::Ok);
         let certificate = check(&report, "certificate");
         assert_eq!(certificate.status, Status::Warning);

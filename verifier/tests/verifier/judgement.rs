@@ -1,0 +1,190 @@
+//! Issue 17, the verifier's judgement, at the attacker's level (raw HTTP against the real
+//! `bem-verifier serve`): challenges used once (concurrently, across replicas and
+//! restarts, with bounded memory), trust restricted to credential types, sealed
+//! credentials shown under their sealer, and holder binding (the status-list cases are
+//! AC-37 in `attacks.rs`). The map is `docs/security.md`, "Issue 17: the verifier's
+//! judgement".
+
+use serde_json::{json, Value};
+
+use super::{credential, form_post, issue, key, Verifier};
+
+/// Item 6: a trust entry restricted to credential types trusts no other type.
+#[test]
+fn a_trust_entry_restricted_to_types_does_not_trust_other_types() {
+    let dir = tempfile::tempdir().unwrap();
+    let (k, did) = key(67);
+    let restricted = dir.path().join("restricted.toml");
+    std::fs::write(
+        &restricted,
+        format!(
+            "[[issuer]]\nid = \"{}\"\nname = \"Test Academy\"\ncredential_types = [\"MicroCredential\"]\n",
+            did.did()
+        ),
+    )
+    .unwrap();
+    let v = Verifier::start(&["--trust", restricted.to_str().unwrap()]);
+    let vc = issue(&credential(&did, "Olena"), &k, &did);
+    let (status, body) = v.post_json("/credentials/verify", &json!({"verifiableCredential": vc}));
+    assert_eq!(
+        (status, body["verified"].as_bool(), body["trusted"].as_bool()),
+        (200, Some(true), Some(false)),
+        "{body:#}"
+    );
+    assert_eq!(body["verdict"], "unknown-issuer", "{body:#}");
+    let warning = body["warnings"][0]["detail"].as_str().unwrap();
+    assert!(warning.contains("Test Academy is trusted, but not to issue VerifiableCredential"), "{warning}");
+
+    // Control: the same issuer allowed this type is trusted.
+    let allowed = dir.path().join("allowed.toml");
+    std::fs::write(
+        &allowed,
+        format!("[[issuer]]\nid = \"{}\"\nname = \"Test Academy\"\ncredential_types = [\"VerifiableCredential\"]\n", did.did()),
+    )
+    .unwrap();
+    let v = Verifier::start(&["--trust", allowed.to_str().unwrap()]);
+    let (_, body) = v.post_json("/credentials/verify", &json!({"verifiableCredential": vc}));
+    assert_eq!(
+        (body["verdict"].as_str(), body["trusted"].as_bool()),
+        (Some("valid"), Some(true)),
+        "{body:#}"
+    );
+}
+
+/// A test CA and seal certificates with and without an organizationIdentifier.
+mod seals {
+    use bem_core::jades_seal::{SealIdentity, SealingKey};
+    use bem_core::x509::Certificate;
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair, KeyUsagePurpose};
+
+    pub struct Ca {
+        key: KeyPair,
+        params: CertificateParams,
+        pub pem: String,
+        der: Vec<u8>,
+    }
+
+    pub fn ca() -> Ca {
+        let key = KeyPair::generate().unwrap();
+        let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
+        p.distinguished_name.push(DnType::CommonName, "Test eSeal CA");
+        p.distinguished_name.push(DnType::OrganizationName, "Test Trust Services");
+        p.not_before = rcgen::date_time_ymd(2020, 1, 1);
+        p.not_after = rcgen::date_time_ymd(2040, 1, 1);
+        p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        p.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+        let cert = p.clone().self_signed(&key).unwrap();
+        Ca { pem: cert.pem(), der: cert.der().to_vec(), key, params: p }
+    }
+
+    /// A seal identity of `organisation` (with `organization_identifier` in its subject
+    /// when given), issued by `ca`.
+    pub fn identity(ca: &Ca, organisation: &str, organization_identifier: Option<&str>) -> SealIdentity {
+        let key = KeyPair::generate().unwrap();
+        let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
+        p.distinguished_name.push(DnType::CommonName, "TEST SEAL");
+        p.distinguished_name.push(DnType::OrganizationName, organisation);
+        if let Some(id) = organization_identifier {
+            p.distinguished_name.push(DnType::CustomDnType(vec![2, 5, 4, 97]), id);
+        }
+        p.not_before = rcgen::date_time_ymd(2021, 1, 1);
+        p.not_after = rcgen::date_time_ymd(2035, 1, 1);
+        p.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::ContentCommitment];
+        p.is_ca = IsCa::ExplicitNoCa;
+        let issuer = ca.params.clone().self_signed(&ca.key).unwrap();
+        let leaf = p.signed_by(&key, &issuer, &ca.key).unwrap();
+        let chain = vec![Certificate::from_der(leaf.der()).unwrap(), Certificate::from_der(&ca.der).unwrap()];
+        SealIdentity::new(SealingKey::from_pkcs8_pem(&key.serialize_pem()).unwrap(), chain).unwrap()
+    }
+}
+
+/// Item 6: a sealed credential is shown under its sealer (the seal certificate's subject),
+/// not under the CA that anchors it; the issuer's eIDAS identifier is bound to the
+/// certificate's organizationIdentifier, and where they differ the answer says so and the
+/// credential is not trusted.
+#[test]
+fn sealed_credentials_are_shown_under_their_sealer_and_bound_to_its_identifier() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = seals::ca();
+    let trust = dir.path().join("trust.toml");
+    std::fs::write(
+        &trust,
+        format!("[[anchor]]\nname = \"Test eSeal CA\"\ncertificate = \"\"\"\n{}\"\"\"\n", ca.pem),
+    )
+    .unwrap();
+    let v = Verifier::start(&["--trust", trust.to_str().unwrap()]);
+    // EDC's own sample credential; its issuer's eIDASIdentifier is VATES-A00000000.
+    let sample: Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../testdata/elm/Sample-MC-Annex1-signed.jsonld"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let payload: Value = serde_json::from_str(sample["payload"].as_str().unwrap()).unwrap();
+    assert_eq!(payload["issuer"]["eIDASIdentifier"]["notation"], "VATES-A00000000");
+    let now = bem_core::datetime::Timestamp::from_unix(
+        i64::try_from(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs())
+            .unwrap(),
+    );
+    let seal = |identity: &bem_core::jades_seal::SealIdentity, payload: &Value| {
+        bem_core::jades_seal::seal(&payload.to_string(), identity, now, &mut rand_core::OsRng).unwrap()
+    };
+    let verify = |sealed: &Value| {
+        let (status, body) = v.post_json("/credentials/verify", &json!({"verifiableCredential": sealed}));
+        assert_eq!(v.get("/healthz").0, 200);
+        (status, body)
+    };
+    let check = |body: &Value, name: &str| -> Value {
+        body["results"]["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == name)
+            .cloned()
+            .unwrap_or_default()
+    };
+
+    // Bound: the certificate's organizationIdentifier is the issuer's eIDAS identifier.
+    let organizacion = seals::identity(&ca, "ORGANIZACION TEST", Some("VATES-A00000000"));
+    let (status, body) = verify(&seal(&organizacion, &payload));
+    assert_eq!((status, body["verdict"].as_str()), (200, Some("valid")), "{body:#}");
+    assert_eq!(body["results"]["trusted_name"], "ORGANIZACION TEST (TEST SEAL)", "{body:#}");
+    assert_eq!(check(&body, "issuer")["status"], "ok", "{body:#}");
+    assert!(check(&body, "trust")["message"].as_str().unwrap().contains("Test eSeal CA"));
+    // The page names the sealer as the issuer, not the CA.
+    let (_, page) =
+        form_post(&v, &[("credential", &seal(&organizacion, &payload).to_string()), ("lang", "en")]);
+    assert!(page.contains("ORGANIZACION TEST (TEST SEAL)"), "{page}");
+    assert!(!page.contains("<dd>Test eSeal CA</dd>"), "{page}");
+
+    // Another organisation's seal over a credential naming VATES-A00000000: they differ,
+    // said plainly, and the credential is not trusted.
+    let other = seals::identity(&ca, "OTRA ENTIDAD", Some("VATES-B99999999"));
+    let (status, body) = verify(&seal(&other, &payload));
+    assert_eq!(
+        (status, body["verified"].as_bool(), body["trusted"].as_bool()),
+        (200, Some(true), Some(false)),
+        "{body:#}"
+    );
+    assert_eq!(body["verdict"], "unknown-issuer", "{body:#}");
+    let issuer = check(&body, "issuer");
+    assert_eq!(issuer["status"], "warning", "{body:#}");
+    let said = issuer["message"].as_str().unwrap();
+    assert!(
+        said.contains("VATES-A00000000") && said.contains("VATES-B99999999") && said.contains("they differ"),
+        "{said}"
+    );
+    assert!(body.pointer("/results/trusted_name").is_none(), "{body:#}");
+
+    // A seal certificate without an organizationIdentifier: trusted through the anchor,
+    // shown under the sealer, with a warning that nothing binds the two.
+    let unnamed = seals::identity(&ca, "ORGANIZACION TEST", None);
+    let (status, body) = verify(&seal(&unnamed, &payload));
+    assert_eq!((status, body["verdict"].as_str()), (200, Some("valid")), "{body:#}");
+    assert_eq!(body["results"]["trusted_name"], "ORGANIZACION TEST (TEST SEAL)");
+    let issuer = check(&body, "issuer");
+    assert_eq!(issuer["status"], "warning", "{body:#}");
+    assert!(issuer["message"].as_str().unwrap().contains("carries no organizationIdentifier"), "{issuer}");
+}
