@@ -101,8 +101,9 @@ pub enum Status {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Check {
     /// Stable name: `parse`, `model`, `proof`, `issuer`, `context`, `validity`, `status`,
-    /// `schema`, `trust`, `holder`, `credential`; for sealed credentials `seal`,
-    /// `certificate`, `chain`.
+    /// `schema`, `trust`, `holder`, `credential`, `presenter` (holder binding, one per
+    /// credential of a presentation); for sealed credentials `seal`, `certificate`,
+    /// `chain`, and `issuer` (the issuer's eIDAS identifier against the seal certificate's).
     pub name: &'static str,
     pub status: Status,
     /// The specification's problem code when the check failed or warns.
@@ -160,6 +161,10 @@ pub enum Verdict {
     NotYetValid,
     /// The status could not be checked (list unavailable or offline).
     StatusUnknown,
+    /// A genuine credential presented by someone other than its subject (holder binding).
+    WrongHolder,
+    /// A presentation holding no credential: nothing to rely on.
+    NoCredential,
     /// Forged, tampered, malformed or signed by someone other than the issuer.
     NotGenuine,
 }
@@ -183,8 +188,9 @@ pub struct Report {
     /// (`fast_ld`), `general` (`bem-jsonld`, if any proof needed it), or `none` (no RDF was
     /// needed: `eddsa-jcs-2022`, VC-JOSE, JAdES, or no proof verified).
     pub path: &'static str,
-    /// The credential inside a seal, once the seal verified: what screens read (the
-    /// envelope itself has nothing to show). Not part of the serialized report.
+    /// The credential inside a seal or a `vc+jwt` envelope, once its signature verified:
+    /// what screens and holder binding read (the envelope itself has nothing to show). Not
+    /// part of the serialized report.
     #[serde(skip)]
     pub payload: Option<Value>,
 }
@@ -233,12 +239,17 @@ impl Report {
             if own.iter().any(|n| failed(n)) || self.credentials.is_empty() && !self.verified() {
                 return Verdict::NotGenuine;
             }
+            if self.credentials.is_empty() {
+                return Verdict::NoCredential;
+            }
+            let wrong_holder = failed("presenter").then_some(Verdict::WrongHolder);
             return self
                 .credentials
                 .iter()
                 .map(Report::verdict)
+                .chain(wrong_holder)
                 .max_by_key(|v| v.severity())
-                .unwrap_or(Verdict::Valid);
+                .unwrap_or(Verdict::NotGenuine);
         }
         let decided =
             |v: Verdict| self.checks.iter().any(|c| c.status == Status::Failed && c.verdict == Some(v));
@@ -289,7 +300,9 @@ impl Verdict {
             Verdict::Expired => 4,
             Verdict::Suspended => 5,
             Verdict::Revoked => 6,
-            Verdict::NotGenuine => 7,
+            Verdict::NoCredential => 7,
+            Verdict::WrongHolder => 8,
+            Verdict::NotGenuine => 9,
         }
     }
 
@@ -303,6 +316,8 @@ impl Verdict {
             Verdict::Expired => "expired",
             Verdict::NotYetValid => "not-yet-valid",
             Verdict::StatusUnknown => "status-unknown",
+            Verdict::WrongHolder => "wrong-holder",
+            Verdict::NoCredential => "no-credential",
             Verdict::NotGenuine => "not-genuine",
         }
     }
@@ -410,8 +425,10 @@ pub fn verify_presentation(document: &Value, options: &VerifyOptions<'_>) -> Rep
     report.subject_of_trust.clone_from(&holder);
 
     let has_proof = doc.contains_key("proof");
+    let mut presenters: Vec<String> = Vec::new();
     if has_proof {
         let controllers = check_proofs(doc, ProofPurpose::Authentication, options, &mut report);
+        presenters.clone_from(&controllers);
         if !controllers.is_empty() {
             match &holder {
                 Some(h) if controllers.iter().any(|c| c == h) => {
@@ -489,9 +506,62 @@ pub fn verify_presentation(document: &Value, options: &VerifyOptions<'_>) -> Rep
                 ),
             ));
         }
+        if inner.verified() {
+            let shown = inner.payload.as_ref().unwrap_or(credential);
+            report.checks.push(presenter_check(i, shown, &presenters, has_proof));
+        }
         report.credentials.push(inner);
     }
     report
+}
+
+/// Holder binding: whether the presenter is shown to be the credential's subject. A
+/// subject identified by a DID must be the DID that signed the presentation (else the
+/// check fails); a subject without a DID, or an unsigned presentation, leaves it unshown
+/// (a warning, so nobody reads the verdict as "presented by the learner").
+fn presenter_check(index: usize, credential: &Value, presenters: &[String], signed: bool) -> Check {
+    let subjects: Vec<&str> = credential
+        .get("credentialSubject")
+        .map(crate::json::items)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|s| s.get("id").and_then(Value::as_str))
+        .filter(|id| id.starts_with("did:"))
+        .collect();
+    let shown = |ids: &[&str]| {
+        ids.iter().map(|id| id.chars().take(120).collect::<String>()).collect::<Vec<_>>().join(", ")
+    };
+    if subjects.is_empty() {
+        return Check::warning(
+            "presenter",
+            ProblemCode::InvalidVerificationMethod,
+            format!("credential {index}: its subject has no DID, so nothing shows that the presenter is the learner it names"),
+        );
+    }
+    if !signed || presenters.is_empty() {
+        return Check::warning(
+            "presenter",
+            ProblemCode::InvalidVerificationMethod,
+            format!(
+                "credential {index} is about {}, but no signature on the presentation shows that its subject presented it",
+                shown(&subjects)
+            ),
+        );
+    }
+    match subjects.iter().find(|s| presenters.iter().any(|p| p == *s)) {
+        Some(subject) => Check::ok("presenter", format!("credential {index}: the presenter {subject} is its subject")),
+        None => Check::failed(
+            "presenter",
+            &Error::new(
+                ProblemCode::InvalidVerificationMethod,
+                format!(
+                    "credential {index} is about {}, but the presentation was signed by {}: the presenter is not the credential's subject",
+                    shown(&subjects),
+                    presenters.join(", ")
+                ),
+            ),
+        ),
+    }
 }
 
 /// Verifies every proof of `doc` for `purpose`; returns the controllers of the verified
@@ -1061,6 +1131,7 @@ pub fn verify_jwt_credential(jws: &str, options: &VerifyOptions<'_>) -> Report {
             check_validity(payload, options, &mut report);
             check_status(doc, issuer.as_deref(), options, &mut report);
             check_schema(doc, options, &mut report);
+            report.payload = Some(payload.clone());
         }
     }
     check_trust(issuer.as_deref(), payload, options, &mut report);

@@ -67,7 +67,7 @@ fn credential(issuer: &str) -> Value {
         "name": "Digital skills for small businesses",
         "issuer": issuer,
         "validFrom": "2026-01-15T09:00:00Z",
-        "credentialSubject": {"id": "did:example:learner", "name": "Olena Kovalenko"}
+        "credentialSubject": {"id": "urn:example:learner", "name": "Olena Kovalenko"}
     })
 }
 
@@ -1055,6 +1055,84 @@ fn a_tampered_sealed_credential_is_not_genuine() {
         assert_eq!(check(&report, "parse").status, Status::Failed);
         assert_eq!(report.verdict(), Verdict::NotGenuine);
     }
+}
+
+/// Holder binding: a subject with a DID must be the presenter; without one the report says
+/// that nothing shows the presenter is the learner; an empty presentation is no "valid".
+#[test]
+fn the_presenter_must_be_the_subject_it_names() {
+    let (ik, issuer) = key(23);
+    let (hk, holder) = key(24);
+    let (mk, mallory) = key(25);
+    let issued_to = |subject: Value| {
+        let mut doc = credential(issuer.did());
+        doc["credentialSubject"] = subject;
+        sign(
+            &doc,
+            &ik,
+            &issuer.verification_method_id(),
+            Cryptosuite::EddsaRdfc2022,
+            ProofPurpose::AssertionMethod,
+        )
+    };
+    let trust = TrustList {
+        issuers: vec![TrustedIssuer {
+            id: issuer.did().into(),
+            name: None,
+            credential_types: vec![],
+            keys: vec![],
+        }],
+        anchors: vec![],
+    };
+    let mut o = opts(&trust, &Offline);
+    o.challenge = Some("c-1");
+    o.domain = Some("employer.example");
+    let presenter = |report: &verify::Report| report.checks.iter().find(|c| c.name == "presenter").cloned();
+
+    // The learner's own DID, presented by the learner: bound.
+    let own = issued_to(json!({"id": holder.did(), "name": "Olena"}));
+    let report = verify::verify_presentation(
+        &present(&hk, &holder, &presentation(&holder, vec![own.clone()]), "c-1", "employer.example"),
+        &o,
+    );
+    assert!(report.verified(), "{:#?}", report.checks);
+    assert_eq!(report.verdict(), Verdict::Valid);
+    assert_eq!(presenter(&report).unwrap().status, Status::Ok);
+
+    // Someone else presents it with their own key: not verified, and the verdict says why.
+    let report = verify::verify_presentation(
+        &present(&mk, &mallory, &presentation(&mallory, vec![own]), "c-1", "employer.example"),
+        &o,
+    );
+    assert!(!report.verified());
+    assert_eq!(report.verdict(), Verdict::WrongHolder);
+    let check = presenter(&report).unwrap();
+    assert_eq!((check.status, check.code), (Status::Failed, Some("INVALID_VERIFICATION_METHOD")));
+    assert!(
+        check.message.contains(holder.did()) && check.message.contains(mallory.did()),
+        "{}",
+        check.message
+    );
+
+    // A subject without a DID: verified, but the report says the presenter is not shown to
+    // be the learner.
+    let public = issued_to(json!({"id": "urn:uuid:6a0c0ab6-7d1e-4a38-9b6a-0d5d2e7d2c11", "name": "Olena"}));
+    let report = verify::verify_presentation(
+        &present(&mk, &mallory, &presentation(&mallory, vec![public]), "c-1", "employer.example"),
+        &o,
+    );
+    assert!(report.verified(), "{:#?}", report.checks);
+    let check = presenter(&report).unwrap();
+    assert_eq!(check.status, Status::Warning);
+    assert!(check.message.contains("nothing shows that the presenter is the learner"), "{}", check.message);
+
+    // No credential at all: never "valid".
+    let mut nothing = presentation(&holder, vec![]);
+    nothing.as_object_mut().unwrap().remove("verifiableCredential");
+    let empty = present(&hk, &holder, &nothing, "c-1", "employer.example");
+    let report = verify::verify_presentation(&empty, &o);
+    assert_eq!(report.verdict(), Verdict::NoCredential, "{:#?}", report.checks);
+    assert!(!report.trusted());
 }
 
 /// A credential signed with `[VC 2.0, Data Integrity v2]` (as Digital Bazaar's libraries

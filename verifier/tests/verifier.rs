@@ -164,7 +164,7 @@ fn credential(issuer: &DidKey, learner: &str) -> Value {
         "name": "Digital skills for small businesses",
         "issuer": issuer.did(),
         "validFrom": "2026-01-15T09:00:00Z",
-        "credentialSubject": {"id": "did:example:learner", "name": learner}
+        "credentialSubject": {"id": "urn:example:learner", "name": learner}
     })
 }
 

@@ -5,9 +5,107 @@
 //! AC-37 in `attacks.rs`). The map is `docs/security.md`, "Issue 17: the verifier's
 //! judgement".
 
+use bem_core::data_integrity::ProofPurpose;
+use bem_core::did_key::DidKey;
+use ed25519_dalek::SigningKey;
 use serde_json::{json, Value};
 
-use super::{credential, form_post, issue, key, Verifier};
+use super::{codes, credential, form_post, issue, key, sign, trust_file, Verifier};
+
+/// A presentation of `credentials` (none: `[]`) by `holder`, signed for `challenge` and
+/// the domain `employer.example`, as the VC API request body.
+fn presented(holder_key: &SigningKey, holder: &DidKey, credentials: Value, challenge: &str) -> Value {
+    let mut vp = json!({
+        "@context": ["https://www.w3.org/ns/credentials/v2"],
+        "type": ["VerifiablePresentation"],
+        "holder": holder.did(),
+    });
+    if credentials != json!([]) {
+        vp["verifiableCredential"] = credentials;
+    }
+    let c = challenge.to_owned();
+    let signed = sign(&vp, holder_key, holder, ProofPurpose::Authentication, move |o| {
+        o.created = Some("2026-05-30T10:00:00Z".into());
+        o.challenge = Some(c.clone());
+        o.domain = Some("employer.example".into());
+    });
+    json!({"verifiablePresentation": signed, "options": {"challenge": challenge, "domain": "employer.example"}})
+}
+
+/// A credential issued by `issuer` to the subject `subject` (a DID or another id).
+fn issued_to(issuer_key: &SigningKey, issuer: &DidKey, subject: &str) -> Value {
+    let mut doc = credential(issuer, "Olena Kovalenko");
+    doc["credentialSubject"]["id"] = json!(subject);
+    issue(&doc, issuer_key, issuer)
+}
+
+/// Item 7: holder binding, and a presentation holding no credential.
+#[test]
+fn the_presenter_must_be_the_learner_the_credential_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ik, issuer) = key(64);
+    let (hk, holder) = key(65);
+    let (mk, mallory) = key(66);
+    let v = Verifier::start(&["--trust", &trust_file(dir.path(), &issuer)]);
+    let bound = issued_to(&ik, &issuer, holder.did());
+    let public = issued_to(&ik, &issuer, "urn:uuid:2f1e0d9c-8b7a-4c6d-9e8f-0a1b2c3d4e5f");
+
+    // The learner presents their own credential: valid, and bound.
+    let (status, body) =
+        v.post_json("/presentations/verify", &presented(&hk, &holder, json!([bound]), "c-1"));
+    assert_eq!((status, body["verdict"].as_str()), (200, Some("valid")), "{body:#}");
+    assert!(body["warnings"].as_array().unwrap().is_empty(), "{body:#}");
+
+    // Mallory presents it with her own key: not verified, and the verdict says why.
+    let (status, body) =
+        v.post_json("/presentations/verify", &presented(&mk, &mallory, json!([bound]), "c-2"));
+    assert_eq!((status, body["verified"].as_bool()), (400, Some(false)), "{body:#}");
+    assert_eq!(body["verdict"], "wrong-holder", "{body:#}");
+    assert!(codes(&body).contains(&"INVALID_VERIFICATION_METHOD".to_owned()), "{body:#}");
+    let detail = body["problemDetails"][0]["detail"].as_str().unwrap();
+    assert!(detail.starts_with("presenter:") && detail.contains("not the credential's subject"), "{detail}");
+    assert!(detail.contains(holder.did()) && detail.contains(mallory.did()), "{detail}");
+
+    // A subject without a DID: verified, with a warning that the presenter is not shown
+    // to be the learner.
+    let (status, body) =
+        v.post_json("/presentations/verify", &presented(&mk, &mallory, json!([public]), "c-3"));
+    assert_eq!((status, body["verdict"].as_str()), (200, Some("valid")), "{body:#}");
+    let warnings: Vec<&str> =
+        body["warnings"].as_array().unwrap().iter().filter_map(|w| w["detail"].as_str()).collect();
+    assert!(
+        warnings.iter().any(|w| w.contains("nothing shows that the presenter is the learner")),
+        "{warnings:#?}"
+    );
+
+    // No credential at all is not "valid".
+    let (_, body) = v.post_json("/presentations/verify", &presented(&hk, &holder, json!([]), "c-4"));
+    assert_eq!(body["verdict"], "no-credential", "{body:#}");
+    assert_eq!(body["trusted"], false);
+
+    // The page says it too: a pasted certificate shows nothing about who handed it over; a
+    // presentation by someone else is refused for that reason; the learner's own is bound.
+    let (_, page) = form_post(&v, &[("credential", &bound.to_string()), ("lang", "en")]);
+    assert!(
+        page.contains(r#"data-verdict="valid""#) && page.contains(r#"data-holder="not-shown""#),
+        "{page}"
+    );
+    let theirs = presented(&mk, &mallory, json!([bound]), "c-5")["verifiablePresentation"].to_string();
+    let (status, page) = form_post(&v, &[("credential", &theirs), ("lang", "en")]);
+    assert_eq!(status, 200);
+    assert!(
+        page.contains(r#"data-verdict="wrong-holder""#) && page.contains("Not presented by the learner"),
+        "{page}"
+    );
+    let own = presented(&hk, &holder, json!([bound]), "c-6")["verifiablePresentation"].to_string();
+    let (_, page) = form_post(&v, &[("credential", &own), ("lang", "en")]);
+    assert!(
+        page.contains(r#"data-verdict="valid""#) && !page.contains(r#"data-holder="not-shown""#),
+        "{page}"
+    );
+    assert!(page.contains("Olena Kovalenko") && page.contains("Test Academy"), "{page}");
+    assert_eq!(v.get("/healthz").0, 200);
+}
 
 /// Item 6: a trust entry restricted to credential types trusts no other type.
 #[test]
