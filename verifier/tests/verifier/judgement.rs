@@ -5,12 +5,18 @@
 //! AC-37 in `attacks.rs`). The map is `docs/security.md`, "Issue 17: the verifier's
 //! judgement".
 
+use std::io::Read as _;
+use std::os::unix::fs::PermissionsExt as _;
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Barrier};
+use std::time::{Duration, Instant};
+
 use bem_core::data_integrity::ProofPurpose;
 use bem_core::did_key::DidKey;
 use ed25519_dalek::SigningKey;
 use serde_json::{json, Value};
 
-use super::{codes, credential, form_post, issue, key, sign, trust_file, Verifier};
+use super::{codes, credential, form_post, issue, key, read, sign, trust_file, Verifier, BIN};
 
 /// A presentation of `credentials` (none: `[]`) by `holder`, signed for `challenge` and
 /// the domain `employer.example`, as the VC API request body.
@@ -37,6 +43,161 @@ fn issued_to(issuer_key: &SigningKey, issuer: &DidKey, subject: &str) -> Value {
     let mut doc = credential(issuer, "Olena Kovalenko");
     doc["credentialSubject"]["id"] = json!(subject);
     issue(&doc, issuer_key, issuer)
+}
+
+fn mint(v: &Verifier) -> String {
+    let (status, body) = v.post_json("/challenges", &json!({}));
+    assert_eq!(status, 200, "{body}");
+    body["challenge"].as_str().unwrap().to_owned()
+}
+
+/// Posts a presentation; asserts a refusal INVALID_CHALLENGE_ERROR whose detail says `why`.
+fn refused_challenge(v: &Verifier, request: &Value, why: &str) {
+    let (status, body) = v.post_json("/presentations/verify", request);
+    assert_eq!((status, body["code"].as_str()), (400, Some("INVALID_CHALLENGE_ERROR")), "{body:#}");
+    assert!(body["detail"].as_str().unwrap().contains(why), "expected {why:?}: {body:#}");
+    assert_eq!(v.get("/healthz").0, 200);
+}
+
+/// `bem-verifier serve` that must refuse to start: its exit code and what it said.
+fn refused_start(args: &[&str]) -> (i32, String) {
+    let mut child = Command::new(BIN)
+        .arg("serve")
+        .args(["--listen", "127.0.0.1:0"])
+        .args(args)
+        .env_remove("BEM_CHALLENGE_KEY_FILE")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > Duration::from_secs(20) {
+            let _ = child.kill();
+            panic!("the verifier started with {args:?}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut err = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    (status.code().unwrap_or(-1), err)
+}
+
+/// Item 4 (a), (b): one presentation posted six times at once with one minted challenge
+/// gives exactly one 200; a challenge is accepted only by the process that minted it (not
+/// by a replica sharing the key file, not after a restart), a challenge of our form with a
+/// broken tag is refused, and the key file must be private.
+#[test]
+fn minted_challenges_are_used_once_by_the_process_that_minted_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let key_file = dir.path().join("challenge.key");
+    let key_arg = key_file.to_str().unwrap();
+    let a = Verifier::start(&["--challenge-key-file", key_arg]);
+    assert_eq!(std::fs::metadata(&key_file).unwrap().permissions().mode() & 0o777, 0o600);
+    let (ik, issuer) = key(60);
+    let (hk, holder) = key(61);
+    let vc = issued_to(&ik, &issuer, holder.did());
+
+    // (a) Six at once: exactly one is accepted.
+    let challenge = mint(&a);
+    let request = presented(&hk, &holder, json!([vc]), &challenge).to_string();
+    let barrier = Arc::new(Barrier::new(6));
+    let url = format!("{}/presentations/verify", a.base);
+    let racers: Vec<_> = (0..6)
+        .map(|_| {
+            let (barrier, url, request) = (barrier.clone(), url.clone(), request.clone());
+            std::thread::spawn(move || {
+                barrier.wait();
+                let (status, text) =
+                    read(ureq::post(&url).set("Content-Type", "application/json").send_string(&request));
+                (status, serde_json::from_str::<Value>(&text).unwrap())
+            })
+        })
+        .collect();
+    let answers: Vec<(u16, Value)> = racers.into_iter().map(|t| t.join().unwrap()).collect();
+    let accepted = answers.iter().filter(|(s, _)| *s == 200).count();
+    assert_eq!(accepted, 1, "{answers:#?}");
+    for (status, body) in answers.iter().filter(|(s, _)| *s != 200) {
+        assert_eq!((*status, body["code"].as_str()), (400, Some("INVALID_CHALLENGE_ERROR")), "{body:#}");
+    }
+    let used: Value = serde_json::from_str(&request).unwrap();
+    refused_challenge(&a, &used, "already been used");
+
+    // (b) A replica with the same key file: it knows the challenge for ours, and refuses
+    // it, used or not, because it did not mint it.
+    let b = Verifier::start(&["--challenge-key-file", key_arg]);
+    refused_challenge(&b, &used, "another instance");
+    let unused = mint(&a);
+    refused_challenge(&b, &presented(&hk, &holder, json!([vc]), &unused), "another instance");
+    // Our form with a broken tag is refused, not taken for the caller's own challenge.
+    let mut forged: Vec<char> = unused.chars().collect();
+    forged[10] = if forged[10] == 'A' { 'B' } else { 'A' };
+    let forged: String = forged.into_iter().collect();
+    refused_challenge(&a, &presented(&hk, &holder, json!([vc]), &forged), "not one this verifier minted");
+    // A caller's own challenge (not of our form) is only compared with the proof's.
+    let (status, body) =
+        a.post_json("/presentations/verify", &presented(&hk, &holder, json!([vc]), "caller-7"));
+    assert_eq!(status, 200, "{body:#}");
+
+    // A restart with the key file: the used challenge stays refused.
+    drop(a);
+    let a = Verifier::start(&["--challenge-key-file", key_arg]);
+    refused_challenge(&a, &used, "another instance");
+    // And a fresh one from the restarted process verifies once.
+    let fresh = mint(&a);
+    let request = presented(&hk, &holder, json!([vc]), &fresh);
+    assert_eq!(a.post_json("/presentations/verify", &request).0, 200);
+    refused_challenge(&a, &request, "already been used");
+
+    // Without a key file, a restart draws a new key: the old challenge is not ours.
+    let c = Verifier::start(&[]);
+    let once = presented(&hk, &holder, json!([vc]), &mint(&c));
+    assert_eq!(c.post_json("/presentations/verify", &once).0, 200);
+    drop(c);
+    let c = Verifier::start(&[]);
+    refused_challenge(&c, &once, "not one this verifier minted");
+
+    // The key file must be private and well formed.
+    std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let (code, err) = refused_start(&["--challenge-key-file", key_arg]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("0644") && err.contains("chmod 600"), "{err}");
+    let junk = dir.path().join("junk.key");
+    std::fs::write(&junk, "not a key\n").unwrap();
+    std::fs::set_permissions(&junk, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let (code, err) = refused_start(&["--challenge-key-file", junk.to_str().unwrap()]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("32 bytes"), "{err}");
+}
+
+/// Item 4 (c): when the bound of outstanding challenges is reached, minting answers 503
+/// with `Retry-After`, and every challenge minted before still verifies, once. (The real
+/// bound is a million; a test-only flag lowers it to reach it in a second. Forgetting used
+/// challenges as they expire is `challenge.rs`'s unit test, over simulated time.)
+#[test]
+fn a_full_verifier_stops_minting_and_never_refuses_a_fresh_challenge() {
+    let v = Verifier::start(&["--challenge-max-outstanding", "12"]);
+    let (ik, issuer) = key(62);
+    let (hk, holder) = key(63);
+    let vc = issued_to(&ik, &issuer, holder.did());
+    let minted: Vec<String> = (0..12).map(|_| mint(&v)).collect();
+    let r = ureq::post(&format!("{}/challenges", v.base))
+        .set("Content-Type", "application/json")
+        .send_string("{}");
+    let Err(ureq::Error::Status(503, response)) = r else { panic!("a 13th challenge was minted") };
+    let retry: i64 = response.header("Retry-After").unwrap().parse().unwrap();
+    assert!((1..=660).contains(&retry), "{retry}");
+    let body: Value = serde_json::from_str(&response.into_string().unwrap()).unwrap();
+    assert_eq!(body["code"], "RESOURCE_LIMIT_EXCEEDED", "{body:#}");
+    for challenge in &minted {
+        let request = presented(&hk, &holder, json!([vc]), challenge);
+        let (status, body) = v.post_json("/presentations/verify", &request);
+        assert_eq!(status, 200, "{body:#}");
+        refused_challenge(&v, &request, "already been used");
+    }
 }
 
 /// Item 7: holder binding, and a presentation holding no credential.
