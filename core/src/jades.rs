@@ -358,6 +358,9 @@ pub struct Sealer {
     pub subject: String,
     pub organisation: Option<String>,
     pub common_name: Option<String>,
+    /// The subject's organizationIdentifier (e.g. `VATES-A00000000`), which binds the seal
+    /// to the credential's issuer (its `eIDASIdentifier`).
+    pub organization_identifier: Option<String>,
     pub not_before: Timestamp,
     pub not_after: Timestamp,
 }
@@ -401,6 +404,7 @@ pub fn verify(document: &Value, anchors: &[Anchor], now: Timestamp, limits: &Jso
         subject: leaf.subject(),
         organisation: leaf.organisation(),
         common_name: leaf.common_name(),
+        organization_identifier: leaf.organization_identifier(),
         not_before: leaf.not_before(),
         not_after: leaf.not_after(),
     };

@@ -97,21 +97,22 @@ impl TrustList {
         self.issuers.iter().find(|i| i.id == issuer)
     }
 
-    /// Evaluates `issuer` for a credential of `types`.
+    /// Evaluates `issuer` for a credential of `types`. An entry with `credential_types`
+    /// trusts only a credential one of whose types it lists: a credential of other types,
+    /// or of no type but `VerifiableCredential` (unless that is listed), is not allowed.
     pub fn evaluate(&self, issuer: &str, types: &[&str]) -> Trust {
         let Some(entry) = self.find(issuer) else { return Trust::Unknown };
-        if entry.credential_types.is_empty() {
+        if entry.credential_types.is_empty()
+            || types.iter().any(|t| entry.credential_types.iter().any(|a| a == t))
+        {
             return Trust::Trusted { name: entry.name.clone() };
         }
-        let specific =
-            types.iter().find(|t| **t != "VerifiableCredential" && **t != "VerifiablePresentation");
-        match specific {
-            None => Trust::Trusted { name: entry.name.clone() },
-            Some(_) if types.iter().any(|t| entry.credential_types.iter().any(|a| a == t)) => {
-                Trust::Trusted { name: entry.name.clone() }
-            }
-            Some(t) => Trust::NotAllowed { name: entry.name.clone(), credential_type: (*t).to_owned() },
-        }
+        let shown = types
+            .iter()
+            .find(|t| **t != "VerifiableCredential")
+            .or(types.first())
+            .map_or_else(|| "a credential with no type".to_owned(), |t| (*t).chars().take(100).collect());
+        Trust::NotAllowed { name: entry.name.clone(), credential_type: shown }
     }
 
     /// Moves the certificate of every anchor's `certificate_file` into its `certificate`
@@ -287,6 +288,12 @@ mod tests {
             Trust::NotAllowed { .. }
         ));
         assert_eq!(list.evaluate("did:web:other.example", &["VerifiableCredential"]), Trust::Unknown);
+        // No type of its own is no allowed type.
+        assert_eq!(
+            list.evaluate("did:web:bem.example", &["VerifiableCredential"]),
+            Trust::NotAllowed { name: Some("BEM".into()), credential_type: "VerifiableCredential".into() }
+        );
+        assert!(matches!(list.evaluate("did:web:bem.example", &[]), Trust::NotAllowed { .. }));
     }
 
     fn ca_pem() -> String {

@@ -113,8 +113,9 @@ pub enum Status {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Check {
     /// Stable name: `parse`, `model`, `proof`, `issuer`, `context`, `validity`, `status`,
-    /// `schema`, `trust`, `holder`, `credential`; for sealed credentials `seal`,
-    /// `certificate`, `chain`.
+    /// `schema`, `trust`, `holder`, `credential`, `presenter` (holder binding, one per
+    /// credential of a presentation); for sealed credentials `seal`, `certificate`,
+    /// `chain`, and `issuer` (the issuer's eIDAS identifier against the seal certificate's).
     pub name: &'static str,
     pub status: Status,
     /// The specification's problem code when the check failed or warns.
@@ -172,6 +173,10 @@ pub enum Verdict {
     NotYetValid,
     /// The status could not be checked (list unavailable or offline).
     StatusUnknown,
+    /// A genuine credential presented by someone other than its subject (holder binding).
+    WrongHolder,
+    /// A presentation holding no credential: nothing to rely on.
+    NoCredential,
     /// Forged, tampered, malformed or signed by someone other than the issuer.
     NotGenuine,
 }
@@ -195,8 +200,9 @@ pub struct Report {
     /// (`fast_ld`), `general` (`bem-jsonld`, if any proof needed it), or `none` (no RDF was
     /// needed: `eddsa-jcs-2022`, VC-JOSE, JAdES, or no proof verified).
     pub path: &'static str,
-    /// The credential inside a seal, once the seal verified: what screens read (the
-    /// envelope itself has nothing to show). Not part of the serialized report.
+    /// The credential inside a seal or a `vc+jwt` envelope, once its signature verified:
+    /// what screens and holder binding read (the envelope itself has nothing to show). Not
+    /// part of the serialized report.
     #[serde(skip)]
     pub payload: Option<Value>,
 }
@@ -245,12 +251,17 @@ impl Report {
             if own.iter().any(|n| failed(n)) || self.credentials.is_empty() && !self.verified() {
                 return Verdict::NotGenuine;
             }
+            if self.credentials.is_empty() {
+                return Verdict::NoCredential;
+            }
+            let wrong_holder = failed("presenter").then_some(Verdict::WrongHolder);
             return self
                 .credentials
                 .iter()
                 .map(Report::verdict)
+                .chain(wrong_holder)
                 .max_by_key(|v| v.severity())
-                .unwrap_or(Verdict::Valid);
+                .unwrap_or(Verdict::NotGenuine);
         }
         let decided =
             |v: Verdict| self.checks.iter().any(|c| c.status == Status::Failed && c.verdict == Some(v));
@@ -301,7 +312,9 @@ impl Verdict {
             Verdict::Expired => 4,
             Verdict::Suspended => 5,
             Verdict::Revoked => 6,
-            Verdict::NotGenuine => 7,
+            Verdict::NoCredential => 7,
+            Verdict::WrongHolder => 8,
+            Verdict::NotGenuine => 9,
         }
     }
 
@@ -315,6 +328,8 @@ impl Verdict {
             Verdict::Expired => "expired",
             Verdict::NotYetValid => "not-yet-valid",
             Verdict::StatusUnknown => "status-unknown",
+            Verdict::WrongHolder => "wrong-holder",
+            Verdict::NoCredential => "no-credential",
             Verdict::NotGenuine => "not-genuine",
         }
     }
@@ -422,8 +437,10 @@ pub fn verify_presentation(document: &Value, options: &VerifyOptions<'_>) -> Rep
     report.subject_of_trust.clone_from(&holder);
 
     let has_proof = doc.contains_key("proof");
+    let mut presenters: Vec<String> = Vec::new();
     if has_proof {
         let controllers = check_proofs(doc, ProofPurpose::Authentication, options, &mut report);
+        presenters.clone_from(&controllers);
         if !controllers.is_empty() {
             match &holder {
                 Some(h) if controllers.iter().any(|c| c == h) => {
@@ -501,9 +518,62 @@ pub fn verify_presentation(document: &Value, options: &VerifyOptions<'_>) -> Rep
                 ),
             ));
         }
+        if inner.verified() {
+            let shown = inner.payload.as_ref().unwrap_or(credential);
+            report.checks.push(presenter_check(i, shown, &presenters, has_proof));
+        }
         report.credentials.push(inner);
     }
     report
+}
+
+/// Holder binding: whether the presenter is shown to be the credential's subject. A
+/// subject identified by a DID must be the DID that signed the presentation (else the
+/// check fails); a subject without a DID, or an unsigned presentation, leaves it unshown
+/// (a warning, so nobody reads the verdict as "presented by the learner").
+fn presenter_check(index: usize, credential: &Value, presenters: &[String], signed: bool) -> Check {
+    let subjects: Vec<&str> = credential
+        .get("credentialSubject")
+        .map(crate::json::items)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|s| s.get("id").and_then(Value::as_str))
+        .filter(|id| id.starts_with("did:"))
+        .collect();
+    let shown = |ids: &[&str]| {
+        ids.iter().map(|id| id.chars().take(120).collect::<String>()).collect::<Vec<_>>().join(", ")
+    };
+    if subjects.is_empty() {
+        return Check::warning(
+            "presenter",
+            ProblemCode::InvalidVerificationMethod,
+            format!("credential {index}: its subject has no DID, so nothing shows that the presenter is the learner it names"),
+        );
+    }
+    if !signed || presenters.is_empty() {
+        return Check::warning(
+            "presenter",
+            ProblemCode::InvalidVerificationMethod,
+            format!(
+                "credential {index} is about {}, but no signature on the presentation shows that its subject presented it",
+                shown(&subjects)
+            ),
+        );
+    }
+    match subjects.iter().find(|s| presenters.iter().any(|p| p == *s)) {
+        Some(subject) => Check::ok("presenter", format!("credential {index}: the presenter {subject} is its subject")),
+        None => Check::failed(
+            "presenter",
+            &Error::new(
+                ProblemCode::InvalidVerificationMethod,
+                format!(
+                    "credential {index} is about {}, but the presentation was signed by {}: the presenter is not the credential's subject",
+                    shown(&subjects),
+                    presenters.join(", ")
+                ),
+            ),
+        ),
+    }
 }
 
 /// Verifies every proof of `doc` for `purpose`; returns the controllers of the verified
@@ -915,6 +985,7 @@ fn status_of_entry(entry: &Value, issuer: Option<&str>, options: &VerifyOptions<
             ))
         }
     };
+    check_list_identity(&list, url)?;
     // The status list credential goes through the whole pipeline (bar status itself).
     let list_options = VerifyOptions { check_status: false, challenge: None, domain: None, ..*options };
     let list_report = verify_credential(&list, &list_options);
@@ -982,6 +1053,31 @@ fn status_of_entry(entry: &Value, issuer: Option<&str>, options: &VerifyOptions<
         .deciding(Verdict::Suspended),
         (other, v) => Check::warning("status", ProblemCode::StatusError, format!("{other} status is {v}")),
     })
+}
+
+/// A status list credential is the one the entry names: its `type` includes
+/// `BitstringStatusListCredential` (BSL §2.2) and its `id` is the URL it was fetched from,
+/// fragments dropped on both sides (a list served at one URL cannot stand in for another's).
+fn check_list_identity(list: &Value, url: &str) -> Result<(), Error> {
+    let refuse = |m: String| Err(Error::new(ProblemCode::StatusVerificationError, m));
+    if !model::has_type(list, "BitstringStatusListCredential") {
+        return refuse(format!(
+            "status list {url} is not a BitstringStatusListCredential (its type lacks it)"
+        ));
+    }
+    let without_fragment = |u: &str| u.split('#').next().unwrap_or_default().to_owned();
+    match list.get("id").and_then(Value::as_str) {
+        Some(id) if without_fragment(id) == without_fragment(url) => Ok(()),
+        Some(id) => {
+            let shown: String = id.chars().take(200).collect();
+            refuse(format!(
+                "status list {url} has the id {shown:?}: a list's id must be the URL it is fetched from"
+            ))
+        }
+        None => {
+            refuse(format!("status list {url} has no id: a list's id must be the URL it is fetched from"))
+        }
+    }
 }
 
 /// The `statusMessage` text for `value` (BSL §2.1: present when `statusSize` > 1, one
@@ -1142,6 +1238,7 @@ pub fn verify_jwt_credential(jws: &str, options: &VerifyOptions<'_>) -> Report {
             check_validity(payload, options, &mut report);
             check_status(doc, issuer.as_deref(), options, &mut report);
             check_schema(doc, issuer.as_deref(), options, &mut report);
+            report.payload = Some(payload.clone());
         }
     }
     check_trust(issuer.as_deref(), payload, options, &mut report);
@@ -1196,10 +1293,24 @@ fn verify_sealed_credential(document: &Value, options: &VerifyOptions<'_>) -> Re
         (Err(_), _) => report.checks.push(Check::skipped("model", "not read: the seal is broken")),
     }
 
+    let binding = match (&seal.signature, &seal.payload) {
+        (Ok(()), Ok(payload)) => Some(seal_binding(&seal, payload)),
+        _ => None,
+    };
+    let differs = matches!(binding, Some(SealBinding::Differs { .. }));
+    if let Some(binding) = &binding {
+        report.checks.push(binding.check(&sealer));
+    }
     let seal_holds = seal.signature.is_ok() && seal.certificate.is_ok();
     report.checks.push(match (&seal.anchored(), seal_holds, &seal.chain) {
+        (Some(anchor), _, _) if differs => Check::warning(
+            "trust",
+            ProblemCode::UntrustedIssuer,
+            format!("the trusted {anchor:?} vouches for the sealer {sealer}, not for the issuer the credential names: they differ"),
+        ),
         (Some(anchor), _, _) => {
-            report.trusted_name = Some((*anchor).to_owned());
+            // Shown as the issuer: who sealed it (the certificate's subject), not the CA.
+            report.trusted_name = Some(sealer.clone());
             Check::ok(
                 "trust",
                 format!("sealed by {sealer}, whose certificate chains to the trusted {anchor:?}"),
@@ -1213,6 +1324,57 @@ fn verify_sealed_credential(document: &Value, options: &VerifyOptions<'_>) -> Re
         _ => Check::skipped("trust", "not checked: the seal, its certificate or its chain did not hold"),
     });
     report
+}
+
+/// How the sealed credential's issuer relates to the seal certificate's subject: the
+/// issuer's `eIDASIdentifier` notation against the certificate's organizationIdentifier
+/// (ETSI EN 319 412-1), the binding EDC checks.
+enum SealBinding {
+    Bound(String),
+    Differs { certificate: String, issuer: Vec<String> },
+    Unknown(&'static str),
+}
+
+fn seal_binding(seal: &Seal, payload: &Value) -> SealBinding {
+    let identifiers: Vec<String> = payload
+        .get("issuer")
+        .and_then(|i| i.get("eIDASIdentifier"))
+        .map(crate::json::items)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|i| i.get("notation").and_then(Value::as_str))
+        .map(|n| n.chars().take(200).collect())
+        .collect();
+    match (&seal.sealer.organization_identifier, identifiers.is_empty()) {
+        (None, _) => SealBinding::Unknown("the seal certificate carries no organizationIdentifier"),
+        (Some(_), true) => SealBinding::Unknown("the credential's issuer gives no eIDASIdentifier"),
+        (Some(id), false) if identifiers.iter().any(|i| i == id) => SealBinding::Bound(id.clone()),
+        (Some(id), false) => SealBinding::Differs { certificate: id.clone(), issuer: identifiers },
+    }
+}
+
+impl SealBinding {
+    fn check(&self, sealer: &str) -> Check {
+        match self {
+            SealBinding::Bound(id) => Check::ok(
+                "issuer",
+                format!("the credential's issuer is the sealer {sealer}: both are identified as {id}"),
+            ),
+            SealBinding::Differs { certificate, issuer } => Check::warning(
+                "issuer",
+                ProblemCode::UntrustedIssuer,
+                format!(
+                    "the credential's issuer ({}) is not the sealer {sealer} ({certificate}): they differ",
+                    issuer.join(", ")
+                ),
+            ),
+            SealBinding::Unknown(why) => Check::warning(
+                "issuer",
+                ProblemCode::UntrustedIssuer,
+                format!("nothing binds the credential's issuer to the sealer {sealer}: {why}"),
+            ),
+        }
+    }
 }
 
 /// The seal certificate: fit for sealing and valid at the signing time; a warning when it

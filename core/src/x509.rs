@@ -76,6 +76,8 @@ const SHA384: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.
 const SHA512: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.3");
 const COMMON_NAME: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.3");
 const ORGANIZATION: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.10");
+/// X.520 organizationIdentifier (ETSI EN 319 412-1 §5.1.4: `VATES-A00000000`, `NTRBE-…`).
+const ORGANIZATION_IDENTIFIER: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.97");
 const SUBJECT_KEY_ID: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.14");
 const KEY_USAGE: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.15");
 const SUBJECT_ALT_NAME: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.17");
@@ -454,6 +456,12 @@ impl Certificate {
     /// The subject's first organisation (O), if it has one.
     pub fn organisation(&self) -> Option<String> {
         attribute(&self.inner.tbs_certificate.subject, ORGANIZATION)
+    }
+
+    /// The subject's organizationIdentifier (2.5.4.97), the legal person's registered
+    /// identifier an eIDAS seal certificate carries, if it has one.
+    pub fn organization_identifier(&self) -> Option<String> {
+        attribute(&self.inner.tbs_certificate.subject, ORGANIZATION_IDENTIFIER)
     }
 
     /// Who the certificate names, for people: `Organisation (Common Name)`, else one of

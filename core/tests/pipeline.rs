@@ -67,7 +67,7 @@ fn credential(issuer: &str) -> Value {
         "name": "Digital skills for small businesses",
         "issuer": issuer,
         "validFrom": "2026-01-15T09:00:00Z",
-        "credentialSubject": {"id": "did:example:learner", "name": "Olena Kovalenko"}
+        "credentialSubject": {"id": "urn:example:learner", "name": "Olena Kovalenko"}
     })
 }
 
@@ -458,6 +458,45 @@ fn forged_or_mismatched_status_lists_fail() {
     resolver.documents.insert(url.into(), status_list_credential(&did, &k, url, "suspension", &[]));
     let report = verify::verify_credential(&vc, &opts(&trust, &resolver));
     assert!(failed_codes(&report).contains(&"STATUS_VERIFICATION_ERROR"));
+
+    // Properly signed by the issuer, but another list (its id is another URL), or not a
+    // BitstringStatusListCredential: each refused for that reason.
+    let status_message = |report: &verify::Report| {
+        report.checks.iter().find(|c| c.name == "status").map(|c| c.message.clone()).unwrap_or_default()
+    };
+    let elsewhere =
+        status_list_credential(&did, &k, "https://issuer.example/status-lists/r9", "revocation", &[]);
+    resolver.documents.insert(url.into(), elsewhere);
+    let report = verify::verify_credential(&vc, &opts(&trust, &resolver));
+    assert!(failed_codes(&report).contains(&"STATUS_VERIFICATION_ERROR"), "{:#?}", report.checks);
+    assert!(status_message(&report).contains("must be the URL it is fetched from"), "{:#?}", report.checks);
+    let mut untyped = status_list_credential(&did, &k, url, "revocation", &[]);
+    untyped.as_object_mut().unwrap().remove("proof");
+    untyped["type"] = json!(["VerifiableCredential"]);
+    let untyped = sign(
+        &untyped,
+        &k,
+        &did.verification_method_id(),
+        Cryptosuite::EddsaRdfc2022,
+        ProofPurpose::AssertionMethod,
+    );
+    resolver.documents.insert(url.into(), untyped);
+    let report = verify::verify_credential(&vc, &opts(&trust, &resolver));
+    assert!(failed_codes(&report).contains(&"STATUS_VERIFICATION_ERROR"), "{:#?}", report.checks);
+    assert!(status_message(&report).contains("not a BitstringStatusListCredential"), "{:#?}", report.checks);
+    // The same list under its URL with a fragment is the same list.
+    let mut fragment = with_status(&did, &[("revocation", url, 3)]);
+    fragment["credentialStatus"][0]["statusListCredential"] = json!(format!("{url}#x"));
+    let fragment = sign(
+        &fragment,
+        &k,
+        &did.verification_method_id(),
+        Cryptosuite::EddsaRdfc2022,
+        ProofPurpose::AssertionMethod,
+    );
+    resolver.documents.insert(format!("{url}#x"), status_list_credential(&did, &k, url, "revocation", &[]));
+    let report = verify::verify_credential(&fragment, &opts(&trust, &resolver));
+    assert!(report.verified(), "{:#?}", report.checks);
 
     // Bad indexes fail closed.
     for bad in [json!("abc"), json!(5), json!(true), json!("131072"), json!("-1")] {
@@ -966,7 +1005,12 @@ fn with_their_ca_as_anchor_the_edc_samples_are_trusted_with_the_expiry_noted() {
         let report = verify::verify_credential_bytes(&sealed(rel), &opts(&trust, &Offline));
         assert_eq!(report.verdict(), Verdict::Valid, "{rel}: {:#?}", report.checks);
         assert!(report.verified() && report.trusted());
-        assert_eq!(report.trusted_name.as_deref(), Some("ANF AC (test eSeal CA)"));
+        // Shown under the sealer's name (the certificate's subject), not the CA's; the
+        // issuer's eIDAS identifier is the certificate's organizationIdentifier.
+        assert_eq!(report.trusted_name.as_deref(), Some("ORGANIZACION TEST (TEST SEAL)"));
+        assert!(check(&report, "trust").message.contains("ANF AC (test eSeal CA)"));
+        assert_eq!(check(&report, "issuer").status, Status::Ok, "{:#?}", report.checks);
+        assert!(check(&report, "issuer").message.contains("VATES-A00000000"));
         assert_eq!(check(&report, "chain").status, Status::Ok);
         let certificate = check(&report, "certificate");
         assert_eq!(certificate.status, Status::Warning);
@@ -1023,6 +1067,84 @@ fn a_tampered_sealed_credential_is_not_genuine() {
         assert_eq!(check(&report, "parse").status, Status::Failed);
         assert_eq!(report.verdict(), Verdict::NotGenuine);
     }
+}
+
+/// Holder binding: a subject with a DID must be the presenter; without one the report says
+/// that nothing shows the presenter is the learner; an empty presentation is no "valid".
+#[test]
+fn the_presenter_must_be_the_subject_it_names() {
+    let (ik, issuer) = key(23);
+    let (hk, holder) = key(24);
+    let (mk, mallory) = key(25);
+    let issued_to = |subject: Value| {
+        let mut doc = credential(issuer.did());
+        doc["credentialSubject"] = subject;
+        sign(
+            &doc,
+            &ik,
+            &issuer.verification_method_id(),
+            Cryptosuite::EddsaRdfc2022,
+            ProofPurpose::AssertionMethod,
+        )
+    };
+    let trust = TrustList {
+        issuers: vec![TrustedIssuer {
+            id: issuer.did().into(),
+            name: None,
+            credential_types: vec![],
+            keys: vec![],
+        }],
+        anchors: vec![],
+    };
+    let mut o = opts(&trust, &Offline);
+    o.challenge = Some("c-1");
+    o.domain = Some("employer.example");
+    let presenter = |report: &verify::Report| report.checks.iter().find(|c| c.name == "presenter").cloned();
+
+    // The learner's own DID, presented by the learner: bound.
+    let own = issued_to(json!({"id": holder.did(), "name": "Olena"}));
+    let report = verify::verify_presentation(
+        &present(&hk, &holder, &presentation(&holder, vec![own.clone()]), "c-1", "employer.example"),
+        &o,
+    );
+    assert!(report.verified(), "{:#?}", report.checks);
+    assert_eq!(report.verdict(), Verdict::Valid);
+    assert_eq!(presenter(&report).unwrap().status, Status::Ok);
+
+    // Someone else presents it with their own key: not verified, and the verdict says why.
+    let report = verify::verify_presentation(
+        &present(&mk, &mallory, &presentation(&mallory, vec![own]), "c-1", "employer.example"),
+        &o,
+    );
+    assert!(!report.verified());
+    assert_eq!(report.verdict(), Verdict::WrongHolder);
+    let check = presenter(&report).unwrap();
+    assert_eq!((check.status, check.code), (Status::Failed, Some("INVALID_VERIFICATION_METHOD")));
+    assert!(
+        check.message.contains(holder.did()) && check.message.contains(mallory.did()),
+        "{}",
+        check.message
+    );
+
+    // A subject without a DID: verified, but the report says the presenter is not shown to
+    // be the learner.
+    let public = issued_to(json!({"id": "urn:uuid:6a0c0ab6-7d1e-4a38-9b6a-0d5d2e7d2c11", "name": "Olena"}));
+    let report = verify::verify_presentation(
+        &present(&mk, &mallory, &presentation(&mallory, vec![public]), "c-1", "employer.example"),
+        &o,
+    );
+    assert!(report.verified(), "{:#?}", report.checks);
+    let check = presenter(&report).unwrap();
+    assert_eq!(check.status, Status::Warning);
+    assert!(check.message.contains("nothing shows that the presenter is the learner"), "{}", check.message);
+
+    // No credential at all: never "valid".
+    let mut nothing = presentation(&holder, vec![]);
+    nothing.as_object_mut().unwrap().remove("verifiableCredential");
+    let empty = present(&hk, &holder, &nothing, "c-1", "employer.example");
+    let report = verify::verify_presentation(&empty, &o);
+    assert_eq!(report.verdict(), Verdict::NoCredential, "{:#?}", report.checks);
+    assert!(!report.trusted());
 }
 
 /// A credential signed with `[VC 2.0, Data Integrity v2]` (as Digital Bazaar's libraries

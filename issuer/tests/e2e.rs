@@ -1566,7 +1566,8 @@ mod seal {
         let report = verify_with(&s, &sealed, &anchored);
         assert!(report.verified(), "{:#?}", report.checks);
         assert_eq!(report.verdict(), Verdict::Valid, "{:#?}", report.checks);
-        assert_eq!(report.trusted_name.as_deref(), Some("BEM Test CA"));
+        // Shown under the sealer (the seal certificate's subject), not the CA.
+        assert_eq!(report.trusted_name.as_deref(), Some("BEM Test Training Centre (BEM Test Seal)"));
         assert_eq!(check(&report, "seal").status, Status::Ok);
         assert_eq!(check(&report, "status").status, Status::Ok, "{:#?}", report.checks);
 

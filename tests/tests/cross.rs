@@ -170,7 +170,7 @@ fn the_independent_implementation_accepts_our_certificates_presentations_and_sta
         "type": ["VerifiableCredential"],
         "issuer": w.issuer.did(),
         "validFrom": "2026-01-01T00:00:00Z",
-        "credentialSubject": {"id": "did:example:learner", "name": "Тарас Шевчук"}
+        "credentialSubject": {"id": "urn:example:learner", "name": "Тарас Шевчук"}
     });
     let answer = w.issuer.admin(
         "/credentials/issue",
@@ -253,7 +253,7 @@ fn we_verify_what_the_independent_implementation_signs() {
         "@context": ["https://www.w3.org/ns/credentials/v2"],
         "type": ["VerifiableCredential"],
         "validFrom": "2026-01-01T00:00:00Z",
-        "credentialSubject": {"id": "did:example:learner", "name": "Amina Haddad"}
+        "credentialSubject": {"id": "urn:example:learner", "name": "Amina Haddad"}
     });
     let wallet = Wallet::new(&[]);
     let dir = tempfile::tempdir().unwrap();
@@ -355,7 +355,7 @@ fn we_read_the_independent_implementations_status_lists() {
         "@context": ["https://www.w3.org/ns/credentials/v2"],
         "type": ["VerifiableCredential"],
         "validFrom": "2026-01-01T00:00:00Z",
-        "credentialSubject": {"id": "did:example:learner", "name": "Amina Haddad"}
+        "credentialSubject": {"id": "urn:example:learner", "name": "Amina Haddad"}
     });
     for suite in ["eddsa-rdfc-2022", "eddsa-jcs-2022"] {
         for (revoked, index) in [(false, 94_567), (true, 1_234)] {

@@ -25,7 +25,6 @@ use bem_core::verify::{Report, Status};
 use http_body_util::BodyExt;
 use serde_json::{json, Map, Value};
 
-use crate::challenge::Minted;
 use crate::metrics::Kind;
 use crate::problem::{self, ApiError};
 use crate::server::AppState;
@@ -279,22 +278,10 @@ pub async fn verify_presentation(
         ApiError::bad_request("PARSING_ERROR", "the request has no `verifiablePresentation`")
     })?;
     let now = crate::verification::now().unix_seconds();
-    if let Some(challenge) = &options.challenge {
-        match state.challenges.inspect(challenge, now) {
-            Minted::NotOurs | Minted::Fresh => {}
-            Minted::Expired => {
-                return Err(ApiError::bad_request(
-                    "INVALID_CHALLENGE_ERROR",
-                    "the challenge has expired; ask for a new one",
-                ))
-            }
-            Minted::AlreadyUsed => {
-                return Err(ApiError::bad_request(
-                    "INVALID_CHALLENGE_ERROR",
-                    "the challenge has already been used",
-                ))
-            }
-        }
+    // An early refusal spares the verification; the decision is the consume below.
+    if let Some(refusal) = options.challenge.as_ref().and_then(|c| state.challenges.inspect(c, now).refusal())
+    {
+        return Err(ApiError::bad_request("INVALID_CHALLENGE_ERROR", refusal));
     }
     let (challenge, domain) = (options.challenge.clone(), options.domain.clone());
     let (report, document) = state
@@ -304,14 +291,11 @@ pub async fn verify_presentation(
             (report, document)
         })
         .await?;
+    // Single use: one atomic consume, once the presentation verified (a failed one does
+    // not use the challenge up). Of concurrent presentations of one challenge, one wins.
     if let (true, Some(challenge)) = (report.verified(), &options.challenge) {
-        if state.challenges.inspect(challenge, now) == Minted::Fresh
-            && !state.challenges.consume(challenge, now)
-        {
-            return Err(ApiError::bad_request(
-                "INVALID_CHALLENGE_ERROR",
-                "the challenge has already been used",
-            ));
+        if let Some(refusal) = state.challenges.consume(challenge, now).refusal() {
+            return Err(ApiError::bad_request("INVALID_CHALLENGE_ERROR", refusal));
         }
     }
     Ok(answer(&report, &options, Some(&document)))
@@ -320,7 +304,17 @@ pub async fn verify_presentation(
 /// `POST /challenges`: a fresh challenge (any body is ignored, up to the cap).
 pub async fn challenges(State(state): State<Arc<AppState>>, request: Request) -> Result<Response, ApiError> {
     read_body(request, MAX_DOCUMENT_BYTES).await?;
-    let challenge = state.challenges.mint(crate::verification::now().unix_seconds());
+    let challenge = state.challenges.mint(crate::verification::now().unix_seconds()).map_err(|wait| {
+        ApiError::unavailable(
+            "RESOURCE_LIMIT_EXCEEDED",
+            format!(
+                "{} challenges minted in the last {} seconds are still outstanding; try again later or use a challenge of your own",
+                state.challenges.max_outstanding(),
+                crate::challenge::MAX_AGE_SECS
+            ),
+            u32::try_from(wait).unwrap_or(1),
+        )
+    })?;
     Ok((
         StatusCode::OK,
         [(axum::http::header::CONTENT_TYPE, "application/json")],

@@ -86,6 +86,8 @@ pub struct Texts {
     pub hours: &'static str,
     pub language: &'static str,
     pub issuer_unlisted: &'static str,
+    /// Said under every certificate shown: holding it does not make one its learner.
+    pub holder_not_shown: &'static str,
     pub qr_label: &'static str,
     pub qr_hint: &'static str,
     pub qr_choose: &'static str,
@@ -127,6 +129,7 @@ pub static EN: Texts = Texts {
     hours: "hours",
     language: "Language",
     issuer_unlisted: "name given by the certificate itself; this issuer is not on the trust list",
+    holder_not_shown: "This shows that the certificate is genuine, not that the person who gave it to you is the learner it names: anyone can copy a certificate. Ask for a presentation signed with the learner's own key, or check their identity.",
     qr_label: "Or upload a photo or screenshot of its QR code",
     qr_hint: "A PNG or JPEG image of at most 4 MB. On a phone this can take the photo.",
     qr_choose: "Choose a photo or screenshot of the QR code first.",
@@ -168,6 +171,7 @@ pub static UK: Texts = Texts {
     hours: "год",
     language: "Мова",
     issuer_unlisted: "назва, яку вказує сам сертифікат; цього видавця немає в переліку довірених",
+    holder_not_shown: "Це підтверджує, що сертифікат справжній, але не те, що особа, яка його надала, і є названим у ньому здобувачем: сертифікат може скопіювати будь-хто. Попросіть пред'явлення, підписане власним ключем здобувача, або перевірте особу.",
     qr_label: "Або завантажте фото чи знімок екрана його QR-коду",
     qr_hint: "Зображення PNG або JPEG до 4 МБ. На телефоні можна одразу сфотографувати.",
     qr_choose: "Спочатку виберіть фото або знімок екрана QR-коду.",
@@ -203,6 +207,14 @@ pub fn verdict(lang: Lang, verdict: Verdict) -> (&'static str, &'static str) {
             "Not genuine",
             "This certificate is not genuine: it was changed after it was issued, is malformed, or was not signed by its issuer.",
         ),
+        (Lang::En, Verdict::WrongHolder) => (
+            "Not presented by the learner",
+            "The certificate names its learner by a digital identifier, and the person who presented it is not that learner.",
+        ),
+        (Lang::En, Verdict::NoCredential) => (
+            "Nothing presented",
+            "The presentation holds no certificate: there is nothing to rely on.",
+        ),
         (Lang::Uk, Verdict::Valid) => ("Дійсний", "Справжній, чинний, не відкликаний і виданий довіреною установою."),
         (Lang::Uk, Verdict::UnknownIssuer) => (
             "Невідомий видавець",
@@ -215,6 +227,14 @@ pub fn verdict(lang: Lang, verdict: Verdict) -> (&'static str, &'static str) {
         (Lang::Uk, Verdict::StatusUnknown) => (
             "Статус невідомий",
             "Підпис справжній, але не вдалося перевірити, чи сертифікат не відкликано.",
+        ),
+        (Lang::Uk, Verdict::WrongHolder) => (
+            "Пред'явив не здобувач",
+            "Сертифікат називає здобувача цифровим ідентифікатором, а пред'явила його інша особа.",
+        ),
+        (Lang::Uk, Verdict::NoCredential) => (
+            "Нічого не пред'явлено",
+            "Пред'явлення не містить жодного сертифіката: немає на що покластися.",
         ),
         (Lang::Uk, Verdict::NotGenuine) => (
             "Не справжній",
@@ -280,6 +300,7 @@ pub fn check_name(lang: Lang, name: &str) -> String {
         "schema" => ("Schema", "Схема"),
         "trust" => ("Trusted issuer", "Довірений видавець"),
         "holder" => ("Holder", "Власник"),
+        "presenter" => ("Presented by the learner", "Пред'явив здобувач"),
         "credential" => ("Credential", "Сертифікат"),
         other => (other, other),
     };

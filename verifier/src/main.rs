@@ -75,6 +75,14 @@ struct ServeArgs {
     /// The PEM private key of --tls-cert (PKCS#8, RSA or EC; or BEM_TLS_KEY).
     #[arg(long, value_name = "FILE")]
     tls_key: Option<PathBuf>,
+    /// Key of the challenges this verifier mints (32 bytes, base64url, mode 0600; made
+    /// when absent). Give every replica the same file; without one each process has its
+    /// own key.
+    #[arg(long, value_name = "FILE", env = "BEM_CHALLENGE_KEY_FILE")]
+    challenge_key_file: Option<PathBuf>,
+    /// Lowers the bound of outstanding minted challenges (tests).
+    #[arg(long, value_name = "N", env = "BEM_CHALLENGE_MAX_OUTSTANDING", hide = true)]
+    challenge_max_outstanding: Option<usize>,
 }
 
 fn main() -> ExitCode {
@@ -133,7 +141,16 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         &args.fetch_resolve,
     )?);
     let verifier = verification::Verifier::new(trust.trust_list(), Some(fetcher), args.conformance);
-    let state = Arc::new(server::AppState::new(verifier));
+    let challenges = match &args.challenge_key_file {
+        Some(path) => challenge::Challenges::from_key_file(path)?,
+        None => challenge::Challenges::new(),
+    };
+    let mut state = server::AppState::new(verifier);
+    state.challenges = match args.challenge_max_outstanding {
+        Some(max) => challenges.with_max_outstanding(max),
+        None => challenges,
+    };
+    let state = Arc::new(state);
     let runtime =
         tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?;
     runtime.block_on(server::serve(args.listen, state, tls, shutdown_signal()))

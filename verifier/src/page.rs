@@ -157,8 +157,18 @@ async fn verify_bytes(state: &Arc<AppState>, lang: Lang, bytes: Vec<u8>) -> Resp
                 let doc = report.payload.clone();
                 return (report, doc);
             }
-            let report = v.credential_bytes(&bytes);
             let doc = bem_core::json::parse(&bytes, &crate::verification::Verifier::json_limits()).ok();
+            // A presentation is checked as one (its holder binding included); the page shows
+            // its first credential.
+            if let Some(vp) = doc.as_ref().filter(|d| bem_core::model::has_type(d, "VerifiablePresentation"))
+            {
+                let report = v.presentation(vp, None, None);
+                let first = report.credentials.first().and_then(|c| c.payload.clone()).or_else(|| {
+                    vp.get("verifiableCredential").map(bem_core::json::items).and_then(|c| c.first()).cloned()
+                });
+                return (report, first);
+            }
+            let report = v.credential_bytes(&bytes);
             (report, doc)
         })
         .await;
@@ -395,8 +405,14 @@ fn failure(lang: Lang, reason: &str) -> String {
 fn verdict_class(v: Verdict) -> &'static str {
     match v {
         Verdict::Valid => "good",
-        Verdict::UnknownIssuer | Verdict::StatusUnknown | Verdict::NotYetValid => "warn",
-        Verdict::Revoked | Verdict::Suspended | Verdict::Expired | Verdict::NotGenuine => "bad",
+        Verdict::UnknownIssuer | Verdict::StatusUnknown | Verdict::NotYetValid | Verdict::NoCredential => {
+            "warn"
+        }
+        Verdict::Revoked
+        | Verdict::Suspended
+        | Verdict::Expired
+        | Verdict::NotGenuine
+        | Verdict::WrongHolder => "bad",
     }
 }
 
@@ -425,18 +441,29 @@ fn result(lang: Lang, report: &Report, doc: Option<&Value>) -> String {
         explanation = esc(explanation),
     );
     // A sealed credential's details are in its payload, not in the envelope around it.
-    match report.payload.as_ref().or(doc) {
-        Some(doc) if verdict != Verdict::NotGenuine => {
-            let mut view = CertificateView::read(doc, report.trusted_name.as_deref(), lang.code(), t.hours);
-            if !report.trusted() {
+    // A presentation shows its first credential, under that credential's issuer.
+    let shown = if report.kind == "presentation" { report.credentials.first() } else { Some(report) };
+    match (report.payload.as_ref().or(doc), shown) {
+        (Some(doc), Some(shown)) if verdict != Verdict::NotGenuine => {
+            let mut view = CertificateView::read(doc, shown.trusted_name.as_deref(), lang.code(), t.hours);
+            if !shown.trusted() {
                 // A name the credential gives itself is not vouched for: say so, with the DID.
-                let id = report.subject_of_trust.as_deref().unwrap_or_default();
+                let id = shown.subject_of_trust.as_deref().unwrap_or_default();
                 view.issuer = Some(match view.issuer.take() {
                     Some(name) if name != id => format!("{name} — {id} ({})", t.issuer_unlisted),
                     _ => format!("{id} ({})", t.issuer_unlisted),
                 });
             }
             out.push_str(&details(t, &view));
+            // Who handed the certificate over is shown only by a presentation bound to it.
+            let bound = report.checks.iter().any(|c| c.name == "presenter" && c.status == Status::Ok);
+            if !bound {
+                let _ = writeln!(
+                    out,
+                    "<p class=\"note\" data-holder=\"not-shown\">{}</p>",
+                    esc(t.holder_not_shown)
+                );
+            }
         }
         _ => {
             let _ = writeln!(out, "<p>{}</p>", esc(t.unconfirmed));

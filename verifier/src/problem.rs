@@ -75,6 +75,11 @@ impl ApiError {
         }
     }
 
+    /// 503 with `Retry-After`: the service cannot do this now, but will.
+    pub fn unavailable(code: &'static str, detail: impl Into<String>, retry_after: u32) -> Self {
+        Self { retry_after: Some(retry_after), ..Self::new(StatusCode::SERVICE_UNAVAILABLE, code, detail) }
+    }
+
     /// An internal failure: logged in full, shown without detail.
     pub fn internal(log: &str) -> Self {
         tracing::error!(error = log, "internal error");

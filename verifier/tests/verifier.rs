@@ -164,7 +164,7 @@ fn credential(issuer: &DidKey, learner: &str) -> Value {
         "name": "Digital skills for small businesses",
         "issuer": issuer.did(),
         "validFrom": "2026-01-15T09:00:00Z",
-        "credentialSubject": {"id": "did:example:learner", "name": learner}
+        "credentialSubject": {"id": "urn:example:learner", "name": learner}
     })
 }
 
@@ -644,6 +644,10 @@ mod attacks;
 /// Bounded work per request and slow clients (issue 17), over HTTP.
 #[path = "verifier/hostile_clients.rs"]
 mod hostile_clients;
+
+/// Issue 17, the verifier's judgement (`verifier/tests/verifier/judgement.rs`, `docs/security.md`).
+#[path = "verifier/judgement.rs"]
+mod judgement;
 
 mod browser {
     use super::*;
@@ -1337,7 +1341,9 @@ fn sealed_edc_credentials_check_as_seal_valid_and_trusted_with_an_anchor() {
         let (code, out) = run_check(&[path.to_str().unwrap(), "--offline", "--trust", &trust], None);
         assert_eq!(code, 0, "{out}");
         assert!(out.starts_with("VERIFIED: Valid"), "{name}: {out}");
-        assert!(out.contains("issuer: ANF eSeal CA (test)"), "{out}");
+        // Shown under the sealer (the seal certificate's subject); the anchor vouches for it.
+        assert!(out.contains("issuer: ORGANIZACION TEST (TEST SEAL)"), "{out}");
+        assert!(out.contains("chains to the trusted \"ANF eSeal CA (test)\""), "{out}");
         assert!(out.contains("ok      chain"), "{out}");
         assert!(out.contains("it was valid when sealed"), "{out}");
     }

@@ -149,6 +149,8 @@ pub fn verdict_words(verdict: &str) -> &'static str {
         "expired" => "expired",
         "not-yet-valid" => "not yet valid",
         "status-unknown" => "genuine, revocation status not checked",
+        "wrong-holder" => "NOT PRESENTED BY ITS LEARNER",
+        "no-credential" => "no certificate presented",
         "not-genuine" => "NOT GENUINE",
         _ => "unknown",
     }

@@ -101,7 +101,7 @@ fn certificate(id: &str, name: &str) -> Value {
         "name": name,
         "issuer": did.did(),
         "validFrom": "2026-01-15T09:00:00Z",
-        "credentialSubject": {"id": "did:example:learner", "name": "Olena Kovalenko"}
+        "credentialSubject": {"id": "urn:example:learner", "name": "Olena Kovalenko"}
     }))
 }
 

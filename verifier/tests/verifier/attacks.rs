@@ -523,42 +523,86 @@ fn status_presentation_and_jose_attacks_are_refused_over_http() {
         assert!(started.elapsed() < Duration::from_secs(10), "AC-36 {name}: {:?}", started.elapsed());
     }
 
-    // AC-37: the list itself is not trustworthy.
-    let cases: Vec<(&str, Value)> = vec![
-        ("signed by Mallory", {
-            let mut l = list(&mallory, &mk, "x", "revocation", &[], full, |_| {});
-            l["issuer"] = json!(did.did());
-            l
-        }),
-        ("tampered", {
-            let mut l = list(&did, &k, "x", "revocation", &[9], full, |_| {});
-            l["credentialSubject"]["encodedList"] = list(&did, &k, "x", "revocation", &[], full, |_| {})
-                ["credentialSubject"]["encodedList"]
-                .clone();
-            l
-        }),
+    // AC-37: the list itself is not trustworthy. Every list is signed as served (its id is
+    // the URL it is fetched from, unless that is the case), so each case fails for the
+    // reason it names, and the answer says that reason.
+    let signed_as_mallory = |l: &mut Value| l["issuer"] = json!(did.did());
+    type MakeList<'a> = Box<dyn Fn(&str) -> Value + 'a>;
+    let cases: Vec<(&str, &str, MakeList)> = vec![
+        (
+            "signed by Mallory",
+            "but it was signed by",
+            Box::new(|u: &str| list(&mallory, &mk, u, "revocation", &[], full, signed_as_mallory)),
+        ),
+        (
+            "tampered",
+            "signature does not match the data",
+            Box::new(|u: &str| {
+                let mut l = list(&did, &k, u, "revocation", &[9], full, |_| {});
+                l["credentialSubject"]["encodedList"] = list(&did, &k, u, "revocation", &[], full, |_| {})
+                    ["credentialSubject"]["encodedList"]
+                    .clone();
+                l
+            }),
+        ),
         (
             "not a BitstringStatusListCredential",
-            list(&did, &k, "x", "revocation", &[], full, |l| l["type"] = json!(["VerifiableCredential"])),
+            "is not a BitstringStatusListCredential",
+            Box::new(|u: &str| {
+                list(&did, &k, u, "revocation", &[], full, |l| l["type"] = json!(["VerifiableCredential"]))
+            }),
         ),
-        ("another purpose", list(&did, &k, "x", "suspension", &[], full, |_| {})),
+        (
+            "another list's id",
+            "must be the URL it is fetched from",
+            Box::new(|_: &str| {
+                list(&did, &k, &format!("{}/list37-elsewhere", files.base), "revocation", &[], full, |_| {})
+            }),
+        ),
+        (
+            "no id",
+            "has no id",
+            Box::new(|u: &str| {
+                list(&did, &k, u, "revocation", &[], full, |l| {
+                    l.as_object_mut().unwrap().remove("id");
+                })
+            }),
+        ),
+        (
+            "another purpose",
+            "is not a revocation list",
+            Box::new(|u: &str| list(&did, &k, u, "suspension", &[], full, |_| {})),
+        ),
         (
             "expired",
-            list(&did, &k, "x", "revocation", &[], full, |l| l["validUntil"] = json!("2026-01-02T00:00:00Z")),
+            "expired on",
+            Box::new(|u: &str| {
+                list(&did, &k, u, "revocation", &[], full, |l| {
+                    l["validUntil"] = json!("2026-01-02T00:00:00Z")
+                })
+            }),
         ),
-        ("issued by someone else", list(&mallory, &mk, "x", "revocation", &[], full, |_| {})),
+        (
+            "issued by someone else",
+            "neither the credential's issuer nor trusted",
+            Box::new(|u: &str| list(&mallory, &mk, u, "revocation", &[], full, |_| {})),
+        ),
     ];
-    for (n, (name, l)) in cases.into_iter().enumerate() {
+    for (n, (name, reason, make)) in cases.into_iter().enumerate() {
         let path = format!("/list37-{n}");
-        let u = format!("{}{path}", files.base);
-        // The list's id is its URL (edits above used "x"): re-sign where we can.
-        let mut l = l;
-        if l["id"] == "x" {
-            l["id"] = json!(u);
-        }
-        put(&path, &l);
+        let u = put(&path, &make(&format!("{}{path}", files.base)));
         let vc = issue(&entry(credential(&did, "A"), &u, "revocation", json!("5")), &k, &did);
-        v.credential(&format!("AC-37 {name}"), &vc, "STATUS_VERIFICATION_ERROR");
+        let answer = v.credential(&format!("AC-37 {name}"), &vc, "STATUS_VERIFICATION_ERROR");
+        let details: Vec<&str> = answer["problemDetails"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|p| p["detail"].as_str())
+            .collect();
+        assert!(
+            details.iter().any(|d| d.contains(reason)),
+            "AC-37 {name}: expected {reason:?} in {details:#?}"
+        );
     }
 
     // AC-38: the list cannot be fetched: fail closed.
