@@ -561,23 +561,50 @@ async fn credential(
     let token = segment;
     let stored = stored(&state, token.clone()).await?;
     if accepts(&headers, "text/html") {
-        let (issuer, printed_token) = (state.issuer.clone(), token.clone());
-        let (doc, withheld) = (stored.document.clone(), stored.withheld);
-        let code = blocking(move || {
-            let day = crate::clock::now();
-            Ok(crate::qr::printed(&issuer, &doc, &printed_token, withheld, day.get(..10).unwrap_or_default()))
-        })
-        .await?;
+        let (signed, note) = printed_form(&state, &token, &stored).await?;
         return Ok(Html(crate::pages::certificate(
             &stored.document,
             &token,
             stored.notice.as_deref(),
-            code.signed,
-            code.note.as_deref(),
+            signed,
+            note.as_deref(),
         ))
         .into_response());
     }
     Ok(json_with("application/json", served_json(&stored.document)))
+}
+
+/// Whether the page's QR code is the signed compact form, and the note when it is not
+/// (`crate::qr::printed`); decided once per certificate, status version and day (making
+/// the compact form signs it), through the render cache.
+async fn printed_form(
+    state: &AppState,
+    token: &str,
+    stored: &Stored,
+) -> Result<(bool, Option<String>), ApiError> {
+    let compact = state.issuer.verifier_url().is_some() && stored.withheld.is_none();
+    let (key, _) = render_key(state, "printed", token, stored, compact);
+    let read = |r: &crate::render_cache::Rendered| {
+        let note = (!r.body.is_empty()).then(|| String::from_utf8_lossy(&r.body).into_owned());
+        (r.headers.iter().any(|(n, v)| *n == "bem-qr-form" && v == "compact"), note)
+    };
+    if let Some(r) = state.render_cache.get(&key) {
+        return Ok(read(&r));
+    }
+    let (issuer, token, doc, withheld) =
+        (state.issuer.clone(), token.to_owned(), stored.document.clone(), stored.withheld);
+    let code = blocking(move || {
+        let day = crate::clock::now();
+        Ok(crate::qr::printed(&issuer, &doc, &token, withheld, day.get(..10).unwrap_or_default()))
+    })
+    .await?;
+    let form = HeaderValue::from_static(if code.signed { "compact" } else { "link" });
+    let rendered = crate::render_cache::Rendered::new(
+        code.note.clone().unwrap_or_default().into_bytes(),
+        vec![("bem-qr-form", form)],
+    );
+    state.render_cache.put(&key, rendered);
+    Ok((code.signed, code.note))
 }
 
 /// The JSON text of a stored credential as `GET /credentials/{id}` serves it, and as the
