@@ -391,9 +391,13 @@ pub fn verify(input: &str, options: &VerifyOptions<'_>) -> Report {
 /// The compact credential of a full certificate (ELM, Open Badges or plain VC 2.0): the
 /// learner's name, the micro-credential's title and id, the issuer (its DID: people read
 /// the name the verifier's trust list gives it), the
-/// award date (`validFrom`), EQF level, workload, the revocation status entry, and `id`
-/// = `link`, where the full credential is served. Unsigned; see [`sign`].
-pub fn summary(full: &Value, link: &str) -> Result<Value> {
+/// award date (`validFrom`), EQF level, workload, every Bitstring Status List entry
+/// (revocation, suspension, message: one entry as an object, more as an array), and `id`
+/// = `link`, where the full credential is served. `expires` (a dateTimeStamp, the
+/// caller's choice: the core has no clock) is its `validUntil`, or the full certificate's
+/// own when that is earlier: a compact text checked with no network cannot learn of a
+/// later revocation, so it must stop being valid on its own. Unsigned; see [`sign`].
+pub fn summary(full: &Value, link: &str, expires: Option<&str>) -> Result<Value> {
     let view = CertificateView::read(full, "en");
     let issuer_id = crate::model::issuer_id(full).map_err(|e| Error::malformed(e.message))?;
     let mut issuer = Map::new();
@@ -449,12 +453,36 @@ pub fn summary(full: &Value, link: &str) -> Result<Value> {
     credential.insert("type".into(), json!(["VerifiableCredential", "OpenBadgeCredential"]));
     credential.insert("issuer".into(), Value::Object(issuer));
     credential.insert("validFrom".into(), Value::from(issued));
-    if let Some(until) = full.get("validUntil").or_else(|| full.get("expirationDate")) {
-        credential.insert("validUntil".into(), until.clone());
+    let own = full.get("validUntil").or_else(|| full.get("expirationDate")).and_then(Value::as_str);
+    let expires = expires
+        .map(|e| {
+            crate::datetime::parse_datetime_stamp(e)
+                .map(|t| (e, t))
+                .map_err(|err| Error::malformed(format!("the compact form's expiry {e:?}: {}", err.message)))
+        })
+        .transpose()?;
+    let until = match (own, expires) {
+        (Some(own), Some((e, at))) => match crate::datetime::parse_datetime_lenient(own) {
+            Ok(own_at) if own_at <= at => Some(own),
+            _ => Some(e),
+        },
+        (Some(own), None) => Some(own),
+        (None, Some((e, _))) => Some(e),
+        (None, None) => None,
+    };
+    if let Some(until) = until {
+        credential.insert("validUntil".into(), Value::from(until));
     }
     credential.insert("credentialSubject".into(), Value::Object(subject));
-    if let Some(entry) = revocation_entry(full) {
-        credential.insert("credentialStatus".into(), entry);
+    let mut entries = status_entries(full);
+    match entries.len() {
+        0 => {}
+        1 => {
+            credential.insert("credentialStatus".into(), entries.remove(0));
+        }
+        _ => {
+            credential.insert("credentialStatus".into(), Value::Array(entries));
+        }
     }
     Ok(Value::Object(credential))
 }
@@ -472,20 +500,30 @@ fn micro_credential_id(full: &Value) -> Option<String> {
     spec.or(badge)?.get("id")?.as_str().map(str::to_owned)
 }
 
-fn revocation_entry(full: &Value) -> Option<Value> {
-    let entry =
-        crate::json::items(full.get("credentialStatus")?).iter().filter_map(Value::as_object).find(|e| {
-            crate::status_list::is_bitstring_entry(e)
-                && e.get("statusPurpose").and_then(Value::as_str) == Some("revocation")
-        })?;
-    // The summary is a VC 2.0 credential: the entry keeps only its Bitstring Status List
-    // type (an EDC certificate's `CredentialStatus` is no term there).
-    let mut out = Map::new();
-    out.insert("type".into(), crate::status_list::ENTRY_TYPE.into());
-    for key in ["statusPurpose", "statusListIndex", "statusListCredential"] {
-        out.insert(key.into(), entry.get(key)?.clone());
-    }
-    Some(Value::Object(out))
+/// Every Bitstring Status List entry of `full`, in its order, as the summary carries it.
+fn status_entries(full: &Value) -> Vec<Value> {
+    let Some(status) = full.get("credentialStatus") else { return Vec::new() };
+    crate::json::items(status)
+        .iter()
+        .filter_map(Value::as_object)
+        .filter(|e| crate::status_list::is_bitstring_entry(e))
+        .filter_map(|entry| {
+            // The summary is a VC 2.0 credential: the entry keeps only its Bitstring Status
+            // List type (an EDC certificate's `CredentialStatus` is no term there), and the
+            // terms a verifier reads.
+            let mut out = Map::new();
+            out.insert("type".into(), crate::status_list::ENTRY_TYPE.into());
+            for key in ["statusPurpose", "statusListIndex", "statusListCredential"] {
+                out.insert(key.into(), entry.get(key)?.clone());
+            }
+            for key in ["statusSize", "statusMessage", "statusReference"] {
+                if let Some(v) = entry.get(key) {
+                    out.insert(key.into(), v.clone());
+                }
+            }
+            Some(Value::Object(out))
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -539,12 +577,35 @@ mod tests {
         entry["type"] = json!(["BitstringStatusListEntry", "CredentialStatus"]);
         single["credentialStatus"] = entry;
         let link = "https://academy.example/c/1";
-        let (a, b) = (summary(&array, link).unwrap(), summary(&single, link).unwrap());
-        assert_eq!(a["credentialStatus"], b["credentialStatus"]);
+        let (a, b) = (summary(&array, link, None).unwrap(), summary(&single, link, None).unwrap());
+        assert_eq!(a["credentialStatus"][0], b["credentialStatus"]);
         assert_eq!(b["credentialStatus"]["type"], "BitstringStatusListEntry");
-        // Only the suspension entry: no revocation to carry.
+        // Every entry is carried: the suspension entry too (issue 17).
+        assert_eq!(a["credentialStatus"][1]["statusPurpose"], "suspension");
+        assert_eq!(a["credentialStatus"][1]["statusListIndex"], "17");
         single["credentialStatus"] = array["credentialStatus"][1].clone();
-        assert!(summary(&single, link).unwrap().get("credentialStatus").is_none());
+        assert_eq!(summary(&single, link, None).unwrap()["credentialStatus"]["statusPurpose"], "suspension");
+        single.as_object_mut().unwrap().remove("credentialStatus");
+        assert!(summary(&single, link, None).unwrap().get("credentialStatus").is_none());
+    }
+
+    /// The compact form expires: at the caller's date, or the certificate's own when earlier.
+    #[test]
+    fn the_summary_expires_at_the_earlier_of_its_expiry_and_the_certificates() {
+        let link = "https://academy.example/c/1";
+        let mut doc = full("did:key:z6MkTest");
+        let made = summary(&doc, link, Some("2027-06-01T00:00:00Z")).unwrap();
+        assert_eq!(made["validUntil"], "2027-06-01T00:00:00Z");
+        doc["expirationDate"] = "2027-01-01T00:00:00Z".into();
+        assert_eq!(
+            summary(&doc, link, Some("2027-06-01T00:00:00Z")).unwrap()["validUntil"],
+            "2027-01-01T00:00:00Z"
+        );
+        assert_eq!(
+            summary(&doc, link, Some("2026-12-01T00:00:00Z")).unwrap()["validUntil"],
+            "2026-12-01T00:00:00Z"
+        );
+        assert!(summary(&doc, link, Some("tomorrow")).is_err());
     }
 
     #[test]
@@ -560,9 +621,12 @@ mod tests {
 
     fn signed() -> (String, String, Value) {
         let did = DidKey::from_public_key(&key().verifying_key());
-        let summary =
-            summary(&full(did.did()), "https://academy.example/credentials/9f8e7d6c5b4a39281706f5e4d3c2b1a0")
-                .unwrap();
+        let summary = summary(
+            &full(did.did()),
+            "https://academy.example/credentials/9f8e7d6c5b4a39281706f5e4d3c2b1a0",
+            Some("2099-12-31T00:00:00Z"),
+        )
+        .unwrap();
         let text = sign(&summary, &did.verification_method_id(), &key()).unwrap();
         (did.did().to_owned(), text, summary)
     }
@@ -642,7 +706,9 @@ mod tests {
         let status = report.checks.iter().find(|c| c.name == "status").unwrap();
         assert_eq!(status.status, Status::Skipped);
         assert!(status.message.contains("not checked"), "{}", status.message);
-        assert_eq!(summary["credentialStatus"]["statusListIndex"], "93122");
+        assert_eq!(summary["credentialStatus"][0]["statusListIndex"], "93122");
+        assert_eq!(summary["credentialStatus"][1]["statusPurpose"], "suspension");
+        assert_eq!(summary["validUntil"], "2099-12-31T00:00:00Z");
         assert_eq!(summary["credentialSubject"]["achievement"]["description"], "Workload: 50 hours");
         let view = CertificateView::read(&summary, "en");
         assert_eq!(view.title.as_deref(), Some("Cloud fundamentals for SMEs"));
@@ -703,7 +769,7 @@ mod tests {
         // A wrong signature: another key signs the same credential under the same kid.
         let forged = {
             let kid = format!("{did}#{}", did.trim_start_matches("did:key:"));
-            let summary = summary(&full(&did), "https://academy.example/credentials/x").unwrap();
+            let summary = summary(&full(&did), "https://academy.example/credentials/x", None).unwrap();
             sign(&summary, &kid, &SigningKey::from_bytes(&[8u8; 32])).unwrap()
         };
         let report = verify_offline(&forged, &did);

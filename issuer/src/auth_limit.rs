@@ -1,14 +1,18 @@
-//! The limit on failed admin-token attempts: a client (an IPv4 address, or an IPv6 /64)
-//! that sends [`MAX_FAILURES`] wrong or missing tokens within [`WINDOW`] gets 429 on
-//! every admin call until the window ends, whatever token it then sends; a right token
-//! clears its count.
+//! The limit on wrong admin tokens: a client (an IPv4 address, or an IPv6 /64; behind
+//! trusted proxies the address they report, `crate::client_address`) that sends
+//! [`MAX_FAILURES`] wrong tokens within [`WINDOW`] gets 429 on every admin call until the
+//! window ends, whatever token it then sends; a right token clears its count.
 //!
 //! Invariants:
+//! - only wrong tokens count: a request without a token (401) changes nothing here, so
+//!   nobody locks the administrator out by sending nothing;
 //! - memory is bounded: at most [`MAX_CLIENTS`] clients are tracked; when full, expired
-//!   records are dropped, and if none are, further clients share one record (a flood from
-//!   many addresses then slows all unknown clients, never lifts the limit);
-//! - the lockout is decided before the token is compared, so guessing during it learns
-//!   nothing;
+//!   records are dropped, and if none are, further clients share one overflow record
+//!   ([`Lock::Shared`]). A shared lock never refuses a right token: the token is compared
+//!   and only a wrong one gets 429, so a flood from many addresses cannot lock out the
+//!   administrator (whose own address it would share the record with);
+//! - a client's own lockout is decided before the token is compared, so guessing during
+//!   it learns nothing;
 //! - time comes from the caller (`Instant`), so tests need no sleeping.
 
 use std::collections::HashMap;
@@ -30,6 +34,18 @@ const OVERFLOW: IpAddr = IpAddr::V6(Ipv6Addr::UNSPECIFIED);
 struct Attempts {
     since: Instant,
     failures: u32,
+}
+
+/// Whether a client is locked out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lock {
+    /// Not locked.
+    None,
+    /// Its own record is full: 429 for this long, before the token is looked at.
+    Own(Duration),
+    /// The overflow record it shares with other untracked clients is full: a right token
+    /// still passes; a wrong one gets 429 for this long.
+    Shared(Duration),
 }
 
 /// Failed attempts by client.
@@ -61,16 +77,34 @@ impl FailedAuth {
         self.clients.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// How long `ip` is still locked out, if it is.
-    pub fn locked_for(&self, ip: IpAddr, now: Instant) -> Option<Duration> {
+    /// Whether `ip` is locked out, and by which record.
+    pub fn lock(&self, ip: IpAddr, now: Instant) -> Lock {
         let clients = self.clients();
-        let key = if clients.contains_key(&client(ip)) { client(ip) } else { OVERFLOW };
-        let attempts = clients.get(&key)?;
+        let own = clients.contains_key(&client(ip));
+        let key = if own { client(ip) } else { OVERFLOW };
+        let Some(attempts) = clients.get(&key) else { return Lock::None };
         let elapsed = now.saturating_duration_since(attempts.since);
-        (attempts.failures >= MAX_FAILURES && elapsed < WINDOW).then(|| WINDOW.saturating_sub(elapsed))
+        if attempts.failures < MAX_FAILURES || elapsed >= WINDOW {
+            return Lock::None;
+        }
+        let left = WINDOW.saturating_sub(elapsed);
+        if own {
+            Lock::Own(left)
+        } else {
+            Lock::Shared(left)
+        }
     }
 
-    /// Notes a wrong or missing token from `ip`.
+    /// How long `ip` is still locked out by its own record, if it is.
+    #[cfg(test)]
+    pub fn locked_for(&self, ip: IpAddr, now: Instant) -> Option<Duration> {
+        match self.lock(ip, now) {
+            Lock::Own(left) | Lock::Shared(left) => Some(left),
+            Lock::None => None,
+        }
+    }
+
+    /// Notes a wrong token from `ip`.
     pub fn failed(&self, ip: IpAddr, now: Instant) {
         let mut clients = self.clients();
         let mut key = client(ip);
@@ -148,6 +182,9 @@ mod tests {
         // The 50 beyond the bound share the overflow record: locked together.
         let newcomer = IpAddr::V4(std::net::Ipv4Addr::new(203, 0, 113, 7));
         assert!(limit.locked_for(newcomer, t0).is_some());
+        // Only a shared lock: a right token from the newcomer still passes.
+        assert!(matches!(limit.lock(newcomer, t0), Lock::Shared(_)));
+        assert!(matches!(limit.lock(IpAddr::V4(std::net::Ipv4Addr::from(0x0a00_0000)), t0), Lock::None));
         // Once their window has passed, room is made again.
         let later = t0 + WINDOW;
         limit.failed(newcomer, later);

@@ -9,11 +9,10 @@
 //!   library verify it too);
 //! - Open Badges texts are plain strings: each text is the definition's English one, else
 //!   its first language (the ELM form keeps every language);
-//! - the learner's e-mail is only written as a salted SHA-256 hash (OB `IdentityObject`).
+//! - the learner's e-mail is only written as a salted SHA-256 hash (OB `IdentityObject`,
+//!   the one rule of `crate::certificate::SaltedEmail`).
 
-use rand_core::{OsRng, RngCore};
 use serde_json::{json, Map, Value};
-use sha2::{Digest, Sha256};
 
 use crate::catalogue::text_en;
 use crate::certificate::Input;
@@ -22,10 +21,6 @@ use bem_core::certificate::{OB_EQF_FRAMEWORK, OB_OUTCOME_TYPE};
 
 /// The `@context` of an Open Badge.
 pub const CONTEXT: [&str; 2] = [bem_core::contexts::CREDENTIALS_V2, bem_core::contexts::OPEN_BADGES_V3];
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
 
 fn non_empty(s: String) -> Option<String> {
     (!s.is_empty()).then_some(s)
@@ -70,11 +65,8 @@ fn subject(input: &Input<'_>, title: &str) -> Value {
         json!({"type": "IdentityObject", "identityType": "name", "hashed": false, "identityHash": learner.name}),
     ];
     if let Some(email) = &learner.email {
-        let mut salt = [0u8; 16];
-        OsRng.fill_bytes(&mut salt);
-        let salt = hex(&salt);
-        let hash = hex(&Sha256::digest(format!("{}{salt}", email.trim().to_lowercase())));
-        identifiers.push(json!({"type": "IdentityObject", "identityType": "emailAddress", "hashed": true, "identityHash": format!("sha256${hash}"), "salt": salt}));
+        let hashed = crate::certificate::SaltedEmail::new(email);
+        identifiers.push(json!({"type": "IdentityObject", "identityType": "emailAddress", "hashed": true, "identityHash": format!("sha256${}", hashed.hash), "salt": hashed.salt}));
     }
     if let Some(id) = &learner.identifier {
         identifiers.push(

@@ -15,7 +15,9 @@
 //!   EDC allows one `credentialStatus`, [`Profile::status_purposes`]); nothing here
 //!   decides status indexes or keys;
 //! - the definition's controlled-vocabulary concepts are written with their scheme and
-//!   English label.
+//!   English label;
+//! - the learner's e-mail address is never written, only [`SaltedEmail`] (ELM and Open
+//!   Badges alike).
 //!
 //! The same specification is also published on its own, in the LOQ form the Europass
 //! course directory takes ([`definition_document`]): a `LearningOpportunity` provided by
@@ -694,9 +696,8 @@ fn subject(input: &Input<'_>, ids: &mut NodeIds) -> Value {
         identifiers.push(json!({"id": ids.next("identifier"), "type": "Identifier", "notation": i, "schemeName": "Learner identifier of the awarding body"}));
     }
     if let Some(e) = &learner.email {
-        let hash: String =
-            Sha256::digest(e.trim().to_lowercase().as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
-        identifiers.push(json!({"id": ids.next("identifier"), "type": "Identifier", "notation": format!("sha256${hash}"), "schemeName": "SHA-256 of the learner's e-mail address"}));
+        let hashed = SaltedEmail::new(e);
+        identifiers.push(json!({"id": ids.next("identifier"), "type": "Identifier", "notation": hashed.notation(), "schemeName": SaltedEmail::SCHEME}));
     }
     if !identifiers.is_empty() {
         person.insert("identifier".into(), identifiers.into());
@@ -721,6 +722,46 @@ fn subject(input: &Input<'_>, ids: &mut NodeIds) -> Value {
     });
     person.insert("hasClaim".into(), achievement);
     Value::Object(person)
+}
+
+/// The one rule for a learner's e-mail address in every certificate form: never the
+/// address, only SHA-256 over the trimmed, lower-cased address followed by a fresh
+/// random salt of 16 bytes (as 32 hex digits), the salt published beside the hash (Open
+/// Badges' `IdentityObject`). Whoever knows the address can confirm it; a dictionary of
+/// addresses must be hashed again for every certificate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SaltedEmail {
+    /// 32 hex digits.
+    pub salt: String,
+    /// 64 hex digits: SHA-256(address ‖ salt).
+    pub hash: String,
+}
+
+impl SaltedEmail {
+    /// The ELM identifier's `schemeName`, which says how to read its `notation`.
+    pub const SCHEME: &'static str =
+        "Salted SHA-256 of the learner's e-mail address: salted-sha256$SALT$HEX(SHA-256(lower-cased address followed by SALT))";
+
+    pub fn new(email: &str) -> SaltedEmail {
+        use rand_core::{OsRng, RngCore};
+        let mut salt = [0u8; 16];
+        OsRng.fill_bytes(&mut salt);
+        SaltedEmail::with_salt(email, &hex(&salt))
+    }
+
+    fn with_salt(email: &str, salt: &str) -> SaltedEmail {
+        let hash = hex(&Sha256::digest(format!("{}{salt}", email.trim().to_lowercase())));
+        SaltedEmail { salt: salt.to_owned(), hash }
+    }
+
+    /// The ELM identifier's notation: `salted-sha256$SALT$HASH`.
+    pub fn notation(&self) -> String {
+        format!("salted-sha256${}${}", self.salt, self.hash)
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]

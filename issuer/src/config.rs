@@ -10,12 +10,17 @@
 //! only one of them is an error, never half of a pair mixed with the other half from
 //! elsewhere. The seal certificate and key (`--seal-cert`/`--seal-key`, else
 //! `BEM_SEAL_CERT`/`BEM_SEAL_KEY`, else `[seal]`) come as a pair the same way.
+//! `trusted_proxies` (`--trusted-proxies`, `BEM_TRUSTED_PROXIES`: comma-separated; the
+//! file: an array) is a list of addresses and `ADDRESS/PREFIX` blocks; a bad entry stops
+//! the start.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 pub use bem_serve::TlsFiles;
 use serde::Deserialize;
+
+use crate::client_address::TrustedProxies;
 
 /// Default data directory.
 pub const DEFAULT_DATA_DIR: &str = "./bem-data";
@@ -63,6 +68,11 @@ pub struct Config {
     /// Accept the W3C example contexts and embedded contexts on `/credentials/issue`
     /// (for the W3C test suites only; never for production certificates).
     pub conformance_contexts: bool,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (the admin-token limit).
+    pub trusted_proxies: TrustedProxies,
+    /// Write the learner's date of birth and the provider's learner number into
+    /// certificates (and so onto their hosted page, PDF and wallets); off by default.
+    pub publish_learner_details: bool,
 }
 
 /// What the command line gives.
@@ -76,6 +86,8 @@ pub struct Flags {
     pub tls_key: Option<PathBuf>,
     pub seal_cert: Option<PathBuf>,
     pub seal_key: Option<PathBuf>,
+    /// `--trusted-proxies`: addresses or blocks, separated by commas.
+    pub trusted_proxies: Option<String>,
 }
 
 /// The seal's files: the PEM certificate chain (the seal certificate first) and its
@@ -96,6 +108,8 @@ struct FileConfig {
     max_csv_bytes: Option<usize>,
     verifier_url: Option<String>,
     conformance_contexts: Option<bool>,
+    trusted_proxies: Option<Vec<String>>,
+    publish_learner_details: Option<bool>,
     #[serde(default)]
     issuer: FileIssuer,
     #[serde(default)]
@@ -212,6 +226,15 @@ impl Config {
             Some(v) => matches!(v.as_str(), "1" | "true" | "yes"),
             None => file.conformance_contexts.unwrap_or(false),
         };
+        let trusted_proxies = match flags.trusted_proxies.clone().or_else(|| env("BEM_TRUSTED_PROXIES")) {
+            Some(list) => TrustedProxies::parse(list.split(',').filter(|s| !s.trim().is_empty())),
+            None => TrustedProxies::parse(file.trusted_proxies.iter().flatten().map(String::as_str)),
+        }
+        .map_err(|e| anyhow::anyhow!("trusted_proxies: {e}"))?;
+        let publish_learner_details = match env("BEM_PUBLISH_LEARNER_DETAILS") {
+            Some(v) => matches!(v.as_str(), "1" | "true" | "yes"),
+            None => file.publish_learner_details.unwrap_or(false),
+        };
         Ok(Config {
             data_dir,
             listen,
@@ -228,6 +251,8 @@ impl Config {
                 .or(file.verifier_url)
                 .map(|u| u.trim_end_matches('/').to_owned()),
             conformance_contexts,
+            trusted_proxies,
+            publish_learner_details,
         })
     }
 
@@ -343,6 +368,24 @@ mod tests {
         let flags = Flags { listen: Some("127.0.0.1:2".into()), ..flags };
         let config = resolve(&flags, &[("BEM_LISTEN", "127.0.0.1:1")]).unwrap();
         assert_eq!(config.listen, "127.0.0.1:2");
+    }
+
+    #[test]
+    fn trusted_proxies_flags_over_environment_over_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("issuer.toml");
+        std::fs::write(&file, "trusted_proxies = [\"10.0.0.0/8\", \"::1\"]\n").unwrap();
+        let blocks =
+            |c: &Config| c.trusted_proxies.blocks().iter().map(ToString::to_string).collect::<Vec<_>>();
+        assert!(resolve(&Flags::default(), &[]).unwrap().trusted_proxies.is_empty());
+        let with_file = Flags { config: Some(file), ..Flags::default() };
+        assert_eq!(blocks(&resolve(&with_file, &[]).unwrap()), ["10.0.0.0/8", "::1/128"]);
+        let env = [("BEM_TRUSTED_PROXIES", "192.0.2.1, 198.51.100.0/24")];
+        assert_eq!(blocks(&resolve(&with_file, &env).unwrap()), ["192.0.2.1/32", "198.51.100.0/24"]);
+        let flags = Flags { trusted_proxies: Some("127.0.0.1".into()), ..with_file };
+        assert_eq!(blocks(&resolve(&flags, &env).unwrap()), ["127.0.0.1/32"]);
+        let e = resolve(&Flags::default(), &[("BEM_TRUSTED_PROXIES", "10.0.0.0/40")]).unwrap_err();
+        assert!(e.to_string().contains("trusted_proxies"), "{e}");
     }
 
     #[test]

@@ -11,9 +11,7 @@ use std::sync::Arc;
 use axum::body::Bytes;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{DefaultBodyLimit, Path, RawQuery, Request, State};
-use axum::http::header::{
-    ACCEPT, CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE, ETAG, IF_NONE_MATCH, LOCATION,
-};
+use axum::http::header::{ACCEPT, CACHE_CONTROL, CONTENT_TYPE, ETAG, IF_NONE_MATCH, LOCATION};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
@@ -34,6 +32,10 @@ pub struct AppState {
     pub admin_token: Arc<str>,
     /// Failed admin-token attempts by client (429 beyond the limit).
     pub failed_auth: Arc<crate::auth_limit::FailedAuth>,
+    /// Whose `X-Forwarded-For` names the client (`crate::client_address`).
+    pub trusted_proxies: Arc<crate::client_address::TrustedProxies>,
+    /// Rendered PDFs and QR images (`crate::render_cache`).
+    pub render_cache: Arc<crate::render_cache::RenderCache>,
     pub issuer_name: Arc<str>,
     /// The JAdES seal, when configured (`GET /credentials/{id}/sealed`).
     pub seal: Option<Arc<crate::seal::Seal>>,
@@ -63,7 +65,38 @@ pub fn router(state: AppState, max_body_bytes: usize, max_csv_bytes: usize) -> R
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(max_body_bytes))
+        .layer(axum::middleware::from_fn(security_headers))
         .with_state(state)
+}
+
+/// Headers on every answer: `X-Content-Type-Options: nosniff`; on HTML pages the
+/// Content-Security-Policy (`crate::pages::content_security_policy`, with
+/// `frame-ancestors 'none'`) and `Referrer-Policy: no-referrer` (a certificate's link is
+/// its key: it must not leak to the sites it links to); on every certificate answer
+/// (`/credentials/…`: page, JSON, PDF, QR) `X-Robots-Tag: noindex` and no referrer either.
+async fn security_headers(request: Request, next: axum::middleware::Next) -> Response {
+    let certificate = request.uri().path().starts_with("/credentials/");
+    let mut response = next.run(request).await;
+    let html = response
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("text/html"));
+    let headers = response.headers_mut();
+    headers.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    if html {
+        if let Ok(csp) = HeaderValue::from_str(&crate::pages::content_security_policy()) {
+            headers.insert("content-security-policy", csp);
+        }
+        headers.insert("x-frame-options", HeaderValue::from_static("DENY"));
+    }
+    if html || certificate {
+        headers.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
+    }
+    if certificate {
+        headers.insert("x-robots-tag", HeaderValue::from_static("noindex, nofollow"));
+    }
+    response
 }
 
 async fn not_found() -> ApiError {
@@ -386,8 +419,20 @@ async fn status_list(
         .into_response())
 }
 
-/// The stored credential of a link token, and its status notice.
-pub(crate) async fn stored(state: &AppState, token: String) -> Result<(Value, Option<String>), ApiError> {
+/// A stored certificate as the public routes serve it.
+pub(crate) struct Stored {
+    pub document: Value,
+    /// The status notice printed on the page and the PDF.
+    pub notice: Option<String>,
+    /// Why no compact form may be made (revoked, suspended).
+    pub withheld: Option<&'static str>,
+    /// Changes with every status change of the certificate (`Db::status_version`).
+    pub status_version: String,
+}
+
+/// The stored credential of a link token, and its status; 404 for an unknown token, 410
+/// for an erased one (`bem-issuer learner erase`).
+pub(crate) async fn stored(state: &AppState, token: String) -> Result<Stored, ApiError> {
     if !crate::clock::is_token(&token) {
         return Err(ApiError::not_found("no such credential"));
     }
@@ -398,20 +443,107 @@ pub(crate) async fn stored(state: &AppState, token: String) -> Result<(Value, Op
             .credential_by_token(&token)
             .map_err(ApiError::internal)?
             .ok_or_else(|| ApiError::not_found("no such credential"))?;
+        if let Some(when) = row.erased {
+            return Err(ApiError::new(
+                StatusCode::GONE,
+                "ERASED",
+                format!(
+                    "this certificate's personal data was erased at the learner's request on {when}; \
+                     it is revoked"
+                ),
+            ));
+        }
         let statuses = db.statuses(&token).map_err(ApiError::internal)?;
+        let status_version = db.status_version(&token).map_err(ApiError::internal)?;
         let set = |purpose: Purpose| statuses.iter().find(|(p, v)| *p == purpose && *v != 0).map(|(_, v)| *v);
-        let notice = if set(Purpose::Revocation).is_some() {
-            Some("This certificate has been revoked by its issuer.".to_owned())
+        let (notice, withheld) = if set(Purpose::Revocation).is_some() {
+            (Some("This certificate has been revoked by its issuer.".to_owned()), Some("it is revoked"))
         } else if set(Purpose::Suspension).is_some() {
-            Some("This certificate is currently suspended by its issuer.".to_owned())
+            (
+                Some("This certificate is currently suspended by its issuer.".to_owned()),
+                Some("it is suspended"),
+            )
         } else {
-            set(Purpose::Message)
+            let notice = set(Purpose::Message)
                 .and_then(|v| crate::status_lists::MESSAGES.get(usize::from(v)))
-                .map(|(_, message)| format!("Notice from the issuer: {message}."))
+                .map(|(_, message)| format!("Notice from the issuer: {message}."));
+            (notice, None)
         };
-        Ok((row.document, notice))
+        Ok(Stored { document: row.document, notice, withheld, status_version })
     })
     .await
+}
+
+/// The cache key and entity tag of what `kind` renders of a stored certificate: they
+/// name everything the bytes depend on (`crate::render_cache`): the token, its status
+/// version, the signing key, the verifier URL and, for forms that may carry the signed
+/// compact text, the day that fixes its expiry.
+fn render_key(state: &AppState, kind: &str, token: &str, stored: &Stored, compact: bool) -> (String, String) {
+    use sha2::Digest as _;
+    let day =
+        if compact { crate::clock::now().get(..10).unwrap_or_default().to_owned() } else { String::new() };
+    let key = format!(
+        "{kind}|{token}|{}|{}|{}|{day}",
+        stored.status_version,
+        state.issuer.key_id(),
+        state.issuer.verifier_url().unwrap_or_default()
+    );
+    let digest = sha2::Sha256::digest(key.as_bytes());
+    let etag = format!("\"{}\"", digest.iter().take(16).map(|b| format!("{b:02x}")).collect::<String>());
+    (key, etag)
+}
+
+/// Whether `If-None-Match` names `etag`.
+fn not_modified(headers: &HeaderMap, etag: &str) -> bool {
+    headers
+        .get(IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"))
+}
+
+/// A rendered answer, served from [`crate::render_cache`] or rendered once by `render`
+/// (on the blocking pool); 304 when the client holds it. `BEM-Cache` says `hit` or `miss`.
+async fn cached(
+    state: &AppState,
+    headers: &HeaderMap,
+    (key, etag): (String, String),
+    content_type: &'static str,
+    extra: Vec<(&'static str, HeaderValue)>,
+    render: impl FnOnce() -> Result<crate::render_cache::Rendered, ApiError> + Send + 'static,
+) -> Result<Response, ApiError> {
+    let etag_value = HeaderValue::from_str(&etag).map_err(ApiError::internal)?;
+    let cache_control = HeaderValue::from_static("private, no-cache");
+    if not_modified(headers, &etag) {
+        return Ok(
+            (StatusCode::NOT_MODIFIED, [(ETAG, etag_value), (CACHE_CONTROL, cache_control)]).into_response()
+        );
+    }
+    let (rendered, hit) = match state.render_cache.get(&key) {
+        Some(r) => (r, "hit"),
+        None => {
+            let rendered = blocking(render).await?;
+            state.render_cache.put(&key, rendered.clone());
+            (rendered, "miss")
+        }
+    };
+    let mut response = (
+        [
+            (CONTENT_TYPE, HeaderValue::from_static(content_type)),
+            (ETAG, etag_value),
+            (CACHE_CONTROL, cache_control),
+        ],
+        axum::body::Body::from(Bytes::copy_from_slice(&rendered.body)),
+    )
+        .into_response();
+    let out = response.headers_mut();
+    out.insert("bem-cache", HeaderValue::from_static(hit));
+    for (name, value) in extra {
+        out.insert(name, value);
+    }
+    for (name, value) in &rendered.headers {
+        out.insert(*name, value.clone());
+    }
+    Ok(response)
 }
 
 /// `GET /credentials/{id}`: the stored credential as JSON, or its printable page for a
@@ -424,17 +556,55 @@ async fn credential(
 ) -> Result<Response, ApiError> {
     let segment = path(id)?;
     if let Some(token) = segment.strip_suffix(".pdf") {
-        return certificate_pdf(&state, token.to_owned()).await;
+        return certificate_pdf(&state, &headers, token.to_owned()).await;
     }
     let token = segment;
-    let (doc, notice) = stored(&state, token.clone()).await?;
+    let stored = stored(&state, token.clone()).await?;
     if accepts(&headers, "text/html") {
-        let signed_qr = state.issuer.verifier_url().is_some();
-        return Ok(
-            Html(crate::pages::certificate(&doc, &token, notice.as_deref(), signed_qr)).into_response()
-        );
+        let (signed, note) = printed_form(&state, &token, &stored).await?;
+        return Ok(Html(crate::pages::certificate(
+            &stored.document,
+            &token,
+            stored.notice.as_deref(),
+            signed,
+            note.as_deref(),
+        ))
+        .into_response());
     }
-    Ok(json_with("application/json", served_json(&doc)))
+    Ok(json_with("application/json", served_json(&stored.document)))
+}
+
+/// Whether the page's QR code is the signed compact form, and the note when it is not
+/// (`crate::qr::printed`); decided once per certificate, status version and day (making
+/// the compact form signs it), through the render cache.
+async fn printed_form(
+    state: &AppState,
+    token: &str,
+    stored: &Stored,
+) -> Result<(bool, Option<String>), ApiError> {
+    let compact = state.issuer.verifier_url().is_some() && stored.withheld.is_none();
+    let (key, _) = render_key(state, "printed", token, stored, compact);
+    let read = |r: &crate::render_cache::Rendered| {
+        let note = (!r.body.is_empty()).then(|| String::from_utf8_lossy(&r.body).into_owned());
+        (r.headers.iter().any(|(n, v)| *n == "bem-qr-form" && v == "compact"), note)
+    };
+    if let Some(r) = state.render_cache.get(&key) {
+        return Ok(read(&r));
+    }
+    let (issuer, token, doc, withheld) =
+        (state.issuer.clone(), token.to_owned(), stored.document.clone(), stored.withheld);
+    let code = blocking(move || {
+        let day = crate::clock::now();
+        Ok(crate::qr::printed(&issuer, &doc, &token, withheld, day.get(..10).unwrap_or_default()))
+    })
+    .await?;
+    let form = HeaderValue::from_static(if code.signed { "compact" } else { "link" });
+    let rendered = crate::render_cache::Rendered::new(
+        code.note.clone().unwrap_or_default().into_bytes(),
+        vec![("bem-qr-form", form)],
+    );
+    state.render_cache.put(&key, rendered);
+    Ok((code.signed, code.note))
 }
 
 /// The JSON text of a stored credential as `GET /credentials/{id}` serves it, and as the
@@ -444,73 +614,119 @@ fn served_json(doc: &Value) -> String {
 }
 
 /// The printable certificate as PDF (`crate::pdf`): the page's text, its QR code and the
-/// served JSON attached; the same status notice as the page.
-async fn certificate_pdf(state: &AppState, token: String) -> Result<Response, ApiError> {
-    let (doc, notice) = stored(state, token.clone()).await?;
+/// served JSON attached; the same status notice as the page. Cached per certificate and
+/// status version.
+async fn certificate_pdf(state: &AppState, headers: &HeaderMap, token: String) -> Result<Response, ApiError> {
+    let stored = stored(state, token.clone()).await?;
     let link = state.issuer.links(&token).credential;
-    let (issuer, printed_token) = (state.issuer.clone(), token.clone());
-    let bytes = blocking(move || {
-        let (qr_text, qr_signed) =
-            crate::qr::printed(&issuer, &doc, &printed_token).map_err(ApiError::internal)?;
-        let qr = crate::qr::modules(&qr_text).map_err(ApiError::internal)?;
-        let json = served_json(&doc);
-        let input = crate::pdf::Input {
-            credential: &doc,
-            json: &json,
-            link: &link,
-            qr: &qr,
-            qr_signed,
-            notice: notice.as_deref(),
-        };
-        crate::pdf::render(&input).map_err(ApiError::internal)
-    })
-    .await?;
+    let compact = state.issuer.verifier_url().is_some() && stored.withheld.is_none();
+    let key = render_key(state, "pdf", &token, &stored, compact);
     // The token is 32 hex digits (checked by `stored`): safe in a header.
     let short = token.get(..8).unwrap_or(&token);
     let disposition = HeaderValue::from_str(&format!("inline; filename=\"certificate-{short}.pdf\""))
         .map_err(ApiError::internal)?;
-    Ok((
-        [(CONTENT_TYPE, HeaderValue::from_static("application/pdf")), (CONTENT_DISPOSITION, disposition)],
-        bytes,
-    )
-        .into_response())
+    let issuer = state.issuer.clone();
+    cached(state, headers, key, "application/pdf", vec![("content-disposition", disposition)], move || {
+        let day = crate::clock::now();
+        let code = crate::qr::printed(
+            &issuer,
+            &stored.document,
+            &token,
+            stored.withheld,
+            day.get(..10).unwrap_or_default(),
+        );
+        let qr = crate::qr::modules(&code.text).map_err(ApiError::internal)?;
+        let json = served_json(&stored.document);
+        let input = crate::pdf::Input {
+            credential: &stored.document,
+            json: &json,
+            link: &link,
+            qr: &qr,
+            qr_signed: code.signed,
+            qr_note: code.note.as_deref(),
+            notice: stored.notice.as_deref(),
+        };
+        let body = crate::pdf::render(&input).map_err(ApiError::internal)?;
+        Ok(crate::render_cache::Rendered::new(body, Vec::new()))
+    })
+    .await
 }
 
 async fn qr_png(
     State(state): State<AppState>,
+    headers: HeaderMap,
     id: Result<Path<String>, PathRejection>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
-    qr(&state, id, query, "image/png", crate::qr::png).await
+    qr(&state, &headers, id, query, "image/png", crate::qr::png).await
 }
 
 async fn qr_svg(
     State(state): State<AppState>,
+    headers: HeaderMap,
     id: Result<Path<String>, PathRejection>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
-    qr(&state, id, query, "image/svg+xml", |text| crate::qr::svg(text).map(String::into_bytes)).await
+    qr(&state, &headers, id, query, "image/svg+xml", |text| crate::qr::svg(text).map(String::into_bytes))
+        .await
 }
 
 /// The QR code of a stored certificate, rendered by `render` as `content_type`: its link
 /// (`?form=link`, the default) or its compact signed form (`?form=compact`, `crate::qr`).
+/// A revoked or suspended certificate has no compact form (409); one whose compact form
+/// cannot be made gets its link, and says so: `BEM-QR-Form: link` and `BEM-QR-Note`.
+/// Cached per certificate, status version and form.
 async fn qr<E: std::fmt::Display>(
     state: &AppState,
+    headers: &HeaderMap,
     id: Result<Path<String>, PathRejection>,
     query: Option<String>,
     content_type: &'static str,
-    render: impl Fn(&str) -> Result<Vec<u8>, E>,
+    render: impl Fn(&str) -> Result<Vec<u8>, E> + Send + 'static,
 ) -> Result<Response, ApiError> {
     let token = path(id)?;
     let form = crate::qr::Form::parse(query.as_deref())
         .map_err(|detail| ApiError::new(StatusCode::BAD_REQUEST, "MALFORMED_VALUE_ERROR", detail))?;
-    let (doc, _) = stored(state, token.clone()).await?;
-    let text = match form {
-        crate::qr::Form::Link => state.issuer.links(&token).credential,
-        crate::qr::Form::Compact => {
-            crate::qr::compact_text(&state.issuer, &doc, &token).map_err(ApiError::internal)?
-        }
-    };
-    let body = render(&text).map_err(ApiError::internal)?;
-    Ok(([(CONTENT_TYPE, HeaderValue::from_static(content_type))], body).into_response())
+    let stored = stored(state, token.clone()).await?;
+    let compact = form == crate::qr::Form::Compact;
+    if let (true, Some(reason)) = (compact, stored.withheld) {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "COMPACT_FORM_WITHHELD",
+            format!(
+                "no signed compact form is made of this certificate: {reason}, and a verifier with no \
+                 network could not see that. Its link (?form=link) shows the current status"
+            ),
+        ));
+    }
+    let kind = format!("qr|{content_type}|{form:?}");
+    let key = render_key(state, &kind, &token, &stored, compact);
+    let issuer = state.issuer.clone();
+    cached(state, headers, key, content_type, Vec::new(), move || {
+        let link = issuer.links(&token).credential;
+        let (text, form_headers) = if compact {
+            let day = crate::clock::now();
+            match crate::qr::compact_text(
+                &issuer,
+                &stored.document,
+                &token,
+                day.get(..10).unwrap_or_default(),
+            ) {
+                Ok(text) => (text, vec![("bem-qr-form", HeaderValue::from_static("compact"))]),
+                Err(crate::qr::NoCompact(reason)) => {
+                    let note = format!("the link is drawn instead of the signed compact form: {reason}");
+                    let note = HeaderValue::from_str(
+                        &note.replace(|c: char| !c.is_ascii() || c.is_ascii_control(), "?"),
+                    )
+                    .map_err(ApiError::internal)?;
+                    (link, vec![("bem-qr-form", HeaderValue::from_static("link")), ("bem-qr-note", note)])
+                }
+            }
+        } else {
+            (link, vec![("bem-qr-form", HeaderValue::from_static("link"))])
+        };
+        let body = render(&text).map_err(ApiError::internal)?;
+        Ok(crate::render_cache::Rendered::new(body, form_headers))
+    })
+    .await
 }

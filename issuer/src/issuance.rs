@@ -122,6 +122,7 @@ pub struct Issuer {
     verifier_url: Option<String>,
     conformance_contexts: bool,
     retired_keys: std::path::PathBuf,
+    publish_learner_details: bool,
 }
 
 /// What the service is configured with besides its database, key and schema.
@@ -134,6 +135,8 @@ pub struct Settings {
     pub conformance_contexts: bool,
     /// Where retired signing keys are kept (to re-sign their status lists).
     pub retired_keys: std::path::PathBuf,
+    /// Write the learner's date of birth and learner number into certificates.
+    pub publish_learner_details: bool,
 }
 
 /// Options of `/credentials/issue` that the service understands.
@@ -145,7 +148,14 @@ pub struct IssueOptions {
 
 impl Issuer {
     pub fn new(db: Db, identity: Identity, catalogue: Catalogue, settings: Settings) -> Issuer {
-        let Settings { profile, public_url, verifier_url, conformance_contexts, retired_keys } = settings;
+        let Settings {
+            profile,
+            public_url,
+            verifier_url,
+            conformance_contexts,
+            retired_keys,
+            publish_learner_details,
+        } = settings;
         Issuer {
             db: Mutex::new(db),
             identity,
@@ -155,6 +165,7 @@ impl Issuer {
             verifier_url,
             conformance_contexts,
             retired_keys,
+            publish_learner_details,
         }
     }
 
@@ -182,6 +193,11 @@ impl Issuer {
     #[cfg(test)]
     pub fn identity(&self) -> &Identity {
         &self.identity
+    }
+
+    /// The database id of the current signing key.
+    pub fn key_id(&self) -> i64 {
+        self.identity.key_id()
     }
 
     pub fn public_url(&self) -> &str {
@@ -284,6 +300,15 @@ impl Issuer {
         now: &str,
     ) -> anyhow::Result<(String, Value)> {
         let credential_id = clock::urn_uuid();
+        // The date of birth and the provider's learner number are written only when the
+        // provider turned that on (docs/privacy.md).
+        let private_left_out;
+        let learner = if self.publish_learner_details {
+            learner
+        } else {
+            private_left_out = Learner { date_of_birth: None, identifier: None, ..learner.clone() };
+            &private_left_out
+        };
         let status: Vec<Value> =
             entries.iter().map(|r| status_lists::entry(r, &self.list_url(r.list_id))).collect();
         let unsigned = profile.build(&certificate::Input {
@@ -495,7 +520,25 @@ impl Issuer {
     }
 
     /// Signs a caller's credential as this issuer (VC API `/credentials/issue`).
+    ///
+    /// Refused before anything is signed or stored: a `credentialStatus` of the caller's
+    /// (status entries are allocated here, `options.credentialStatus`, so that no two
+    /// credentials share a status bit), and an `id` another credential of this issuer has.
     pub fn issue(&self, credential: Value, options: &IssueOptions) -> Result<Value, IssueError> {
+        if credential.get("credentialStatus").is_some() {
+            return Err(IssueError::invalid(
+                ProblemCode::MalformedValueError,
+                "credential.credentialStatus is allocated by the issuer: leave it out and ask for \
+                 entries with options.credentialStatus [{\"type\": \"BitstringStatusListEntry\", \
+                 \"statusPurpose\": \"revocation\"}]",
+            ));
+        }
+        let wanted_id = credential.get("id").and_then(Value::as_str).map(str::to_owned);
+        if let Some(id) = &wanted_id {
+            if self.db().credential_id_taken(id)? {
+                return Err(duplicate_id(id));
+            }
+        }
         let mut document =
             bem_core::data_integrity::with_suite_context(with_issuer(credential, self.identity.did())?);
         let problems: Vec<String> =
@@ -526,8 +569,17 @@ impl Issuer {
             .map_err(|e| IssueError::invalid(e.code, e.message))
             .and_then(|signed| {
                 let credential_id = signed.get("id").and_then(Value::as_str).map(str::to_owned);
-                let new = self.new_credential(credential_id, None, None, &now, &signed, entries.clone())?;
-                self.db().insert_issued(&new)?;
+                let new =
+                    self.new_credential(credential_id.clone(), None, None, &now, &signed, entries.clone())?;
+                // Checked again under the same lock as the insert: two requests with one id
+                // at once cannot both be stored.
+                let mut db = self.db();
+                if let Some(id) = &credential_id {
+                    if db.credential_id_taken(id)? {
+                        return Err(duplicate_id(id));
+                    }
+                }
+                db.insert_issued(&new)?;
                 Ok(signed)
             });
         if result.is_err() {
@@ -634,6 +686,13 @@ pub fn with_issuer(credential: Value, did: &str) -> Result<Value, IssueError> {
     Ok(Value::Object(credential))
 }
 
+fn duplicate_id(id: &str) -> IssueError {
+    IssueError::invalid(
+        ProblemCode::MalformedValueError,
+        format!("credential.id {id:?} is already the id of a credential issued here: give a new id, or none"),
+    )
+}
+
 fn status_option(item: &Value) -> Result<Purpose, IssueError> {
     let bad = |m: &str| {
         IssueError::invalid(ProblemCode::MalformedValueError, format!("options.credentialStatus: {m}"))
@@ -732,6 +791,7 @@ mod tests {
             verifier_url: None,
             conformance_contexts: false,
             retired_keys: dir.join("retired-keys"),
+            publish_learner_details: true,
         };
         Issuer::new(db, Identity::new(URL, key, key_id), catalogue, settings)
     }

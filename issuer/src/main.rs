@@ -1,7 +1,7 @@
 //! `bem-issuer`: the training provider's issuing service and its admin commands.
 //!
-//! `serve` runs the HTTP service; `keygen`, `sign`, `catalogue import` and `rotate-key`
-//! work on the same data directory without a server. Exit codes: 0 success, 1 failure,
+//! `serve` runs the HTTP service; `keygen`, `sign`, `catalogue import`, `rotate-key` and
+//! `learner erase` work on the same data directory without a server. Exit codes: 0 success, 1 failure,
 //! 2 usage error or unreadable input. Every failure is a message, never a panic.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing))]
 
@@ -10,6 +10,7 @@ mod badge;
 mod bulk;
 mod catalogue;
 mod certificate;
+mod client_address;
 mod clock;
 mod config;
 mod http;
@@ -21,6 +22,7 @@ mod pages;
 mod pdf;
 mod problem;
 mod qr;
+mod render_cache;
 mod seal;
 #[cfg(test)]
 mod shacl_tests;
@@ -91,6 +93,10 @@ enum Command {
         /// The private key of --seal-cert: PKCS#8 PEM, RSA or EC, mode 0600 (or BEM_SEAL_KEY).
         #[arg(long, value_name = "FILE")]
         seal_key: Option<PathBuf>,
+        /// Reverse proxies whose X-Forwarded-For names the client, comma-separated
+        /// addresses or ADDRESS/PREFIX blocks (or BEM_TRUSTED_PROXIES).
+        #[arg(long, value_name = "LIST")]
+        trusted_proxies: Option<String>,
     },
     /// Create the signing key file (refuses to overwrite one).
     Keygen {
@@ -119,6 +125,28 @@ enum Command {
     RotateKey {
         #[command(flatten)]
         common: Common,
+    },
+    /// Learners' personal data (docs/privacy.md).
+    Learner {
+        #[command(subcommand)]
+        command: LearnerCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum LearnerCommand {
+    /// Erase the personal data of certificates, at the learner's request: each stored
+    /// certificate becomes a tombstone (its link answers 410 Gone) and is revoked (the
+    /// revocation bit stays set). Works while `serve` runs.
+    #[command(
+        after_help = "Example:\n  bem-issuer learner erase urn:uuid:2f1d8c3e-6a2b-4c1d-9e8f-0a1b2c3d4e5f"
+    )]
+    Erase {
+        #[command(flatten)]
+        common: Common,
+        /// Each certificate's `id` (urn:uuid:…) or the token of its link.
+        #[arg(required = true, value_name = "CREDENTIAL_ID")]
+        ids: Vec<String>,
     },
 }
 
@@ -167,9 +195,26 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Serve { common, listen, public_url, tls_cert, tls_key, seal_cert, seal_key } => {
-            let flags =
-                Flags { listen, public_url, tls_cert, tls_key, seal_cert, seal_key, ..Flags::default() };
+        Command::Serve {
+            common,
+            listen,
+            public_url,
+            tls_cert,
+            tls_key,
+            seal_cert,
+            seal_key,
+            trusted_proxies,
+        } => {
+            let flags = Flags {
+                listen,
+                public_url,
+                tls_cert,
+                tls_key,
+                seal_cert,
+                seal_key,
+                trusted_proxies,
+                ..Flags::default()
+            };
             let config = load_config(&common, flags)?;
             serve(config)?;
             Ok(ExitCode::SUCCESS)
@@ -182,6 +227,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             import(&load_config(&common, Flags::default())?, &file)
         }
         Command::RotateKey { common } => rotate_key(&load_config(&common, Flags::default())?),
+        Command::Learner { command: LearnerCommand::Erase { common, ids } } => {
+            erase(&load_config(&common, Flags::default())?, &ids)
+        }
     }
 }
 
@@ -197,14 +245,32 @@ fn say(line: &str) {
     let _ = out.flush();
 }
 
+/// Creates the data directory with mode 0700, or checks that an existing one is 0700 or
+/// stricter: it holds the keys and learners' personal data.
 fn prepare_data_dir(config: &Config) -> anyhow::Result<()> {
-    use std::os::unix::fs::DirBuilderExt;
-    if !config.data_dir.exists() {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    let dir = &config.data_dir;
+    if !dir.exists() {
         std::fs::DirBuilder::new()
             .recursive(true)
             .mode(0o700)
-            .create(&config.data_dir)
-            .with_context(|| format!("cannot create data directory {}", config.data_dir.display()))?;
+            .create(dir)
+            .with_context(|| format!("cannot create data directory {}", dir.display()))?;
+    }
+    let meta =
+        std::fs::metadata(dir).with_context(|| format!("cannot read data directory {}", dir.display()))?;
+    let mode = meta.permissions().mode() & 0o777;
+    if !meta.is_dir() {
+        return Err(Usage(format!("the data directory {} is not a directory", dir.display())).into());
+    }
+    if mode & 0o077 != 0 {
+        return Err(Usage(format!(
+            "the data directory {} has mode {mode:04o}: group or others can access the keys and \
+             learners' personal data. Run `chmod 700 {}` and start again",
+            dir.display(),
+            dir.display()
+        ))
+        .into());
     }
     Ok(())
 }
@@ -291,18 +357,30 @@ fn serve(config: Config) -> anyhow::Result<()> {
         say(&format!("bem-issuer: catalogue: {catalogue_note}"));
         say(&format!("bem-issuer: issuer DID {}", identity.did()));
         say(&format!("bem-issuer: public URL {public_url}"));
+        if !config.trusted_proxies.is_empty() {
+            let blocks: Vec<String> =
+                config.trusted_proxies.blocks().iter().map(ToString::to_string).collect();
+            say(&format!("bem-issuer: trusted proxies (X-Forwarded-For) {}", blocks.join(", ")));
+        }
+        say(&format!(
+            "bem-issuer: date of birth and learner number {} certificates (publish_learner_details)",
+            if config.publish_learner_details { "written into" } else { "left out of" }
+        ));
         let settings = issuance::Settings {
             profile: config.issuer.clone(),
             public_url,
             verifier_url: config.verifier_url.clone(),
             conformance_contexts: config.conformance_contexts,
             retired_keys: config.retired_keys_dir(),
+            publish_learner_details: config.publish_learner_details,
         };
         let issuer = Issuer::new(db, identity, catalogue, settings);
         let state = http::AppState {
             issuer: Arc::new(issuer),
             admin_token: Arc::from(token.as_str()),
             failed_auth: Arc::new(auth_limit::FailedAuth::new()),
+            trusted_proxies: Arc::new(config.trusted_proxies.clone()),
+            render_cache: Arc::new(render_cache::RenderCache::new()),
             issuer_name: Arc::from(config.issuer.name.as_str()),
             seal: seal.clone(),
         };
@@ -431,6 +509,31 @@ fn import(config: &Config, file: &Path) -> anyhow::Result<ExitCode> {
     }
     say(&format!("{stored} definitions stored, {refused} refused"));
     Ok(if refused == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+fn erase(config: &Config, ids: &[String]) -> anyhow::Result<ExitCode> {
+    if !config.database_path().exists() {
+        return Err(Usage(format!("no database in {}", config.data_dir.display())).into());
+    }
+    prepare_data_dir(config)?;
+    let mut db = store::open(&config.database_path(), status_lists::LIST_SIZE)?;
+    match db.erase(ids, &clock::now())? {
+        Err(problem) => {
+            eprintln!("bem-issuer: {problem}");
+            Ok(ExitCode::from(1))
+        }
+        Ok(erased) => {
+            for e in erased {
+                let status = match (e.revocable, e.revoked_now) {
+                    (false, _) => "it has no revocation entry",
+                    (true, true) => "revoked now",
+                    (true, false) => "it was revoked already",
+                };
+                say(&format!("erased {} ({status})", e.name));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
 }
 
 fn rotate_key(config: &Config) -> anyhow::Result<ExitCode> {

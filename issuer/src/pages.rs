@@ -32,6 +32,20 @@ h1{font-size:1.6rem}article{border:1px solid #ccc;border-radius:.5rem;padding:1r
 .cert{border:6px double #335;padding:2rem;text-align:center}.cert h2{font-size:2rem;margin:.5rem 0}\
 .qr img{width:12rem;height:12rem}ul.outcomes{text-align:left}";
 
+/// The `Content-Security-Policy` of every page: nothing loads but the page's own style
+/// (by its hash) and images from this origin (the QR code); no script, no plugin, no
+/// form, no framing (`frame-ancestors 'none'`), no `<base>`.
+pub fn content_security_policy() -> String {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    let digest = sha2::Sha256::digest(format!("{STYLE}{PRINT}").as_bytes());
+    let hash = base64::engine::general_purpose::STANDARD.encode(digest);
+    format!(
+        "default-src 'none'; style-src 'sha256-{hash}'; img-src 'self'; frame-ancestors 'none'; \
+         base-uri 'none'; form-action 'none'"
+    )
+}
+
 fn page(title: &str, body: &str) -> String {
     format!(
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
@@ -148,8 +162,15 @@ impl Printed {
 /// [`Printed`]); `notice` says if it is revoked or suspended.
 ///
 /// `signed_qr`: the QR code holds the signed certificate itself (`qr.svg?form=compact`,
-/// a verifier link when one is configured: `crate::qr::printed`), else its link.
-pub fn certificate(doc: &Value, token: &str, notice: Option<&str>, signed_qr: bool) -> String {
+/// a verifier link when one is configured: `crate::qr::printed`), else its link;
+/// `qr_note` says why the link is there instead of the signed form.
+pub fn certificate(
+    doc: &Value,
+    token: &str,
+    notice: Option<&str>,
+    signed_qr: bool,
+    qr_note: Option<&str>,
+) -> String {
     let p = Printed::read(doc);
     let outcomes: String = p.outcomes.iter().map(|o| format!("<li>{}</li>", escape(o))).collect();
     let mut facts = Vec::new();
@@ -168,12 +189,13 @@ pub fn certificate(doc: &Value, token: &str, notice: Option<&str>, signed_qr: bo
         "{notice}<div class=\"cert\"><p>{awarding}</p><p>certifies that</p><h2>{learner}</h2>\
          <p>has been awarded the micro-credential</p><h2>{title}</h2><p class=\"meta\">{facts}</p>\
          <p>{grade}Issued {date}</p><ul class=\"outcomes\">{outcomes}</ul>\
-         <p class=\"qr\"><img src=\"/credentials/{token}/qr.svg{qr_query}\" alt=\"{qr_alt}\"></p>\
+         <p class=\"qr\"><img src=\"/credentials/{token}/qr.svg{qr_query}\" alt=\"{qr_alt}\"></p>{qr_note}\
          <p class=\"meta\">Issuer {issuer} · Credential {id}</p></div>\
          <p class=\"noprint\"><a href=\"/credentials/{token}\" type=\"application/json\">Download the signed credential (JSON)</a> · \
          <a href=\"/credentials/{token}/qr.png\">QR code (PNG)</a> · \
          <a href=\"/credentials/{token}.pdf\" type=\"application/pdf\">Download PDF</a></p>",
         qr_query = if signed_qr { "?form=compact" } else { "" },
+        qr_note = qr_note.map(|n| format!("<p class=\"meta qrnote\">{}</p>", escape(n))).unwrap_or_default(),
         qr_alt = if signed_qr { "QR code carrying this signed certificate" } else { "QR code of this certificate's link" },
         awarding = escape(&p.awarding),
         learner = escape(&p.learner),
@@ -200,7 +222,7 @@ mod tests {
     fn certificate_page_prints_on_one_a4_page_and_links_to_the_pdf() {
         let doc =
             serde_json::json!({"id": "urn:uuid:1", "name": "Course", "credentialSubject": {"name": "Ана"}});
-        let html = certificate(&doc, "0123456789abcdef0123456789abcdef", None, false);
+        let html = certificate(&doc, "0123456789abcdef0123456789abcdef", None, false, None);
         for part in [
             "@page{size:A4;",
             ".noprint{display:none}",
@@ -213,7 +235,7 @@ mod tests {
         assert!(html.contains("href=\"/credentials/0123456789abcdef0123456789abcdef.pdf\" type=\"application/pdf\">Download PDF</a>"));
         assert!(html.contains("/credentials/0123456789abcdef0123456789abcdef/qr.svg\""));
         // With a verifier configured, the printed code carries the signed certificate.
-        let signed = certificate(&doc, "0123456789abcdef0123456789abcdef", None, true);
+        let signed = certificate(&doc, "0123456789abcdef0123456789abcdef", None, true, None);
         assert!(signed.contains("/credentials/0123456789abcdef0123456789abcdef/qr.svg?form=compact\""));
     }
 

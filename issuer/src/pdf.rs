@@ -41,6 +41,8 @@ pub struct Input<'a> {
     pub qr: &'a Modules,
     /// Whether the QR code carries the signed certificate itself.
     pub qr_signed: bool,
+    /// Why the link is printed where the signed form would be (`crate::qr::Printed::note`).
+    pub qr_note: Option<&'a str>,
     /// A status notice (revoked, suspended, a message), as on the page.
     pub notice: Option<&'a str>,
 }
@@ -116,7 +118,7 @@ pub fn render(input: &Input<'_>) -> anyhow::Result<Vec<u8>> {
     let mut sheet = Sheet::new((spare / GAP_WEIGHTS).min(MAX_STRETCH))?;
     sheet.frame();
     sheet.body(&printed, input.notice);
-    let link_lines = sheet.verification(&printed, input.link, input.qr, input.qr_signed);
+    let link_lines = sheet.verification(&printed, input.link, input.qr, input.qr_signed, input.qr_note);
     write_document(sheet, &printed, input, link_lines)
 }
 
@@ -434,7 +436,14 @@ impl Sheet {
     /// The bottom block: the QR code, what to do with it, the link, the issuer and
     /// credential ids and a word on the attachment. Returns where the link's lines are
     /// (for the link annotation).
-    fn verification(&mut self, p: &Printed, link: &str, qr: &Modules, signed: bool) -> Vec<Rect> {
+    fn verification(
+        &mut self,
+        p: &Printed,
+        link: &str,
+        qr: &Modules,
+        signed: bool,
+        note: Option<&str>,
+    ) -> Vec<Rect> {
         let (r, g, b) = ACCENT;
         let rule = BLOCK_TOP - 8.0;
         self.content.save_state().set_stroke_rgb(r, g, b).set_line_width(0.5);
@@ -453,7 +462,11 @@ impl Sheet {
         } else {
             "It opens this certificate at its issuer, with its current status. Or open:"
         };
-        self.paragraph(Style::new(false, 8.5, MUTED), hint, column, Align::Left, 2);
+        let hint = match note {
+            Some(note) => format!("{note} {hint}"),
+            None => hint.to_owned(),
+        };
+        self.paragraph(Style::new(false, 8.5, MUTED), &hint, column, Align::Left, 4);
         let (link_style, link_lines) = self.fit(Style::new(false, 0.0, LINK), link, column.width, LINK_SIZES);
         let mut rects = Vec::new();
         for line in &link_lines {
@@ -642,8 +655,16 @@ mod tests {
     fn pdf_of(credential: &Value, notice: Option<&str>) -> (Vec<u8>, String) {
         let json = credential.to_string();
         let qr = crate::qr::modules(LINK).unwrap();
-        let bytes = render(&Input { credential, json: &json, link: LINK, qr: &qr, qr_signed: false, notice })
-            .unwrap();
+        let bytes = render(&Input {
+            credential,
+            json: &json,
+            link: LINK,
+            qr: &qr,
+            qr_signed: false,
+            qr_note: None,
+            notice,
+        })
+        .unwrap();
         (bytes, json)
     }
 

@@ -7,8 +7,9 @@
 //! - the admin token is compared in constant time (over SHA-256 digests, so the length
 //!   leaks nothing either), before any body is read: a request without it (401) or with
 //!   a wrong one (403) changes nothing;
-//! - a client with too many failed attempts gets 429 with `Retry-After` before its token
-//!   is looked at ([`crate::auth_limit`]).
+//! - a client with too many wrong tokens gets 429 with `Retry-After` before its token
+//!   is looked at ([`crate::auth_limit`]); a missing token is never counted; the client
+//!   is the peer, or what trusted proxies report ([`crate::client_address`]).
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -24,6 +25,7 @@ use subtle::ConstantTimeEq;
 
 use bem_core::ProblemCode;
 
+use crate::auth_limit::Lock;
 use crate::http::AppState;
 use crate::issuance::IssueError;
 
@@ -146,30 +148,37 @@ impl FromRequestParts<AppState> for Admin {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         // Without a peer address (the router driven in-process), all share one record.
-        let ip = parts
+        let peer = parts
             .extensions
             .get::<axum::extract::ConnectInfo<bem_serve::Peer>>()
             .map_or(std::net::IpAddr::from([0, 0, 0, 0]), |info| info.0 .0.ip());
+        let ip = state.trusted_proxies.client(peer, &parts.headers);
         let now = std::time::Instant::now();
-        if let Some(left) = state.failed_auth.locked_for(ip, now) {
+        let too_many = |left: std::time::Duration| {
             let seconds = left.as_secs().max(1);
             let mut error = ApiError::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 "TOO_MANY_REQUESTS",
-                format!("too many failed admin-token attempts from this address; try again in {seconds} s"),
+                format!("too many wrong admin tokens from this address; try again in {seconds} s"),
             );
             error.retry_after = Some(seconds);
-            return Err(error);
-        }
+            error
+        };
+        let shared = match state.failed_auth.lock(ip, now) {
+            Lock::Own(left) => return Err(too_many(left)),
+            Lock::Shared(left) => Some(left),
+            Lock::None => None,
+        };
         match check_bearer(parts.headers.get(AUTHORIZATION), &state.admin_token) {
             Ok(()) => {
                 state.failed_auth.succeeded(ip);
                 Ok(Admin)
             }
-            Err(e) => {
+            Err(e) if e.status == StatusCode::FORBIDDEN => {
                 state.failed_auth.failed(ip, now);
-                Err(e)
+                Err(shared.map_or(e, too_many))
             }
+            Err(e) => Err(e),
         }
     }
 }

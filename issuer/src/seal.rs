@@ -143,7 +143,7 @@ pub async fn sealed(
              Integrity proof, at /credentials/{id}",
         ));
     };
-    let (document, _) = crate::http::stored(&state, token.clone()).await?;
+    let document = crate::http::stored(&state, token.clone()).await?.document;
     let body = crate::http::blocking(move || sealed_text(&seal, &token, &document)).await?;
     Ok((
         [

@@ -11,6 +11,10 @@
 //!   given to two credentials, whatever the process does in memory.
 //! - A status change and the invalidation of its list's signed copy are one transaction.
 //! - The schema version is `PRAGMA user_version`; [`MIGRATIONS`] only ever grows.
+//! - The database file is created 0600, and one that group or others can access is
+//!   refused (it holds learners' personal data).
+//! - Erasure ([`Db::erase`]) replaces a credential's document by a tombstone and sets its
+//!   revocation bit in one transaction; nothing else ever removes personal data.
 
 use std::path::Path;
 
@@ -93,6 +97,11 @@ ALTER TABLE status_lists_new RENAME TO status_lists;
 ALTER TABLE status_entries_new RENAME TO status_entries;
 CREATE INDEX status_entries_by_credential ON status_entries(credential);
 "#,
+    r#"
+-- 3: erasure of a learner's personal data (`bem-issuer learner erase`): when set, the
+-- document is a tombstone and the learner's name is gone.
+ALTER TABLE credentials ADD COLUMN erased TEXT;
+"#,
 ];
 
 /// One signing key the issuer has used.
@@ -119,6 +128,19 @@ pub struct ListRow {
 #[derive(Debug, Clone)]
 pub struct CredentialRow {
     pub document: Value,
+    /// When its personal data was erased (the document is then a tombstone).
+    pub erased: Option<String>,
+}
+
+/// What erasing one credential did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Erased {
+    /// The credential's `id` (or its link token when it has none).
+    pub name: String,
+    /// The revocation bit was set now (`false`: it was set before).
+    pub revoked_now: bool,
+    /// It has a revocation entry at all (a VC API credential may have none).
+    pub revocable: bool,
 }
 
 /// A credential ready to be stored with its status entries.
@@ -156,12 +178,47 @@ pub struct Db {
 /// Opens (creating if needed) the database at `path` and migrates it. Status indexes
 /// can be reserved once [`Db::use_key`] has named the signing key.
 pub fn open(path: &Path, list_size: usize) -> anyhow::Result<Db> {
+    private_file(path)?;
     let mut conn =
         Connection::open(path).with_context(|| format!("cannot open database {}", path.display()))?;
     configure(&conn)?;
     migrate(&mut conn)?;
     let allocator = Allocator::empty(list_size);
     Ok(Db { conn, allocator })
+}
+
+/// Creates the database file with mode 0600 when it is absent (SQLite gives its WAL and
+/// shared-memory files the database's mode), and refuses one that group or others can
+/// access: it holds learners' personal data.
+fn private_file(path: &Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) => {
+            let mode = meta.permissions().mode() & 0o777;
+            if !meta.file_type().is_file() {
+                anyhow::bail!("the database {} is not a regular file", path.display());
+            }
+            if mode & 0o077 != 0 {
+                anyhow::bail!(
+                    "the database {} has mode {mode:04o}: group or others can access learners' personal \
+                     data. Run `chmod 600 {}` and start again",
+                    path.display(),
+                    path.display()
+                );
+            }
+            Ok(())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(path)
+                .with_context(|| format!("cannot create database {}", path.display()))?;
+            Ok(())
+        }
+        Err(e) => Err(anyhow::Error::new(e).context(format!("cannot read database {}", path.display()))),
+    }
 }
 
 fn configure(conn: &Connection) -> anyhow::Result<()> {
@@ -350,14 +407,108 @@ impl Db {
         Ok(outcomes)
     }
 
+    /// Whether a stored credential has the `id` `credential_id`.
+    pub fn credential_id_taken(&self, credential_id: &str) -> anyhow::Result<bool> {
+        Ok(self.conn.query_row(
+            "SELECT EXISTS(SELECT 1 FROM credentials WHERE credential_id = ?1)",
+            [credential_id],
+            |r| r.get(0),
+        )?)
+    }
+
     pub fn credential_by_token(&self, token: &str) -> anyhow::Result<Option<CredentialRow>> {
         let row = self
             .conn
-            .query_row("SELECT document FROM credentials WHERE token = ?1", [token], |r| {
-                r.get::<_, String>(0)
+            .query_row("SELECT document, erased FROM credentials WHERE token = ?1", [token], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?))
             })
             .optional()?;
-        row.map(|text| Ok(CredentialRow { document: serde_json::from_str(&text)? })).transpose()
+        row.map(|(text, erased)| Ok(CredentialRow { document: serde_json::from_str(&text)?, erased }))
+            .transpose()
+    }
+
+    /// A text that changes with every status change of the credential `token`: its
+    /// entries' lists, indexes, values and times of change.
+    pub fn status_version(&self, token: &str) -> anyhow::Result<String> {
+        let mut stmt = self.conn.prepare(
+            "SELECT list_id, idx, status, ifnull(changed, '') FROM status_entries WHERE credential = ?1 \
+             ORDER BY list_id, idx",
+        )?;
+        let rows = stmt.query_map([token], |r| {
+            Ok(format!(
+                "{}:{}:{}:{}",
+                r.get::<_, i64>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, String>(3)?
+            ))
+        })?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?.join(","))
+    }
+
+    /// Erases the personal data of the credentials named by `names` (each a credential
+    /// `id` or a link token), in one transaction: the stored document becomes a tombstone
+    /// (`{"id", "erased"}`), the learner's name is cleared, and each revocation bit is set
+    /// (revoking what was not revoked; the status lists' signed copies are dropped to be
+    /// signed again). A name that matches nothing fails the whole call: nothing changes.
+    /// The replaced pages are overwritten with zeros (`secure_delete`) and the WAL is
+    /// checkpointed and truncated afterwards (best effort while a server reads).
+    pub fn erase(&mut self, names: &[String], now: &str) -> anyhow::Result<Result<Vec<Erased>, String>> {
+        self.conn.execute_batch("PRAGMA secure_delete=ON;")?;
+        let tx = self.conn.transaction()?;
+        let mut done = Vec::new();
+        for name in names {
+            let tokens: Vec<(String, Option<String>)> = {
+                let mut stmt = tx.prepare(
+                    "SELECT token, credential_id FROM credentials WHERE credential_id = ?1 OR token = ?1",
+                )?;
+                let rows = stmt.query_map([name], |r| Ok((r.get(0)?, r.get(1)?)))?;
+                rows.collect::<Result<_, _>>()?
+            };
+            if tokens.is_empty() {
+                return Ok(Err(format!("no credential {name:?} was issued here (nothing was erased)")));
+            }
+            for (token, credential_id) in tokens {
+                let tombstone = serde_json::json!({"id": credential_id.clone().unwrap_or_else(|| token.clone()), "erased": now});
+                tx.execute(
+                    "UPDATE credentials SET document = ?2, learner_name = NULL, erased = ifnull(erased, ?3) WHERE token = ?1",
+                    params![token, tombstone.to_string(), now],
+                )?;
+                let entries: Vec<(i64, i64, i64)> = {
+                    let mut stmt = tx.prepare(
+                        "SELECT e.list_id, e.idx, e.status FROM status_entries e JOIN status_lists l ON l.id = e.list_id \
+                         WHERE e.credential = ?1 AND l.purpose = 'revocation'",
+                    )?;
+                    let rows = stmt.query_map([&token], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+                    rows.collect::<Result<_, _>>()?
+                };
+                let mut revoked_now = false;
+                for (list, idx, status) in &entries {
+                    if *status == 0 {
+                        revoked_now = true;
+                        tx.execute(
+                            "UPDATE status_entries SET status = 1, changed = ?3 WHERE list_id = ?1 AND idx = ?2",
+                            params![list, idx, now],
+                        )?;
+                        tx.execute(
+                            "UPDATE status_lists SET signed = NULL, etag = NULL WHERE id = ?1",
+                            [list],
+                        )?;
+                    }
+                }
+                done.push(Erased {
+                    name: credential_id.unwrap_or(token),
+                    revoked_now,
+                    revocable: !entries.is_empty(),
+                });
+            }
+        }
+        tx.commit()?;
+        // Busy (a reader holds old frames) is not an error: the next checkpoint writes them.
+        let _: (i64, i64, i64) = self
+            .conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        Ok(Ok(done))
     }
 
     /// The statuses (purpose, status value) of a credential.
@@ -535,6 +686,11 @@ mod tests {
             )
             .unwrap();
         }
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let refused = open(&path, 64).err().unwrap().to_string();
+        assert!(refused.contains("chmod 600"), "{refused}");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
         let mut db = open(&path, 64).unwrap();
         let v: i64 = db.conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
         assert_eq!(v as usize, schema_version());

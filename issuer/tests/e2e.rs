@@ -41,11 +41,24 @@ mod support {
         }
 
         pub fn start_with(dir: &Path, listen: &str, public_url: Option<&str>) -> Server {
+            let mut args = vec![];
+            if let Some(url) = public_url {
+                args.extend(["--public-url", url]);
+            }
+            Server::start_opts(dir, listen, &args, &[])
+        }
+
+        /// `serve` with extra arguments and environment variables.
+        pub fn start_opts(dir: &Path, listen: &str, args: &[&str], env: &[(&str, &str)]) -> Server {
+            // As an operator prepares it: only the owner may enter (a looser existing data
+            // directory stops the start; `issue17` tests that).
+            if dir.exists() {
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+            }
             let mut cmd = Command::new(BIN);
             cmd.arg("serve").arg("--data-dir").arg(dir).arg("--listen").arg(listen);
-            if let Some(url) = public_url {
-                cmd.arg("--public-url").arg(url);
-            }
+            cmd.args(args).envs(env.iter().copied());
             let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().unwrap();
             let stdout = child.stdout.take().unwrap();
             let mut lines = BufReader::new(stdout).lines();
@@ -108,11 +121,17 @@ mod support {
         pub status: u16,
         pub content_type: String,
         pub etag: Option<String>,
+        /// Every header, names in lower case.
+        pub headers: std::collections::HashMap<String, String>,
         pub bytes: Vec<u8>,
         pub text: String,
     }
 
     impl Answer {
+        pub fn header(&self, name: &str) -> Option<&str> {
+            self.headers.get(&name.to_ascii_lowercase()).map(String::as_str)
+        }
+
         pub fn json(&self) -> Value {
             serde_json::from_slice(&self.bytes).unwrap_or_else(|e| panic!("{e}: {}", self.text))
         }
@@ -138,10 +157,15 @@ mod support {
         let status = resp.status();
         let content_type = resp.header("Content-Type").unwrap_or_default().to_owned();
         let etag = resp.header("ETag").map(str::to_owned);
+        let headers = resp
+            .headers_names()
+            .into_iter()
+            .filter_map(|n| resp.header(&n).map(|v| (n.to_ascii_lowercase(), v.to_owned())))
+            .collect();
         let mut bytes = Vec::new();
         std::io::Read::read_to_end(&mut resp.into_reader(), &mut bytes).unwrap();
         let text = String::from_utf8_lossy(&bytes).into_owned();
-        Answer { status, content_type, etag, bytes, text }
+        Answer { status, content_type, etag, headers, bytes, text }
     }
 
     /// Fetches status lists and did:web documents from the test server; an https URL of
@@ -707,10 +731,13 @@ mod vc_api {
     use super::support::*;
     use serde_json::json;
 
+    /// A credential to issue, with a new `id` each time (an `id` is issued once).
     fn credential() -> serde_json::Value {
+        static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         json!({
             "@context": ["https://www.w3.org/ns/credentials/v2"],
-            "id": "urn:uuid:11111111-2222-4333-8444-555555555555",
+            "id": format!("urn:uuid:11111111-2222-4333-8444-{n:012}"),
             "type": ["VerifiableCredential"],
             "credentialSubject": {"id": "did:example:learner"},
         })
@@ -836,7 +863,9 @@ mod lifecycle {
 
     #[test]
     fn did_key_rotation_and_cli_commands() {
+        use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().unwrap();
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
         let listen = format!("127.0.0.1:{}", free_port());
         let bin =
             |args: &[&str]| Command::new(BIN).args(args).arg("--data-dir").arg(dir.path()).output().unwrap();
@@ -1689,5 +1718,483 @@ mod seal {
         // Half a pair.
         let e = failed_start(dir.path(), &["--seal-cert", &p(&cert)], &[]).1;
         assert!(e.contains("--seal-cert and --seal-key must be given together"), "{e}");
+    }
+}
+
+/// Issue 17, "The issuer": each hostile case over real HTTP against the real binary (and
+/// its CLI); `docs/security.md` section "Issue 17: the issuer" maps them.
+mod issue17 {
+    use super::support::*;
+    use serde_json::{json, Value};
+    use std::process::Command;
+
+    const VERIFIER: &str = "https://verify.example";
+
+    fn post_as(agent: &ureq::Agent, s: &Server, forwarded: Option<&str>, token: Option<&str>) -> Answer {
+        let mut req = agent
+            .post(&s.url(&format!("/micro-credentials/{MC}/certificates")))
+            .set("Content-Type", "application/json");
+        if let Some(addr) = forwarded {
+            req = req.set("X-Forwarded-For", addr);
+        }
+        if let Some(t) = token {
+            req = req.set("Authorization", &format!("Bearer {t}"));
+        }
+        call(req, Some(json!({"name": "Admin's learner"}).to_string().into_bytes()))
+    }
+
+    /// Item 8: requests without a token are not counted; behind a trusted proxy each
+    /// client has its own count (X-Forwarded-For), from any other peer the header is
+    /// ignored; 4,096 clients fill the table and the shared overflow record locks, but a
+    /// right token from a new address still passes.
+    #[test]
+    fn nobody_can_lock_the_administrator_out() {
+        let dir = tempfile::tempdir().unwrap();
+        // A new connection for each request: the server may close one whose body it refused
+        // to read.
+        let agent = ureq::AgentBuilder::new().max_idle_connections(0).build();
+        // No proxy configured: 15 requests without a token, then the right one.
+        let s = Server::start(dir.path());
+        for _ in 0..15 {
+            post_as(&agent, &s, None, None).problem(401);
+        }
+        assert_eq!(post_as(&agent, &s, None, Some(&s.token)).status, 201);
+        // From an untrusted peer X-Forwarded-For is ignored: ten wrong tokens "from" ten
+        // addresses are one client, locked out even with the right token.
+        for i in 0..10 {
+            post_as(&agent, &s, Some(&format!("198.51.100.{i}")), Some("wrong-token-wrong")).problem(403);
+        }
+        let p = post_as(&agent, &s, Some("203.0.113.5"), Some(&s.token)).problem(429);
+        assert_eq!(p["code"], "TOO_MANY_REQUESTS");
+        drop(s);
+
+        let dir = tempfile::tempdir().unwrap();
+        let s = Server::start_opts(dir.path(), "127.0.0.1:0", &["--trusted-proxies", "127.0.0.1"], &[]);
+        let admin = "203.0.113.5";
+        for _ in 0..10 {
+            post_as(&agent, &s, Some("198.51.100.7"), Some("wrong-token-wrong")).problem(403);
+        }
+        // The guesser is locked out, even with the right token; the admin is not.
+        post_as(&agent, &s, Some("198.51.100.7"), Some(&s.token)).problem(429);
+        assert_eq!(post_as(&agent, &s, Some(admin), Some(&s.token)).status, 201);
+        // What the client wrote left of the proxy's entry is not believed.
+        post_as(&agent, &s, Some(&format!("{admin}, 198.51.100.7")), Some(&s.token)).problem(429);
+
+        // 4,095 other clients with one wrong token each fill the table of 4,096 (the
+        // guesser is in it; the admin's right token cleared its record); ten more from new
+        // addresses lock the shared overflow record.
+        for i in 0..4095u32 {
+            let addr = std::net::Ipv4Addr::from(0x0a00_0000 + i).to_string();
+            post_as(&agent, &s, Some(&addr), Some("wrong-token-wrong")).problem(403);
+        }
+        for i in 0..10u32 {
+            let addr = std::net::Ipv4Addr::from(0x0b00_0000 + i).to_string();
+            post_as(&agent, &s, Some(&addr), Some("wrong-token-wrong")).problem(403);
+        }
+        let p = post_as(&agent, &s, Some("11.1.1.1"), Some("wrong-token-wrong")).problem(429);
+        assert!(p["detail"].as_str().unwrap().contains("try again"), "{p}");
+        // A right token from a new address is never locked out by the shared record.
+        assert_eq!(post_as(&agent, &s, Some("192.0.2.200"), Some(&s.token)).status, 201);
+        assert_eq!(post_as(&agent, &s, Some(admin), Some(&s.token)).status, 201);
+    }
+
+    /// Item 9: the VC API refuses a caller's `credentialStatus` and an `id` already used;
+    /// nothing is signed or stored.
+    #[test]
+    fn the_vc_api_refuses_a_callers_status_entry_and_a_reused_id() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Server::start(dir.path());
+        let counts = |s: &Server| -> (i64, i64) {
+            let db = s.db();
+            let q = |sql: &str| db.query_row(sql, [], |r| r.get::<_, i64>(0)).unwrap();
+            (q("SELECT COUNT(*) FROM credentials"), q("SELECT COUNT(*) FROM status_entries"))
+        };
+        // Another learner's certificate, whose revocation slot the caller points at.
+        let victim = s.award(MC, "Victim")["verifiableCredential"].clone();
+        let slot = victim["credentialStatus"].clone();
+        let credential = |id: &str| {
+            json!({"@context": ["https://www.w3.org/ns/credentials/v2"], "id": id,
+                   "type": ["VerifiableCredential"], "credentialSubject": {"id": "did:example:x"}})
+        };
+        let before = counts(&s);
+        let mut hijack = credential("urn:uuid:aaaaaaaa-0000-4000-8000-000000000001");
+        hijack["credentialStatus"] = json!({"type": "BitstringStatusListEntry", "statusPurpose": "revocation",
+            "statusListIndex": slot["statusListIndex"], "statusListCredential": slot["statusListCredential"]});
+        let p = s.admin("/credentials/issue", &json!({"credential": hijack})).problem(400);
+        assert!(p["detail"].as_str().unwrap().contains("allocated by the issuer"), "{p}");
+        assert_eq!(counts(&s), before, "nothing stored");
+
+        let first = s.admin(
+            "/credentials/issue",
+            &json!({"credential": credential("urn:uuid:aaaaaaaa-0000-4000-8000-000000000002"),
+                    "options": {"credentialStatus": [{"type": "BitstringStatusListEntry", "statusPurpose": "revocation"}]}}),
+        );
+        assert_eq!(first.status, 201, "{}", first.text);
+        let after_first = counts(&s);
+        assert_eq!(after_first, (before.0 + 1, before.1 + 1));
+        // The same id again: refused, with or without status entries; the victim's own id too.
+        for id in ["urn:uuid:aaaaaaaa-0000-4000-8000-000000000002", victim["id"].as_str().unwrap()] {
+            for options in [
+                json!({}),
+                json!({"credentialStatus": [{"type": "BitstringStatusListEntry", "statusPurpose": "revocation"}]}),
+            ] {
+                let p = s
+                    .admin("/credentials/issue", &json!({"credential": credential(id), "options": options}))
+                    .problem(400);
+                assert!(p["detail"].as_str().unwrap().contains("already the id"), "{p}");
+            }
+        }
+        assert_eq!(counts(&s), after_first, "nothing stored");
+        // The victim's status is still its own: revoking the first leaves it valid.
+        let revoke = json!({"credentialId": "urn:uuid:aaaaaaaa-0000-4000-8000-000000000002",
+            "credentialStatus": {"type": "BitstringStatusListEntry", "statusPurpose": "revocation"}, "status": true});
+        assert_eq!(s.admin("/credentials/status", &revoke).status, 200);
+        assert!(verify(&s, &victim).verified());
+    }
+
+    /// The text of the QR code in a PNG, read as a phone reads it.
+    fn scan(png: &[u8]) -> String {
+        let image = image::load_from_memory(png).unwrap().to_luma8();
+        let mut prepared = rqrr::PreparedImage::prepare(image);
+        let grids = prepared.detect_grids();
+        assert_eq!(grids.len(), 1);
+        grids[0].decode().unwrap().1
+    }
+
+    fn token_of(awarded: &Value) -> String {
+        awarded["links"]["credential"].as_str().unwrap().rsplit('/').next().unwrap().to_owned()
+    }
+
+    fn pdf_text(bytes: &[u8]) -> String {
+        lopdf::Document::load_mem(bytes).unwrap().extract_text(&[1]).unwrap()
+    }
+
+    /// Item 10: the compact form carries every status entry and an expiry; a suspended
+    /// certificate's compact QR is no longer made (409; the page and PDF print the link
+    /// and say why), and a compact text made before the suspension verifies as suspended
+    /// through the pipeline.
+    #[test]
+    fn a_suspended_badge_has_no_compact_qr_and_an_older_one_verifies_as_suspended() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Server::start_opts(dir.path(), "127.0.0.1:0", &[], &[("BEM_VERIFIER_URL", VERIFIER)]);
+        let a = s.admin(
+            &format!("/micro-credentials/{MC}/certificates?profile=openbadges"),
+            &json!({"name": "Ana"}),
+        );
+        assert_eq!(a.status, 201, "{}", a.text);
+        let awarded = a.json();
+        let badge = awarded["verifiableCredential"].clone();
+        let path = format!("/credentials/{}", token_of(&awarded));
+        assert!(s.get(&path, "text/html").text.contains("qr.svg?form=compact"));
+        let png = s.get(&format!("{path}/qr.png?form=compact"), "image/png");
+        assert_eq!((png.status, png.header("bem-qr-form")), (200, Some("compact")));
+        let text = scan(&png.bytes);
+        assert!(text.starts_with("HTTPS://VERIFY.EXAMPLE/verify#BEM2:"), "{text}");
+        let trust = bem_core::trust::TrustList::default();
+        let resolver = Http { base: s.base.clone() };
+        let report =
+            bem_core::compact::verify(&text, &bem_core::verify::VerifyOptions::new(now(), &trust, &resolver));
+        assert!(report.verified(), "{:#?}", report.checks);
+        let payload = report.payload.clone().unwrap();
+        let purposes: Vec<&str> = payload["credentialStatus"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["statusPurpose"].as_str().unwrap())
+            .collect();
+        assert_eq!(purposes, ["revocation", "suspension"]);
+        let until =
+            bem_core::datetime::parse_datetime_stamp(payload["validUntil"].as_str().unwrap()).unwrap();
+        let (in_11_months, in_13_months) =
+            (now().unix_seconds() + 334 * 86_400, now().unix_seconds() + 396 * 86_400);
+        assert!((in_11_months..in_13_months).contains(&until.unix_seconds()), "{payload}");
+
+        let suspend = json!({"credentialId": badge["id"], "credentialStatus": {"type": "BitstringStatusListEntry", "statusPurpose": "suspension"}, "status": true});
+        assert_eq!(s.admin("/credentials/status", &suspend).status, 200);
+        // The older text now verifies as suspended, through the pipeline, online.
+        let report =
+            bem_core::compact::verify(&text, &bem_core::verify::VerifyOptions::new(now(), &trust, &resolver));
+        assert_eq!(report.verdict(), bem_core::verify::Verdict::Suspended, "{:#?}", report.checks);
+        // No compact form is offered any more.
+        let p = s.get(&format!("{path}/qr.png?form=compact"), "image/png").problem(409);
+        assert_eq!(p["code"], "COMPACT_FORM_WITHHELD");
+        s.get(&format!("{path}/qr.svg?form=compact"), "image/svg+xml").problem(409);
+        let page = s.get(&path, "text/html").text;
+        assert!(!page.contains("form=compact"), "{page}");
+        assert!(page.contains("not the signed certificate: it is suspended"), "{page}");
+        let pdf = s.get(&format!("{path}.pdf"), "application/pdf");
+        assert_eq!(pdf.status, 200);
+        let text_of_pdf = pdf_text(&pdf.bytes).split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(text_of_pdf.contains("it is suspended"), "{text_of_pdf}");
+        // Lifted: the compact form is made again.
+        let lift = json!({"credentialId": badge["id"], "credentialStatus": {"type": "BitstringStatusListEntry", "statusPurpose": "suspension"}, "status": false});
+        assert_eq!(s.admin("/credentials/status", &lift).status, 200);
+        assert_eq!(
+            s.get(&format!("{path}/qr.png?form=compact"), "image/png").header("bem-qr-form"),
+            Some("compact")
+        );
+    }
+
+    /// Issue 26, item 5: a long title outside the Basic Multilingual Plane makes the
+    /// compact form too large for a QR code: the QR images and the PDF fall back to the
+    /// link and say so, never a 500.
+    #[test]
+    fn a_compact_form_too_large_for_a_qr_code_falls_back_to_the_link() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Server::start_opts(dir.path(), "127.0.0.1:0", &[], &[("BEM_VERIFIER_URL", VERIFIER)]);
+        let mut def = s.get(&format!("/micro-credentials/{MC}"), "application/json").json();
+        // CJK Extension B ideographs (4 bytes each in UTF-8) in an order DEFLATE cannot
+        // shorten much.
+        let title: String = (0..480u32)
+            .map(|i| char::from_u32(0x20000 + (i * 7919 + i * i * 31) % 40_000).unwrap())
+            .collect();
+        def["id"] = "astral-title-course".into();
+        def["title"] = json!({"en": title});
+        let put = s.admin("/micro-credentials", &def);
+        assert!(put.status == 201 || put.status == 200, "{}", put.text);
+        let awarded = s.award("astral-title-course", "Ana");
+        let path = format!("/credentials/{}", token_of(&awarded));
+        let link = awarded["links"]["credential"].as_str().unwrap().to_owned();
+        for (file, kind) in [("qr.png", "image/png"), ("qr.svg", "image/svg+xml")] {
+            let answer = s.get(&format!("{path}/{file}?form=compact"), kind);
+            assert_eq!(answer.status, 200, "{file}: {}", answer.text);
+            assert_eq!(answer.header("bem-qr-form"), Some("link"), "{file}");
+            assert!(answer.header("bem-qr-note").unwrap().contains("too large"), "{file}");
+            if file == "qr.png" {
+                assert_eq!(scan(&answer.bytes), link);
+            }
+        }
+        let pdf = s.get(&format!("{path}.pdf"), "application/pdf");
+        assert_eq!(pdf.status, 200, "{}", pdf.text);
+        let text = pdf_text(&pdf.bytes).split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(text.contains("too large"), "{text}");
+        let page = s.get(&path, "text/html");
+        assert_eq!(page.status, 200);
+        assert!(!page.text.contains("form=compact") && page.text.contains("too large"), "{}", page.text);
+    }
+
+    fn sha256_hex(text: &str) -> String {
+        use sha2::Digest;
+        sha2::Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// Item 11: the e-mail address only as a salted hash in every profile; date of birth
+    /// and learner number only when the provider turns that on; security headers on pages.
+    #[test]
+    fn learners_data_stays_private_by_default() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Server::start(dir.path());
+        let email = "Olena.K@example.org";
+        let learner =
+            json!({"name": "Olena K", "email": email, "dateOfBirth": "1990-04-01", "identifier": "L-4711"});
+        let unsalted = sha256_hex(&email.to_lowercase());
+        let mut hashes = Vec::new();
+        for profile in ["elm", "openbadges", "elm"] {
+            let a = s.admin(&format!("/micro-credentials/{MC}/certificates?profile={profile}"), &learner);
+            assert_eq!(a.status, 201, "{}", a.text);
+            let served = s.get(&format!("/credentials/{}", token_of(&a.json())), "application/json").text;
+            for secret in [email, &email.to_lowercase(), &unsalted, "1990-04-01", "L-4711"] {
+                assert!(!served.contains(secret), "{profile}: {secret} in {served}");
+            }
+            let vc: Value = serde_json::from_str(&served).unwrap();
+            let (salt, hash) = if profile == "elm" {
+                let ids = vc["credentialSubject"]["identifier"].as_array().unwrap();
+                let notation = ids
+                    .iter()
+                    .find_map(|i| i["notation"].as_str().filter(|n| n.starts_with("salted-sha256$")))
+                    .unwrap();
+                let mut parts = notation.split('$').skip(1);
+                (parts.next().unwrap().to_owned(), parts.next().unwrap().to_owned())
+            } else {
+                let ids = vc["credentialSubject"]["identifier"].as_array().unwrap();
+                let e = ids.iter().find(|i| i["identityType"] == "emailAddress").unwrap();
+                (
+                    e["salt"].as_str().unwrap().to_owned(),
+                    e["identityHash"].as_str().unwrap().trim_start_matches("sha256$").to_owned(),
+                )
+            };
+            assert_eq!(salt.len(), 32);
+            assert_eq!(hash, sha256_hex(&format!("{}{salt}", email.to_lowercase())), "{profile}: one rule");
+            hashes.push(hash);
+            assert!(verify(&s, &vc).verified());
+        }
+        assert_ne!(hashes[0], hashes[2], "a new salt for every certificate");
+
+        // Security headers on a certificate page.
+        let a = s.award(MC, "Header Check");
+        let page = s.get(&format!("/credentials/{}", token_of(&a)), "text/html");
+        let csp = page.header("content-security-policy").unwrap();
+        for part in ["default-src 'none'", "frame-ancestors 'none'", "img-src 'self'"] {
+            assert!(csp.contains(part), "{csp}");
+        }
+        let style = page.text.split("<style>").nth(1).unwrap().split("</style>").next().unwrap();
+        use base64::Engine as _;
+        use sha2::Digest as _;
+        let hash = base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(style.as_bytes()));
+        assert!(
+            csp.contains(&format!("style-src 'sha256-{hash}'")),
+            "the page's own style is allowed: {csp}"
+        );
+        assert_eq!(page.header("x-content-type-options"), Some("nosniff"));
+        assert_eq!(page.header("referrer-policy"), Some("no-referrer"));
+        assert!(page.header("x-robots-tag").unwrap().contains("noindex"));
+        let json_answer = s.get(&format!("/credentials/{}", token_of(&a)), "application/json");
+        assert!(json_answer.header("x-robots-tag").unwrap().contains("noindex"));
+        drop(s);
+
+        // Turned on by the provider: written into the certificate.
+        let dir = tempfile::tempdir().unwrap();
+        let s =
+            Server::start_opts(dir.path(), "127.0.0.1:0", &[], &[("BEM_PUBLISH_LEARNER_DETAILS", "true")]);
+        let a = s.admin(&format!("/micro-credentials/{MC}/certificates"), &learner);
+        let served = s.get(&format!("/credentials/{}", token_of(&a.json())), "application/json").text;
+        assert!(served.contains("1990-04-01") && served.contains("L-4711"), "{served}");
+    }
+
+    fn mode(path: &std::path::Path) -> u32 {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+    }
+
+    /// Item 11: the data directory is made 0700 and the database 0600 (its WAL too); a
+    /// looser directory or database stops the start with the fix in the message.
+    #[test]
+    fn the_data_directory_and_database_are_private_or_the_start_stops() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        {
+            let s = Server::start(&data);
+            s.award(MC, "Mode Check");
+            assert_eq!(mode(&data), 0o700);
+            assert_eq!(mode(&data.join("issuer.sqlite3")), 0o600);
+            assert_eq!(mode(&data.join("issuer.sqlite3-wal")), 0o600);
+        }
+        let start = || {
+            Command::new(BIN)
+                .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+                .arg(&data)
+                .output()
+                .unwrap()
+        };
+        std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let out = start();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(err.contains("mode 0755") && err.contains("chmod 700"), "{err}");
+        std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o700)).unwrap();
+        let db = data.join("issuer.sqlite3");
+        std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let out = start();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        assert!(err.contains("mode 0644") && err.contains("chmod 600"), "{err}");
+    }
+
+    /// Item 11: `bem-issuer learner erase` erases a certificate's personal data while the
+    /// service runs: its link (JSON, page, PDF, QR) answers 410 Gone, the stored document
+    /// is a tombstone, and the revocation bit is set in the served list; an unknown id
+    /// changes nothing.
+    #[test]
+    fn erasing_a_learner_leaves_a_tombstone_and_the_revocation_bit_set() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Server::start(dir.path());
+        let elm = s.award(MC, "Erase Me");
+        let badge = s
+            .admin(
+                &format!("/micro-credentials/{MC}/certificates?profile=openbadges"),
+                &json!({"name": "Erase Me Too"}),
+            )
+            .json();
+        let kept = s.award(MC, "Keep Me");
+        let id = elm["verifiableCredential"]["id"].as_str().unwrap().to_owned();
+        let erase = |args: &[&str]| {
+            Command::new(BIN)
+                .args(["learner", "erase", "--data-dir"])
+                .arg(dir.path())
+                .args(args)
+                .output()
+                .unwrap()
+        };
+        let stored = |s: &Server| -> String {
+            s.db().query_row("SELECT group_concat(document) FROM credentials", [], |r| r.get(0)).unwrap()
+        };
+        let before = stored(&s);
+        let out = erase(&[&id, "urn:uuid:no-such-certificate"]);
+        assert_eq!(out.status.code(), Some(1));
+        assert!(String::from_utf8_lossy(&out.stderr).contains("no-such-certificate"));
+        assert_eq!(stored(&s), before, "nothing changed");
+
+        let out = erase(&[&id, &token_of(&badge)]);
+        let said = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(0), "{said} {}", String::from_utf8_lossy(&out.stderr));
+        assert!(said.contains(&format!("erased {id} (revoked now)")), "{said}");
+        for awarded in [&elm, &badge] {
+            let path = format!("/credentials/{}", token_of(awarded));
+            let p = s.get(&path, "application/json").problem(410);
+            assert_eq!(p["code"], "ERASED");
+            s.get(&path, "text/html").problem(410);
+            s.get(&format!("{path}.pdf"), "application/pdf").problem(410);
+            s.get(&format!("{path}/qr.png"), "image/png").problem(410);
+            assert!(status_bit(&s, &awarded["verifiableCredential"], "revocation"), "the bit is set");
+            assert_eq!(
+                verify(&s, &awarded["verifiableCredential"]).verdict(),
+                bem_core::verify::Verdict::Revoked
+            );
+        }
+        let after = stored(&s);
+        assert!(!after.contains("Erase Me") && after.contains("Keep Me"), "{after}");
+        let names: i64 = s
+            .db()
+            .query_row("SELECT COUNT(*) FROM credentials WHERE learner_name LIKE 'Erase%'", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(names, 0);
+        assert!(verify(&s, &kept["verifiableCredential"]).verified(), "the others are untouched");
+        // Again: nothing more to revoke.
+        let out = erase(&[&id]);
+        assert!(String::from_utf8_lossy(&out.stdout).contains("revoked already"));
+    }
+
+    /// Item 12: the PDF and the QR images are rendered once per certificate and status
+    /// version: the second GET is the same bytes from the cache (`BEM-Cache: hit`), the
+    /// ETag answers 304, and a status change gives a new ETag and new bytes.
+    #[test]
+    fn pdf_and_qr_are_rendered_once_per_status_version() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Server::start_opts(dir.path(), "127.0.0.1:0", &[], &[("BEM_VERIFIER_URL", VERIFIER)]);
+        let a = s.admin(
+            &format!("/micro-credentials/{MC}/certificates?profile=openbadges"),
+            &json!({"name": "Cached"}),
+        );
+        let awarded = a.json();
+        let path = format!("/credentials/{}", token_of(&awarded));
+        for (suffix, kind) in
+            [(".pdf", "application/pdf"), ("/qr.png?form=compact", "image/png"), ("/qr.svg", "image/svg+xml")]
+        {
+            let url = format!("{path}{suffix}");
+            let first = s.get(&url, kind);
+            let second = s.get(&url, kind);
+            assert_eq!((first.status, second.status), (200, 200), "{suffix}");
+            assert_eq!(first.header("bem-cache"), Some("miss"), "{suffix}");
+            assert_eq!(second.header("bem-cache"), Some("hit"), "{suffix}");
+            assert_eq!(first.bytes, second.bytes, "{suffix}");
+            let etag = first.etag.clone().unwrap();
+            assert_eq!(second.etag.as_deref(), Some(etag.as_str()));
+            let again = call(ureq::get(&s.url(&url)).set("If-None-Match", &etag), None);
+            assert_eq!(again.status, 304, "{suffix}");
+            assert!(again.bytes.is_empty());
+        }
+        let pdf = s.get(&format!("{path}.pdf"), "application/pdf");
+        let message = json!({"credentialId": awarded["verifiableCredential"]["id"], "credentialStatus": {"type": "BitstringStatusListEntry", "statusPurpose": "suspension"}, "status": true});
+        assert_eq!(s.admin("/credentials/status", &message).status, 200);
+        let changed = s.get(&format!("{path}.pdf"), "application/pdf");
+        assert_eq!(changed.header("bem-cache"), Some("miss"));
+        assert_ne!(changed.etag, pdf.etag, "a status change gives a new ETag");
+        assert_ne!(changed.bytes, pdf.bytes);
+        let stale = call(
+            ureq::get(&s.url(&format!("{path}.pdf"))).set("If-None-Match", pdf.etag.as_deref().unwrap()),
+            None,
+        );
+        assert_eq!(stale.status, 200, "an old ETag does not match");
     }
 }

@@ -98,7 +98,7 @@ impl Issuer {
         let data = tempfile::tempdir().unwrap();
         let mut child = Command::new(binary("bem-issuer"))
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(data.path())
+            .arg(data.path().join("issuer"))
             .current_dir(root())
             .env_remove("BEM_PUBLIC_URL")
             .stdout(Stdio::piped())
@@ -106,7 +106,10 @@ impl Issuer {
             .spawn()
             .unwrap();
         let base = listening_url(&mut child, "bem-issuer");
-        let token = std::fs::read_to_string(data.path().join("admin-token")).unwrap().trim().to_owned();
+        let token = std::fs::read_to_string(data.path().join("issuer").join("admin-token"))
+            .unwrap()
+            .trim()
+            .to_owned();
         Issuer { child, base, token, data }
     }
 

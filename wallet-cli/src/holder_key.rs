@@ -177,10 +177,19 @@ pub fn unlock(home: &Home) -> Result<(SigningKey, DidKey)> {
 }
 
 fn read(home: &Home) -> Result<KeyFile> {
+    use std::os::unix::fs::PermissionsExt;
     let path = home.key_file();
-    let bytes = std::fs::read(&path).with_context(|| {
-        format!("cannot read the wallet key {}: run `bem-wallet init` first", path.display())
-    })?;
+    let missing = || format!("cannot read the wallet key {}: run `bem-wallet init` first", path.display());
+    let mode = std::fs::metadata(&path).with_context(missing)?.permissions().mode() & 0o777;
+    if mode & 0o077 != 0 {
+        bail!(
+            "the wallet key {} has mode {mode:04o}: group or others can access it. Run `chmod 600 {}` \
+             and try again",
+            path.display(),
+            path.display()
+        );
+    }
+    let bytes = std::fs::read(&path).with_context(missing)?;
     let value = bem_core::json::parse(&bytes, &bem_core::json::JsonLimits::default())
         .map_err(|e| anyhow!("the key file {} is damaged: {e}", path.display()))?;
     serde_json::from_value(value).map_err(|e| anyhow!("the key file {} is damaged: {e}", path.display()))

@@ -296,18 +296,23 @@ impl Home {
 
 /// Writes `bytes` to `path` through a temporary file in the same directory: write,
 /// fsync, rename, fsync the directory. The file gets `mode`.
+///
+/// The temporary name carries 96 random bits and is created with `O_CREAT|O_EXCL`
+/// (`create_new`), which never follows a symbolic link and never opens a file someone
+/// else made: another user who can write to the directory cannot predict the name, nor
+/// make the wallet write through a link planted under it.
 pub fn write_atomically(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
     let dir = path.parent().ok_or_else(|| anyhow!("{} has no parent directory", path.display()))?;
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("record");
-    let temp = dir.join(format!(".tmp-{name}-{}", std::process::id()));
+    let temp = dir.join(format!(".tmp-{name}-{}", random_suffix()));
+    let mut file = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(mode)
+        .open(&temp)
+        .with_context(|| format!("cannot create {}", temp.display()))?;
+    // From here the temporary file is ours: remove it if anything fails.
     let result = (|| -> Result<()> {
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(mode)
-            .open(&temp)
-            .with_context(|| format!("cannot create {}", temp.display()))?;
         file.write_all(bytes).with_context(|| format!("cannot write {}", temp.display()))?;
         file.sync_all().with_context(|| format!("cannot sync {}", temp.display()))?;
         fs::rename(&temp, path).with_context(|| format!("cannot move {} into place", path.display()))?;
@@ -317,6 +322,14 @@ pub fn write_atomically(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
         let _ = fs::remove_file(&temp);
     }
     result
+}
+
+/// 24 hex digits from the operating system's random source.
+fn random_suffix() -> String {
+    use rand_core::{OsRng, RngCore};
+    let mut bytes = [0u8; 12];
+    OsRng.fill_bytes(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn sync_dir(dir: &Path) -> Result<()> {

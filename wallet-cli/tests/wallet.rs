@@ -448,6 +448,54 @@ fn a_damaged_store_file_is_reported_not_a_panic() {
     assert!(present.stderr.contains("key file") && present.stderr.contains("damaged"), "{}", present.stderr);
 }
 
+/// Issue 17: another local user who can write to the wallet's directories plants symbolic
+/// links under the temporary names the wallet used to write through (`.tmp-NAME-PID`, for
+/// the next few hundred process ids): the wallet must not follow them, so the file they
+/// point at stays as it was and the record is a regular file. A key file that group or
+/// others can read is refused when it is read, with the fix in the message.
+#[test]
+fn planted_temp_links_are_not_followed_and_a_readable_key_is_refused() {
+    let (dir, home) = wallet();
+    let id = "urn:uuid:77777777-0000-4000-8000-000000000001";
+    let victim = dir.path().join("victim.txt");
+    std::fs::write(&victim, "the victim's file\n").unwrap();
+    let credentials = home.join("credentials");
+    let name = format!("{}.json", hash(id));
+    let last: u32 = std::fs::read_to_string("/proc/sys/kernel/ns_last_pid")
+        .ok()
+        .and_then(|t| t.trim().parse().ok())
+        .unwrap_or(1);
+    for pid in last..last + 400 {
+        std::os::unix::fs::symlink(&victim, credentials.join(format!(".tmp-{name}-{pid}"))).unwrap();
+    }
+    let file = write(dir.path(), "c.json", &certificate(id, "Linked"));
+    ok(&home, &["import", file.to_str().unwrap()]);
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "the victim's file\n");
+    let record = credentials.join(&name);
+    assert!(
+        std::fs::symlink_metadata(&record).unwrap().file_type().is_file(),
+        "the record is a regular file"
+    );
+    assert_eq!(mode(&record), 0o600);
+    assert!(ok(&home, &["show", &hash(id)[..8]]).stdout.contains("Linked"));
+
+    // A key file that others can read is refused, and left as it is.
+    let key = home.join("key.json");
+    let before = std::fs::read(&key).unwrap();
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let present = run(&home, &["present", &hash(id)[..8], "--challenge", "c"]);
+    assert_eq!(present.code, 2, "{}", present.stderr);
+    assert!(
+        present.stderr.contains("mode 0644") && present.stderr.contains("chmod 600"),
+        "{}",
+        present.stderr
+    );
+    assert!(present.stdout.is_empty(), "nothing was signed: {}", present.stdout);
+    assert_eq!(std::fs::read(&key).unwrap(), before);
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    ok(&home, &["present", &hash(id)[..8], "--challenge", "c"]);
+}
+
 #[test]
 fn a_passphrase_protects_the_key() {
     let dir = tempfile::tempdir().unwrap();
@@ -643,10 +691,12 @@ fn against_a_real_issuer_import_by_link_then_revocation_shows() {
     assert_eq!(ok(&home, &["--json", "qr", &id]).json()["link"], link.as_str());
 
     // Without the origin allowed, the status list cannot be fetched: a failed status check
-    // (never a pass), so the verdict is "status unknown" and the exit code 1.
+    // (never a pass), so the exit code is 1; the headline is the issuer nobody here
+    // vouches for, which outranks an unknown status.
     let refused = run(&home, &["--json", "verify", &id]);
     assert_eq!(refused.code, 1, "{}", refused.stderr);
-    assert_eq!(refused.json()["verification"]["verdict"], "status-unknown");
+    assert_eq!(refused.json()["verification"]["verdict"], "unknown-issuer");
+    assert!(refused.stdout.contains("STATUS_RETRIEVAL_ERROR"), "{}", refused.stdout);
 
     issuer.post(
         "/credentials/status",
@@ -714,10 +764,12 @@ fn imports_the_compact_qr_text_offline() {
     .unwrap();
     let text = vectors["qrText"].as_str().unwrap();
     let (_dir, home) = wallet();
-    // Online, the status list cannot be fetched here (academy.example): not stored.
+    // Online, the status list cannot be fetched here (academy.example): not stored. The
+    // issuer, on no trust list here, is the headline.
     let online = run(&home, &["--json", "import", text]);
     assert_eq!(online.code, 1, "{}", online.stdout);
-    assert_eq!(online.json()["verification"]["verdict"], "status-unknown");
+    assert_eq!(online.json()["verification"]["verdict"], "unknown-issuer");
+    assert!(online.stdout.contains("STATUS_RETRIEVAL_ERROR"), "{}", online.stdout);
     let out = ok(&home, &["--offline", "--json", "import", text]);
     assert_eq!(out.json()["stored"], true, "{}", out.stdout);
     assert!(out.stdout.contains("not checked (offline)"), "{}", out.stdout);
