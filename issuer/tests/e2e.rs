@@ -1696,3 +1696,7 @@ mod seal {
         assert!(e.contains("--seal-cert and --seal-key must be given together"), "{e}");
     }
 }
+
+/// Issue 26: the issuer's input (`issuer/tests/e2e/input.rs`, `docs/security.md`).
+#[path = "e2e/input.rs"]
+mod input;
