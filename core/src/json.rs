@@ -43,6 +43,10 @@ pub struct JsonLimits {
     pub max_depth: usize,
 }
 
+/// Largest credential, in bytes of its JSON text, that this project reads: the verifier
+/// refuses larger ones (413), and the issuer refuses to sign one.
+pub const MAX_CREDENTIAL_BYTES: usize = 512 * 1024;
+
 impl Default for JsonLimits {
     /// 2 MiB and 64 levels: far above any credential, far below harm.
     fn default() -> Self {
@@ -309,7 +313,10 @@ fn check_characters<E: de::Error>(s: &str, what: &str) -> Result<(), E> {
     }
 }
 
-fn is_noncharacter(c: char) -> bool {
+/// Whether `c` is a Unicode noncharacter (U+FDD0..U+FDEF, or U+xFFFE/U+xFFFF of any
+/// plane): the one definition every producer of signed text checks against, so nothing
+/// is signed that this parser refuses.
+pub fn is_noncharacter(c: char) -> bool {
     let c = u32::from(c);
     (0xfdd0..=0xfdef).contains(&c) || c & 0xfffe == 0xfffe
 }

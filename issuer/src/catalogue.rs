@@ -24,6 +24,14 @@ const CONCEPT_FIELDS: [(&str, &str); 6] = [
     ("/learningSetting", "http://data.europa.eu/snb/learning-setting/25831c2"),
     ("/nqfLevel", vocabulary::QDR_SCHEME),
 ];
+/// Largest definition, in bytes of its JSON text. A certificate carries the definition's
+/// texts about twice (an ELM certificate: the achievement and its specification; a
+/// 1.1 MB definition gave a 2.3 MB certificate), so 192 KiB keeps every certificate
+/// under `bem_core::json::MAX_CREDENTIAL_BYTES` (512 KiB, what verifiers and wallets
+/// read) with room for the learner, the issuer and the proof. The schema bounds every
+/// array and map; this bounds their product.
+pub const MAX_DEFINITION_BYTES: usize = 192 * 1024;
+
 /// The scheme of `targetGroupConcepts[]`.
 const TARGET_GROUP_SCHEME: &str = "http://data.europa.eu/snb/target-group/25831c2";
 
@@ -43,9 +51,23 @@ fn schema_problem(error: &jsonschema::ValidationError<'_>) -> Problem {
         {
             NQF_REQUIRED.to_owned()
         }
-        _ => error.to_string(),
+        _ => shortened(&error.to_string()),
     };
     Problem { pointer, message }
+}
+
+/// Most characters of a schema message kept: the validator quotes the whole offending
+/// value, which may be a large map.
+const MAX_MESSAGE_CHARS: usize = 300;
+
+fn shortened(message: &str) -> String {
+    let mut chars = message.chars();
+    let head: String = chars.by_ref().take(MAX_MESSAGE_CHARS).collect();
+    if chars.next().is_some() {
+        format!("{head}…")
+    } else {
+        head
+    }
 }
 
 /// What is wrong with the `id` of `nqfLevel`'s object form (a framework the QDR does not
@@ -102,6 +124,16 @@ impl Catalogue {
 
     /// Every problem of `definition`: schema violations, then vocabulary checks.
     pub fn check(&self, definition: &Value) -> Vec<Problem> {
+        let size = serde_json::to_string(definition).map_or(usize::MAX, |t| t.len());
+        if size > MAX_DEFINITION_BYTES {
+            return vec![Problem {
+                pointer: String::new(),
+                message: format!(
+                    "the definition is {size} bytes, more than the {MAX_DEFINITION_BYTES} allowed: its certificates \
+                     would be too large for verifiers and wallets (shorten or drop texts and translations)"
+                ),
+            }];
+        }
         let mut problems: Vec<Problem> =
             self.validator.iter_errors(definition).map(|e| schema_problem(&e)).collect();
         problems.extend(national_level_problem(definition));

@@ -190,6 +190,13 @@ impl Config {
             legal_identifier: env("BEM_ISSUER_LEGAL_IDENTIFIER").or(file.issuer.legal_identifier),
             homepage: env("BEM_ISSUER_HOMEPAGE").or(file.issuer.homepage),
         };
+        if let Some(url) = &issuer.homepage {
+            check_web_url("the issuer homepage (BEM_ISSUER_HOMEPAGE, or homepage in [issuer])", url)?;
+        }
+        let verifier_url = env("BEM_VERIFIER_URL").or(file.verifier_url);
+        if let Some(url) = &verifier_url {
+            check_web_url("verifier_url (BEM_VERIFIER_URL, or verifier_url in the config file)", url)?;
+        }
         let signing_key_file = env("BEM_SIGNING_KEY_FILE")
             .map(PathBuf::from)
             .or(file.keys.signing_key_file)
@@ -247,9 +254,7 @@ impl Config {
             seal,
             max_body_bytes: number("BEM_MAX_BODY_BYTES", file.max_body_bytes, DEFAULT_MAX_BODY_BYTES)?,
             max_csv_bytes: number("BEM_MAX_CSV_BYTES", file.max_csv_bytes, DEFAULT_MAX_CSV_BYTES)?,
-            verifier_url: env("BEM_VERIFIER_URL")
-                .or(file.verifier_url)
-                .map(|u| u.trim_end_matches('/').to_owned()),
+            verifier_url: verifier_url.map(|u| u.trim_end_matches('/').to_owned()),
             conformance_contexts,
             trusted_proxies,
             publish_learner_details,
@@ -302,6 +307,7 @@ fn pair(
 }
 
 fn check_public_url(url: &str) -> anyhow::Result<()> {
+    check_web_url("the public URL (--public-url, BEM_PUBLIC_URL or public_url)", url)?;
     let rest = url
         .strip_prefix("https://")
         .or_else(|| url.strip_prefix("http://"))
@@ -309,6 +315,38 @@ fn check_public_url(url: &str) -> anyhow::Result<()> {
     let host = rest.split('/').next().unwrap_or_default();
     if host.is_empty() || rest.contains(['?', '#', ' ']) {
         bail!("public URL {url:?} must be scheme://host[:port][/path], without query or fragment");
+    }
+    Ok(())
+}
+
+/// Checks a configured URL that certificates carry or link to: `http://` or `https://`
+/// (never `javascript:`, `data:` or another scheme a page would run or a wallet misread),
+/// a host without user information (`https://trusted.example@evil.example/` goes to
+/// evil.example), and no whitespace or control characters. `setting` names where it is set.
+fn check_web_url(setting: &str, url: &str) -> anyhow::Result<()> {
+    let shown = bem_core::text::terminal_safe(url);
+    let lower = url.get(..8).unwrap_or(url).to_ascii_lowercase();
+    let rest = if lower.starts_with("https://") {
+        url.get(8..)
+    } else if lower.starts_with("http://") {
+        url.get(7..)
+    } else {
+        None
+    };
+    let Some(rest) = rest else {
+        bail!("{setting} {shown:?} must start with http:// or https://");
+    };
+    if url.chars().any(|c| c.is_whitespace() || c.is_control() || bem_core::text::is_invisible(c)) {
+        bail!("{setting} {shown:?} must not contain spaces, control or invisible characters");
+    }
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if authority.contains('@') {
+        bail!(
+            "{setting} {shown:?} must not carry user information (the part before '@' hides the real host)"
+        );
+    }
+    if authority.is_empty() || authority.starts_with(':') {
+        bail!("{setting} {shown:?} has no host");
     }
     Ok(())
 }
@@ -398,6 +436,19 @@ mod tests {
         assert!(resolve(&Flags::default(), &[("BEM_PUBLIC_URL", "ftp://x")]).is_err());
         assert!(resolve(&Flags::default(), &[("BEM_ISSUER_COUNTRY", "Germany")]).is_err());
         assert!(resolve(&Flags::default(), &[("BEM_TLS_CERT", "a.pem")]).is_err());
+        for bad in [
+            "javascript:alert(1)",
+            "data:text/html,x",
+            "https://trusted.example@evil.example/",
+            "https://",
+            "https://a b.example",
+        ] {
+            let e = resolve(&Flags::default(), &[("BEM_ISSUER_HOMEPAGE", bad)]).unwrap_err().to_string();
+            assert!(e.contains("issuer homepage"), "{bad}: {e}");
+            let e = resolve(&Flags::default(), &[("BEM_VERIFIER_URL", bad)]).unwrap_err().to_string();
+            assert!(e.contains("verifier_url"), "{bad}: {e}");
+        }
+        assert!(resolve(&Flags::default(), &[("BEM_ISSUER_HOMEPAGE", "HTTPS://issuer.example/x")]).is_ok());
     }
 
     #[test]

@@ -5,6 +5,10 @@
 //! and map the result; they hold no credential logic. Admin routes take [`Admin`] as
 //! their first extractor, so a request without the token is refused before its body is
 //! read.
+//!
+//! Routes that answer in more than one form (HTML or JSON by `Accept`) choose by
+//! q-value ([`negotiate`]) and send `Vary: Accept` on every answer, so no cache hands
+//! one client's form to another.
 
 use std::sync::Arc;
 
@@ -13,14 +17,16 @@ use axum::extract::rejection::PathRejection;
 use axum::extract::{DefaultBodyLimit, Path, RawQuery, Request, State};
 use axum::http::header::{ACCEPT, CACHE_CONTROL, CONTENT_TYPE, ETAG, IF_NONE_MATCH, LOCATION};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::map_response;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
 
 use crate::certificate::{Learner, Profile};
-use crate::issuance::{IssueError, Issuer};
+use crate::issuance::{BulkStart, IssueError, Issuer};
 use crate::problem::{body_bytes, Admin, ApiError, StrictJson};
 use crate::status_lists::Purpose;
 use crate::store::StatusChange;
@@ -48,8 +54,8 @@ pub fn router(state: AppState, max_body_bytes: usize, max_csv_bytes: usize) -> R
         .route("/openapi.json", get(openapi))
         .route("/.well-known/did.json", get(did_document))
         .route("/did.json", get(did_document))
-        .route("/micro-credentials", get(catalogue).post(put_definition))
-        .route("/micro-credentials/{id}", get(definition))
+        .route("/micro-credentials", get(catalogue).layer(map_response(vary_accept)).post(put_definition))
+        .route("/micro-credentials/{id}", get(definition).layer(map_response(vary_accept)))
         .route("/micro-credentials/{id}/certificates", post(award))
         .route(
             "/micro-credentials/{id}/certificates/bulk",
@@ -57,7 +63,9 @@ pub fn router(state: AppState, max_body_bytes: usize, max_csv_bytes: usize) -> R
         )
         .route("/credentials/issue", post(issue))
         .route("/credentials/status", post(update_status))
-        .route("/credentials/{id}", get(credential))
+        .route("/credentials/bulk", get(bulk_jobs))
+        .route("/credentials/bulk/{job}", get(bulk_job))
+        .route("/credentials/{id}", get(credential).layer(map_response(vary_accept)))
         .route("/credentials/{id}/sealed", get(crate::seal::sealed))
         .route("/credentials/{id}/qr.png", get(qr_png))
         .route("/credentials/{id}/qr.svg", get(qr_svg))
@@ -122,10 +130,67 @@ pub(crate) fn path(p: Result<Path<String>, PathRejection>) -> Result<String, Api
     p.map(|Path(s)| s).map_err(|e| ApiError::not_found(e.body_text()))
 }
 
-fn accepts(headers: &HeaderMap, media: &str) -> bool {
-    headers.get(ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| {
-        v.split(',').any(|part| part.split(';').next().unwrap_or_default().trim().eq_ignore_ascii_case(media))
-    })
+/// Adds `Vary: Accept` to an answer of a negotiated route (errors included).
+async fn vary_accept(mut response: Response) -> Response {
+    response.headers_mut().append(axum::http::header::VARY, HeaderValue::from_static("accept"));
+    response
+}
+
+/// The media type of `offers` (server preference first) that the request's `Accept`
+/// prefers (RFC 9110 §12.5.1): each offer takes the q-value of the most specific range
+/// that matches it (`type/sub` over `type/*` over `*/*`); the highest q above 0 wins,
+/// ties going to the earlier offer. With no `Accept`, or nothing acceptable, the first
+/// offer (a 406 would help no client here).
+fn negotiate(headers: &HeaderMap, offers: &[&'static str]) -> &'static str {
+    let ranges: Vec<(String, u8, f32)> = headers
+        .get_all(ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|range| {
+            let mut parts = range.split(';');
+            let media = parts.next().unwrap_or_default().trim().to_ascii_lowercase();
+            let specificity = match media.as_str() {
+                "*/*" => 1,
+                m if m.ends_with("/*") => 2,
+                m if m.contains('/') => 3,
+                _ => return None,
+            };
+            let mut q = 1.0_f32;
+            for param in parts {
+                if let Some((name, value)) = param.split_once('=') {
+                    if name.trim().eq_ignore_ascii_case("q") {
+                        q = value.trim().parse::<f32>().ok().filter(|q| (0.0..=1.0).contains(q))?;
+                    }
+                }
+            }
+            Some((media, specificity, q))
+        })
+        .collect();
+    let Some(first) = offers.first().copied() else { return "application/json" };
+    if ranges.is_empty() {
+        return first;
+    }
+    let quality = |offer: &str| -> f32 {
+        let kind = offer.split('/').next().unwrap_or_default();
+        ranges
+            .iter()
+            .filter(|(media, specificity, _)| match specificity {
+                1 => true,
+                2 => media.strip_suffix("/*") == Some(kind),
+                _ => media == offer,
+            })
+            .max_by_key(|(_, specificity, _)| *specificity)
+            .map_or(0.0, |(_, _, q)| *q)
+    };
+    let mut best = (first, 0.0_f32);
+    for offer in offers {
+        let q = quality(offer);
+        if q > best.1 {
+            best = (offer, q);
+        }
+    }
+    best.0
 }
 
 fn json_with(content_type: &'static str, body: String) -> Response {
@@ -153,7 +218,7 @@ async fn did_document(State(state): State<AppState>) -> Result<Response, ApiErro
 async fn catalogue(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
     let issuer = state.issuer.clone();
     let definitions = blocking(move || issuer.db().definitions().map_err(ApiError::internal)).await?;
-    if accepts(&headers, "text/html") {
+    if negotiate(&headers, &["application/json", "text/html"]) == "text/html" {
         return Ok(Html(crate::pages::catalogue(&definitions, &state.issuer_name)).into_response());
     }
     Ok(Json(json!({"microCredentials": definitions})).into_response())
@@ -170,7 +235,7 @@ async fn definition(
     let def = blocking(move || issuer.db().definition(&lookup).map_err(ApiError::internal))
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no micro-credential {id:?} in the catalogue")))?;
-    if accepts(&headers, "application/ld+json") && !accepts(&headers, "application/json") {
+    if negotiate(&headers, &["application/json", "application/ld+json"]) == "application/ld+json" {
         let elm = crate::certificate::definition_document(&def, state.issuer.public_url());
         return Ok(json_with("application/ld+json", elm.to_string()));
     }
@@ -252,25 +317,75 @@ async fn award_bulk(
             "the body must be text/csv",
         ));
     }
+    let key = idempotency_key(request.headers())?;
     let body: Bytes = body_bytes(request, &()).await?;
     let issuer = state.issuer.clone();
     let started = std::time::Instant::now();
-    let results = blocking(move || {
+    let (status, view) = blocking(move || {
         let rows = crate::bulk::parse(&body).map_err(|problems| {
             ApiError::new(StatusCode::BAD_REQUEST, "INVALID_CSV", "the CSV file cannot be used")
                 .with_problems(problems.into_iter().map(Value::String).collect())
         })?;
-        issuer.award_bulk(&id, rows, profile).map_err(ApiError::from)
+        let digest: String = Sha256::digest(&body).iter().map(|b| format!("{b:02x}")).collect();
+        let (status, job) = match issuer.start_bulk(&id, profile, key.as_deref(), &digest, rows.len())? {
+            BulkStart::Run(job) => {
+                issuer.award_bulk(&job, &id, rows, profile)?;
+                (StatusCode::OK, job)
+            }
+            BulkStart::Finished(job) => (StatusCode::OK, job),
+            BulkStart::Running(job) => (StatusCode::ACCEPTED, job),
+        };
+        let view = issuer.bulk_job(&job)?.ok_or_else(|| ApiError::internal("a bulk job vanished"))?;
+        Ok((status, view))
     })
     .await?;
-    let issued = results.iter().filter(|r| r.status == "issued").count();
-    let body = json!({
-        "issued": issued,
-        "failed": results.len() - issued,
-        "seconds": started.elapsed().as_secs_f64(),
-        "results": results,
-    });
-    Ok((StatusCode::OK, Json(body)).into_response())
+    let location = format!("{}/credentials/bulk/{}", state.issuer.public_url(), view.job);
+    let mut body = serde_json::to_value(&view).map_err(ApiError::internal)?;
+    if let Some(obj) = body.as_object_mut() {
+        obj.insert("seconds".into(), json!(started.elapsed().as_secs_f64()));
+    }
+    Ok(with_location((status, Json(body)).into_response(), &location))
+}
+
+/// The `Idempotency-Key` of a bulk request: 1 to 255 visible ASCII characters.
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    let Some(value) = headers.get("idempotency-key") else { return Ok(None) };
+    let key = value
+        .to_str()
+        .ok()
+        .map(str::trim)
+        .filter(|k| (1..=255).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_graphic()));
+    match key {
+        Some(k) => Ok(Some(k.to_owned())),
+        None => Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "MALFORMED_VALUE_ERROR",
+            "Idempotency-Key must be 1 to 255 visible ASCII characters",
+        )),
+    }
+}
+
+/// `GET /credentials/bulk`: the newest bulk jobs (a client that left without its job's
+/// address finds it here).
+async fn bulk_jobs(State(state): State<AppState>, _admin: Admin) -> Result<Response, ApiError> {
+    let issuer = state.issuer.clone();
+    let jobs = blocking(move || issuer.bulk_jobs(100).map_err(ApiError::from)).await?;
+    Ok(Json(json!({"jobs": jobs})).into_response())
+}
+
+/// `GET /credentials/bulk/{job}`: a bulk job and its rows' outcomes so far.
+async fn bulk_job(
+    State(state): State<AppState>,
+    _admin: Admin,
+    job: Result<Path<String>, PathRejection>,
+) -> Result<Response, ApiError> {
+    let job = path(job)?;
+    let issuer = state.issuer.clone();
+    let lookup = job.clone();
+    let view = blocking(move || issuer.bulk_job(&lookup).map_err(ApiError::from))
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no bulk job {}", crate::learner::quoted(&job))))?;
+    Ok(Json(view).into_response())
 }
 
 #[derive(Deserialize)]
@@ -560,7 +675,7 @@ async fn credential(
     }
     let token = segment;
     let stored = stored(&state, token.clone()).await?;
-    if accepts(&headers, "text/html") {
+    if negotiate(&headers, &["application/json", "text/html"]) == "text/html" {
         let (signed, note) = printed_form(&state, &token, &stored).await?;
         return Ok(Html(crate::pages::certificate(
             &stored.document,

@@ -11,7 +11,17 @@
 //! - Everything is signed by the current key as exactly the issuer's DID; the VC API
 //!   refuses a credential naming another issuer.
 //! - Signing happens without the database lock held.
+//! - Nothing is stored that our own readers refuse: every signed credential is written
+//!   out once, re-read by the strict JSON parser and verified by the core pipeline
+//!   ([`Issuer::last_gate`], on the thread that signed it), and is at most
+//!   `bem_core::json::MAX_CREDENTIAL_BYTES` long, or it is not issued.
+//! - A bulk award is a job ([`crate::store`]'s `bulk_jobs`): each chunk's certificates
+//!   and their rows' outcomes are stored in one transaction, so the results outlive the
+//!   request; a repeat with the same `Idempotency-Key` issues nothing, and a row whose
+//!   learner identifier already holds this micro-credential gets the earlier
+//!   certificate.
 
+use std::collections::HashSet;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use anyhow::Context as _;
@@ -23,6 +33,8 @@ use sha2::{Digest, Sha256};
 
 use bem_core::contexts::ContextPolicy;
 use bem_core::data_integrity::{add_proof, Cryptosuite, ProofOptions, ProofPurpose};
+use bem_core::json::{JsonLimits, MAX_CREDENTIAL_BYTES};
+use bem_core::resolver::{Fetched, Resolver};
 use bem_core::{Error as CoreError, ProblemCode};
 
 use crate::catalogue::Catalogue;
@@ -31,10 +43,7 @@ use crate::clock;
 use crate::config::IssuerProfile;
 use crate::identity::Identity;
 use crate::status_lists::{self, Purpose, Reservation};
-use crate::store::{Db, NewCredential, StatusChange};
-
-/// A bulk row ready to store (its credential id and record), or why it was not issued.
-type StoredRow = Result<(String, NewCredential), String>;
+use crate::store::{BulkJob, BulkOutcome, BulkRow, Db, NewCredential, StatusChange};
 
 /// Rows signed together in a bulk run (then stored one transaction each).
 const BULK_CHUNK: usize = 256;
@@ -52,6 +61,9 @@ pub enum IssueError {
     ForeignIssuer(String),
     /// The request conflicts with the state (e.g. undoing a revocation).
     Conflict(String),
+    /// The request was valid but what it would sign is not: too large for verifiers, or
+    /// refused by our own strict reading and verification. Nothing was issued.
+    NotIssued { code: ProblemCode, problem: String },
     /// Our fault.
     Internal(anyhow::Error),
 }
@@ -66,6 +78,69 @@ impl IssueError {
     fn invalid(code: ProblemCode, problem: impl Into<String>) -> Self {
         IssueError::Invalid { code, problems: vec![problem.into()] }
     }
+
+    /// The error in one line, for a bulk row's problem (internal detail stays in the log).
+    fn row_problem(&self) -> String {
+        match self {
+            IssueError::Invalid { problems, .. } => problems.join("; "),
+            IssueError::NotIssued { problem, .. } => problem.clone(),
+            IssueError::NotFound(m)
+            | IssueError::UnknownOption(m)
+            | IssueError::ForeignIssuer(m)
+            | IssueError::Conflict(m) => m.clone(),
+            IssueError::Internal(e) => {
+                eprintln!("bem-issuer: internal error in a bulk row: {e:#}");
+                "not issued: internal error".to_owned()
+            }
+        }
+    }
+}
+
+/// The outcome of a bulk request with an idempotency key, before any signing.
+#[derive(Debug)]
+pub enum BulkStart {
+    /// A new job (or one whose process stopped before it finished): award its rows.
+    Run(String),
+    /// The job of this key is finished: its results, nothing issued again.
+    Finished(String),
+    /// The job of this key is being awarded by another request now.
+    Running(String),
+}
+
+/// Removes a job from the running set when its award ends, however it ends.
+struct RunningJob<'a> {
+    running: &'a Mutex<HashSet<String>>,
+    job: String,
+}
+
+impl Drop for RunningJob<'_> {
+    fn drop(&mut self) {
+        self.running.lock().unwrap_or_else(PoisonError::into_inner).remove(&self.job);
+    }
+}
+
+/// The resolver of the last gate: this issuer's own DID document (its current key), and
+/// no status list (the status check is reported as not done).
+struct OwnDocument<'a>(&'a Identity);
+
+impl Resolver for OwnDocument<'_> {
+    fn controller_document(&self, identifier: &str) -> Fetched {
+        if identifier == self.0.did() {
+            Fetched::Document(self.0.document(&[]))
+        } else {
+            Fetched::Offline
+        }
+    }
+    fn status_list_credential(&self, _url: &str) -> Fetched {
+        Fetched::Offline
+    }
+}
+
+/// A signed certificate that passed the last gate: its id, document and stored text.
+struct Made {
+    credential_id: String,
+    signed: Value,
+    text: String,
 }
 
 /// The links of an awarded certificate.
@@ -86,7 +161,8 @@ pub struct Awarded {
     pub links: Links,
 }
 
-/// The outcome of one CSV row.
+/// The outcome of one CSV row: `issued`, `existing` (the learner identifier already
+/// holds this micro-credential: the earlier certificate) or `failed`.
 #[derive(Debug, Clone, Serialize)]
 pub struct RowResult {
     pub line: u64,
@@ -99,10 +175,22 @@ pub struct RowResult {
     pub problems: Vec<String>,
 }
 
-impl RowResult {
-    pub fn failed(line: u64, problems: Vec<String>) -> Self {
-        RowResult { line, status: "failed", id: None, links: None, problems }
-    }
+/// A bulk job and its rows' outcomes so far.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JobView {
+    pub job: String,
+    pub micro_credential: String,
+    /// `running`, `finished`, or `interrupted` (its process stopped; a repeat with its
+    /// `Idempotency-Key` awards the rows not done).
+    pub status: &'static str,
+    pub created: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub finished: Option<String>,
+    pub issued: usize,
+    pub existing: usize,
+    pub failed: usize,
+    pub results: Vec<RowResult>,
 }
 
 /// A signed status list credential and its entity tag.
@@ -123,6 +211,8 @@ pub struct Issuer {
     conformance_contexts: bool,
     retired_keys: std::path::PathBuf,
     publish_learner_details: bool,
+    /// Bulk jobs being awarded by this process.
+    running: Mutex<HashSet<String>>,
 }
 
 /// What the service is configured with besides its database, key and schema.
@@ -166,6 +256,7 @@ impl Issuer {
             conformance_contexts,
             retired_keys,
             publish_learner_details,
+            running: Mutex::new(HashSet::new()),
         }
     }
 
@@ -290,7 +381,52 @@ impl Issuer {
         Ok(reserved)
     }
 
-    /// Builds and signs one certificate (no lock held).
+    /// The last gate before storing: `signed` written out as it will be served, within
+    /// [`MAX_CREDENTIAL_BYTES`], re-read by the strict parser and verified by the core
+    /// pipeline as this issuer's (its own DID document, no status lists, `policy`'s
+    /// contexts). Only the validity period may fail (a credential may be issued for
+    /// later). Returns the text to store.
+    fn last_gate(&self, signed: &Value, policy: ContextPolicy) -> Result<String, IssueError> {
+        let text = serde_json::to_string(signed).map_err(anyhow::Error::from)?;
+        if text.len() > MAX_CREDENTIAL_BYTES {
+            return Err(IssueError::NotIssued {
+                code: ProblemCode::ResourceLimitExceeded,
+                problem: format!(
+                    "not issued: the signed credential is {} bytes, more than the {MAX_CREDENTIAL_BYTES} bytes \
+                     verifiers and wallets accept (make the definition's texts shorter or fewer)",
+                    text.len()
+                ),
+            });
+        }
+        let now = bem_core::datetime::parse_datetime_stamp(&clock::now())
+            .map_err(|e| anyhow::anyhow!("the clock: {}", e.message))?;
+        let trust = bem_core::trust::TrustList::default();
+        let resolver = OwnDocument(&self.identity);
+        let mut options = bem_core::verify::VerifyOptions::new(now, &trust, &resolver);
+        options.policy = policy;
+        options.json_limits = JsonLimits { max_bytes: MAX_CREDENTIAL_BYTES, ..JsonLimits::default() };
+        let report = bem_core::verify::verify_credential_bytes(text.as_bytes(), &options);
+        let proof_ok =
+            report.checks.iter().any(|c| c.name == "proof" && c.status == bem_core::verify::Status::Ok);
+        let failure = report.failures().find(|c| c.name != "validity");
+        match (failure, proof_ok) {
+            (None, true) => Ok(text),
+            (failure, _) => Err(IssueError::NotIssued {
+                code: ProblemCode::MalformedValueError,
+                problem: format!(
+                    "not issued: the signed credential does not pass this issuer's own verification ({})",
+                    failure.map_or("no proof verified".to_owned(), |c| format!(
+                        "{}: {}",
+                        c.name,
+                        crate::learner::quoted(&c.message)
+                    ))
+                ),
+            }),
+        }
+    }
+
+    /// Builds and signs one certificate and passes it through the last gate (no lock
+    /// held).
     fn make_certificate(
         &self,
         definition: &Value,
@@ -298,7 +434,7 @@ impl Issuer {
         profile: Profile,
         entries: &[Reservation],
         now: &str,
-    ) -> anyhow::Result<(String, Value)> {
+    ) -> Result<Made, IssueError> {
         let credential_id = clock::urn_uuid();
         // The date of birth and the provider's learner number are written only when the
         // provider turned that on (docs/privacy.md).
@@ -324,7 +460,8 @@ impl Issuer {
         let signed = self
             .sign(&unsigned, Cryptosuite::EddsaRdfc2022, ContextPolicy::STRICT)
             .map_err(|e| anyhow::anyhow!("the certificate could not be signed: {e}"))?;
-        Ok((credential_id, signed))
+        let text = self.last_gate(&signed, ContextPolicy::STRICT)?;
+        Ok(Made { credential_id, signed, text })
     }
 
     /// The row of a new credential, with a fresh link token.
@@ -332,21 +469,22 @@ impl Issuer {
         &self,
         credential_id: Option<String>,
         mc_id: Option<&str>,
-        learner: Option<&str>,
+        learner: Option<&Learner>,
         now: &str,
-        document: &Value,
+        document: String,
         entries: Vec<Reservation>,
-    ) -> anyhow::Result<NewCredential> {
-        Ok(NewCredential {
+    ) -> NewCredential {
+        NewCredential {
             token: clock::token(),
             credential_id,
             micro_credential: mc_id.map(str::to_owned),
-            learner_name: learner.map(str::to_owned),
+            learner_name: learner.map(|l| l.name.clone()),
+            learner_identifier: learner.and_then(|l| l.identifier.clone()),
             issued: now.to_owned(),
             key_id: self.identity.key_id(),
-            document: serde_json::to_string(document)?,
+            document,
             entries,
-        })
+        }
     }
 
     /// Awards micro-credential `mc_id` to one learner.
@@ -360,127 +498,242 @@ impl Issuer {
             let mut db = self.db();
             self.reserve_entries(&mut db, profile, &now)?
         };
-        let result = self.make_certificate(&definition, &learner, profile, &entries, &now).and_then(
-            |(credential_id, signed)| {
-                let new = self.new_credential(
-                    Some(credential_id),
-                    Some(mc_id),
-                    Some(&learner.name),
-                    &now,
-                    &signed,
-                    entries.clone(),
-                )?;
-                self.db().insert_issued(&new)?;
-                Ok(Awarded { verifiable_credential: signed, links: self.links(&new.token) })
-            },
-        );
+        let result = self.make_certificate(&definition, &learner, profile, &entries, &now).and_then(|made| {
+            let new = self.new_credential(
+                Some(made.credential_id),
+                Some(mc_id),
+                Some(&learner),
+                &now,
+                made.text,
+                entries.clone(),
+            );
+            self.db().insert_issued(&new)?;
+            Ok(Awarded { verifiable_credential: made.signed, links: self.links(&new.token) })
+        });
         if result.is_err() {
             self.db().release(&entries);
         }
-        Ok(result?)
+        result
     }
 
-    /// Awards `mc_id` to every good row; each row's outcome in order.
+    /// Finds or records the bulk job of a request: with `key` (its `Idempotency-Key`),
+    /// an earlier job of the same key and request is found (a key used for another
+    /// request is a conflict); without, a new job. Nothing is signed here.
+    pub fn start_bulk(
+        &self,
+        mc_id: &str,
+        profile: Profile,
+        key: Option<&str>,
+        body_sha256: &str,
+        rows: usize,
+    ) -> Result<BulkStart, IssueError> {
+        self.definition(mc_id)?;
+        let profile = profile_name(profile);
+        let db = self.db();
+        let mut running = self.running.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(key) = key {
+            if let Some(job) = db.bulk_job_by_key(key)? {
+                if job.micro_credential != mc_id || job.profile != profile || job.body_sha256 != body_sha256 {
+                    return Err(IssueError::Conflict(format!(
+                        "Idempotency-Key {} was used for another request (job {}); use a new key",
+                        crate::learner::quoted(key),
+                        job.id
+                    )));
+                }
+                if job.finished.is_some() {
+                    return Ok(BulkStart::Finished(job.id));
+                }
+                if running.contains(&job.id) {
+                    return Ok(BulkStart::Running(job.id));
+                }
+                running.insert(job.id.clone());
+                return Ok(BulkStart::Run(job.id));
+            }
+        }
+        let job = clock::token();
+        db.insert_bulk_job(&BulkJob {
+            id: job.clone(),
+            idempotency_key: key.map(str::to_owned),
+            micro_credential: mc_id.to_owned(),
+            profile: profile.to_owned(),
+            body_sha256: body_sha256.to_owned(),
+            rows,
+            created: clock::now(),
+            finished: None,
+        })?;
+        running.insert(job.clone());
+        Ok(BulkStart::Run(job))
+    }
+
+    /// Awards the rows of job `job` (from [`Issuer::start_bulk`]) that it has not done
+    /// yet: each chunk's certificates and outcomes in one transaction, then the job is
+    /// marked finished. The outcomes are read back with [`Issuer::bulk_job`].
     pub fn award_bulk(
         &self,
+        job: &str,
         mc_id: &str,
         rows: Vec<(u64, Result<Learner, Vec<String>>)>,
         profile: Profile,
-    ) -> Result<Vec<RowResult>, IssueError> {
+    ) -> Result<(), IssueError> {
+        let _running = RunningJob { running: &self.running, job: job.to_owned() };
         let definition = self.definition(mc_id)?;
-        let mut results: Vec<RowResult> = Vec::with_capacity(rows.len());
-        let mut good: Vec<(usize, Learner)> = Vec::new();
-        for (line, row) in rows {
-            match row.and_then(|l| l.normalized()) {
-                Ok(learner) => {
-                    good.push((results.len(), learner));
-                    results.push(RowResult {
-                        line,
-                        status: "pending",
-                        id: None,
-                        links: None,
-                        problems: Vec::new(),
-                    });
-                }
-                Err(problems) => results.push(RowResult::failed(line, problems)),
-            }
-        }
-        for chunk in good.chunks(BULK_CHUNK) {
+        let done = self.db().bulk_lines(job)?;
+        let rows: Vec<(u64, Result<Learner, Vec<String>>)> =
+            rows.into_iter().filter(|(line, _)| !done.contains(line)).collect();
+        let mut rows = rows.into_iter().peekable();
+        while rows.peek().is_some() {
+            let chunk: Vec<_> = rows.by_ref().take(BULK_CHUNK).collect();
             let now = clock::now();
-            let reserved: Vec<anyhow::Result<Vec<Reservation>>> = {
+            // Each row: its outcome when known without signing, else the learner to sign.
+            let mut outcomes: Vec<(u64, Option<BulkOutcome>, Option<Learner>)> =
+                Vec::with_capacity(chunk.len());
+            {
+                let db = self.db();
+                for (line, row) in chunk {
+                    match row.and_then(|l| l.normalized()) {
+                        Err(problems) => outcomes.push((line, Some(BulkOutcome::Failed(problems)), None)),
+                        Ok(learner) => {
+                            let earlier = match &learner.identifier {
+                                Some(id) => db.credential_of_learner(mc_id, id)?,
+                                None => None,
+                            };
+                            match earlier {
+                                Some(token) => {
+                                    outcomes.push((line, Some(BulkOutcome::Existing(token)), None))
+                                }
+                                None => outcomes.push((line, None, Some(learner))),
+                            }
+                        }
+                    }
+                }
+            }
+            let reserved: Vec<Option<anyhow::Result<Vec<Reservation>>>> = {
                 let mut db = self.db();
-                chunk.iter().map(|_| self.reserve_entries(&mut db, profile, &now)).collect()
+                outcomes
+                    .iter()
+                    .map(|(_, _, learner)| {
+                        learner.as_ref().map(|_| self.reserve_entries(&mut db, profile, &now))
+                    })
+                    .collect()
             };
-            let made: Vec<anyhow::Result<(Vec<Reservation>, String, Value)>> = chunk
+            let signed: Vec<Option<BulkOutcome>> = outcomes
                 .par_iter()
                 .zip(reserved)
-                .map(|((_, learner), entries)| {
-                    let entries = entries?;
-                    match self.make_certificate(&definition, learner, profile, &entries, &now) {
-                        Ok((id, signed)) => Ok((entries, id, signed)),
-                        Err(e) => {
-                            self.db().release(&entries);
-                            Err(e)
+                .map(|((_, _, learner), entries)| {
+                    let (learner, entries) = (learner.as_ref()?, entries?);
+                    let outcome = entries.map_err(IssueError::from).and_then(|entries| {
+                        match self.make_certificate(&definition, learner, profile, &entries, &now) {
+                            Ok(made) => Ok(BulkOutcome::Issued(self.new_credential(
+                                Some(made.credential_id),
+                                Some(mc_id),
+                                Some(learner),
+                                &now,
+                                made.text,
+                                entries,
+                            ))),
+                            Err(e) => {
+                                self.db().release(&entries);
+                                Err(e)
+                            }
                         }
-                    }
+                    });
+                    Some(outcome.unwrap_or_else(|e| BulkOutcome::Failed(vec![e.row_problem()])))
                 })
                 .collect();
-            // Build each row's record, then store the whole chunk in one transaction with
-            // one savepoint per row: a row is all there or not at all, and the chunk costs
-            // one fsync instead of one per row.
-            let mut stored: Vec<(usize, StoredRow)> = Vec::with_capacity(chunk.len());
-            for ((slot, learner), made) in chunk.iter().zip(made) {
-                let record = made.and_then(|(entries, credential_id, signed)| {
-                    self.new_credential(
-                        Some(credential_id.clone()),
-                        Some(mc_id),
-                        Some(&learner.name),
-                        &now,
-                        &signed,
-                        entries.clone(),
-                    )
-                    .map(|new| (credential_id, new))
-                    .inspect_err(|_| self.db().release(&entries))
-                });
-                stored.push((*slot, record.map_err(|e| format!("not issued: {e:#}"))));
-            }
-            let news: Vec<NewCredential> =
-                stored.iter().filter_map(|(_, r)| r.as_ref().ok().map(|(_, n)| n.clone())).collect();
-            let mut outcomes = match self.db().insert_issued_batch(&news) {
-                Ok(o) => o.into_iter(),
-                Err(e) => {
-                    let mut db = self.db();
-                    for n in &news {
-                        db.release(&n.entries);
+            let rows: Vec<BulkRow> = outcomes
+                .into_iter()
+                .zip(signed)
+                .filter_map(|((line, known, _), signed)| {
+                    known.or(signed).map(|outcome| BulkRow { line, outcome })
+                })
+                .collect();
+            self.db().store_bulk_chunk(job, rows)?;
+        }
+        self.db().finish_bulk_job(job, &clock::now())?;
+        Ok(())
+    }
+
+    /// Bulk job `job` and its rows' outcomes so far, in line order; `None` if unknown.
+    pub fn bulk_job(&self, job: &str) -> Result<Option<JobView>, IssueError> {
+        let (stored, rows) = {
+            let db = self.db();
+            let Some(stored) = db.bulk_job(job)? else { return Ok(None) };
+            let rows = db.bulk_rows(job)?;
+            (stored, rows)
+        };
+        let running = self.running.lock().unwrap_or_else(PoisonError::into_inner).contains(job);
+        let status = match (&stored.finished, running) {
+            (Some(_), _) => "finished",
+            (None, true) => "running",
+            (None, false) => "interrupted",
+        };
+        let mut view = JobView {
+            job: stored.id,
+            micro_credential: stored.micro_credential,
+            status,
+            created: stored.created,
+            finished: stored.finished,
+            issued: 0,
+            existing: 0,
+            failed: 0,
+            results: Vec::with_capacity(rows.len()),
+        };
+        for row in rows {
+            let result = match (row.status.as_str(), row.token) {
+                (status @ ("issued" | "existing"), Some(token)) => {
+                    if status == "issued" {
+                        view.issued += 1;
+                    } else {
+                        view.existing += 1;
                     }
-                    return Err(IssueError::from(e));
+                    RowResult {
+                        line: row.line,
+                        status: if status == "issued" { "issued" } else { "existing" },
+                        id: row.credential_id,
+                        links: Some(self.links(&token)),
+                        problems: Vec::new(),
+                    }
+                }
+                _ => {
+                    view.failed += 1;
+                    RowResult {
+                        line: row.line,
+                        status: "failed",
+                        id: None,
+                        links: None,
+                        problems: row.problems,
+                    }
                 }
             };
-            for (slot, record) in stored {
-                let outcome = match record {
-                    Ok((credential_id, new)) => match outcomes.next() {
-                        Some(Ok(())) => Ok((credential_id, new.token)),
-                        Some(Err(e)) => Err(format!("not issued: {e:#}")),
-                        None => Err("not issued: internal error".to_owned()),
-                    },
-                    Err(problem) => Err(problem),
-                };
-                if let Some(result) = results.get_mut(slot) {
-                    match outcome {
-                        Ok((credential_id, token)) => {
-                            result.status = "issued";
-                            result.id = Some(credential_id);
-                            result.links = Some(self.links(&token));
-                        }
-                        Err(problem) => {
-                            result.status = "failed";
-                            result.problems = vec![problem];
-                        }
-                    }
-                }
-            }
+            view.results.push(result);
         }
-        Ok(results)
+        Ok(Some(view))
+    }
+
+    /// The newest bulk jobs (at most `limit`), without their rows.
+    pub fn bulk_jobs(&self, limit: usize) -> Result<Vec<Value>, IssueError> {
+        let jobs = self.db().bulk_jobs(limit)?;
+        let running = self.running.lock().unwrap_or_else(PoisonError::into_inner);
+        Ok(jobs
+            .into_iter()
+            .map(|(job, done)| {
+                let status = match (&job.finished, running.contains(&job.id)) {
+                    (Some(_), _) => "finished",
+                    (None, true) => "running",
+                    (None, false) => "interrupted",
+                };
+                serde_json::json!({
+                    "job": job.id,
+                    "idempotencyKey": job.idempotency_key,
+                    "microCredential": job.micro_credential,
+                    "status": status,
+                    "created": job.created,
+                    "finished": job.finished,
+                    "rows": job.rows,
+                    "done": done,
+                })
+            })
+            .collect())
     }
 
     // --- VC API -----------------------------------------------------------------------
@@ -541,8 +794,11 @@ impl Issuer {
         }
         let mut document =
             bem_core::data_integrity::with_suite_context(with_issuer(credential, self.identity.did())?);
-        let problems: Vec<String> =
+        let mut problems: Vec<String> =
             bem_core::model::check_credential(&document).iter().map(|e| e.message.clone()).collect();
+        if let Some(subject) = document.get("credentialSubject") {
+            subject_text_problems(subject, "credentialSubject", &mut problems);
+        }
         if !problems.is_empty() {
             return Err(IssueError::Invalid { code: ProblemCode::MalformedValueError, problems });
         }
@@ -568,9 +824,9 @@ impl Issuer {
             .sign(&document, options.suite, policy)
             .map_err(|e| IssueError::invalid(e.code, e.message))
             .and_then(|signed| {
+                let text = self.last_gate(&signed, policy)?;
                 let credential_id = signed.get("id").and_then(Value::as_str).map(str::to_owned);
-                let new =
-                    self.new_credential(credential_id.clone(), None, None, &now, &signed, entries.clone())?;
+                let new = self.new_credential(credential_id.clone(), None, None, &now, text, entries.clone());
                 // Checked again under the same lock as the insert: two requests with one id
                 // at once cannot both be stored.
                 let mut db = self.db();
@@ -739,6 +995,41 @@ fn add_status_entries(document: &mut Value, entries: &[Reservation], list_url: i
         if is_v1 && !context.iter().any(|c| c.as_str() == Some(bem_core::contexts::STATUS_V1)) {
             context.push(bem_core::contexts::STATUS_V1.into());
         }
+    }
+}
+
+/// Most problems [`subject_text_problems`] lists.
+const MAX_TEXT_PROBLEMS: usize = 20;
+
+/// The learner-text rule ([`crate::learner::text_problem`]) over every string of a VC API
+/// credential's subject: member names and values, at `path`.
+fn subject_text_problems(value: &Value, path: &str, problems: &mut Vec<String>) {
+    if problems.len() >= MAX_TEXT_PROBLEMS {
+        return;
+    }
+    match value {
+        Value::String(s) => problems.extend(crate::learner::text_problem(path, s)),
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                subject_text_problems(item, &format!("{path}[{i}]"), problems);
+            }
+        }
+        Value::Object(members) => {
+            for (name, item) in members {
+                let at = format!("{path}.{}", bem_core::text::terminal_safe(name));
+                problems.extend(crate::learner::text_problem(&at, name));
+                subject_text_problems(item, &at, problems);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// A profile's name as bulk jobs store it.
+fn profile_name(profile: Profile) -> &'static str {
+    match profile {
+        Profile::Elm => "elm",
+        Profile::OpenBadges => "openbadges",
     }
 }
 

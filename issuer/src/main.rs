@@ -490,18 +490,27 @@ fn import(config: &Config, file: &Path) -> anyhow::Result<ExitCode> {
         match catalogue.validate(def) {
             Ok(id) => {
                 let created = db.upsert_definition(id, def, &now)?;
+                let id = bem_core::text::terminal_safe(id);
                 say(&format!("{} {id}", if created { "added" } else { "updated" }));
                 stored += 1;
             }
             Err(problems) => {
                 refused += 1;
-                let name =
-                    def.get("id").and_then(Value::as_str).map_or_else(|| format!("#{i}"), str::to_owned);
+                // Ids, pointers (language keys) and messages are the file's text: printed
+                // with control and invisible characters escaped.
+                let name = def
+                    .get("id")
+                    .and_then(Value::as_str)
+                    .map_or_else(|| format!("#{i}"), bem_core::text::terminal_safe);
                 for p in problems {
                     eprintln!(
                         "PROBLEM {name}: {}: {}",
-                        if p.pointer.is_empty() { "(definition)" } else { &p.pointer },
-                        p.message
+                        if p.pointer.is_empty() {
+                            "(definition)".to_owned()
+                        } else {
+                            bem_core::text::terminal_safe(&p.pointer)
+                        },
+                        bem_core::text::terminal_safe(&p.message)
                     );
                 }
             }

@@ -135,6 +135,10 @@ impl From<IssueError> for ApiError {
             ),
             IssueError::ForeignIssuer(m) => ApiError::new(StatusCode::BAD_REQUEST, "FOREIGN_ISSUER", m),
             IssueError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, "CONFLICT", m),
+            IssueError::NotIssued { code, problem } => {
+                ApiError::spec(StatusCode::UNPROCESSABLE_ENTITY, code, problem.clone())
+                    .with_problems(vec![Value::String(problem)])
+            }
             IssueError::Internal(e) => ApiError::internal(format!("{e:#}")),
         }
     }

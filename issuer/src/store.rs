@@ -15,6 +15,12 @@
 //!   refused (it holds learners' personal data).
 //! - Erasure ([`Db::erase`]) replaces a credential's document by a tombstone and sets its
 //!   revocation bit in one transaction; nothing else ever removes personal data.
+//! - A bulk award is a job (`bulk_jobs`, one row per request, its `Idempotency-Key`
+//!   unique) whose rows' outcomes (`bulk_rows`) are stored in the same transaction as
+//!   the certificates they name ([`Db::store_bulk_chunk`]): what was issued can always
+//!   be found again. The tables use only types PostgreSQL shares.
+//! - At most one certificate of a micro-credential is issued by a bulk job per learner
+//!   identifier (checked inside the storing transaction).
 
 use std::path::Path;
 
@@ -102,6 +108,31 @@ CREATE INDEX status_entries_by_credential ON status_entries(credential);
 -- document is a tombstone and the learner's name is gone.
 ALTER TABLE credentials ADD COLUMN erased TEXT;
 "#,
+    r#"
+-- 4: bulk jobs and their rows' outcomes, kept after the request; the learner identifier
+-- of each certificate (a bulk row whose identifier holds the micro-credential already
+-- gets that certificate, not a second one).
+ALTER TABLE credentials ADD COLUMN learner_identifier TEXT;
+CREATE INDEX credentials_by_learner ON credentials(micro_credential, learner_identifier);
+CREATE TABLE bulk_jobs (
+    id TEXT PRIMARY KEY,
+    idempotency_key TEXT UNIQUE,
+    micro_credential TEXT NOT NULL REFERENCES micro_credentials(id),
+    profile TEXT NOT NULL,
+    body_sha256 TEXT NOT NULL,
+    rows INTEGER NOT NULL CHECK (rows >= 0),
+    created TEXT NOT NULL,
+    finished TEXT
+);
+CREATE TABLE bulk_rows (
+    job TEXT NOT NULL REFERENCES bulk_jobs(id),
+    line INTEGER NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('issued', 'existing', 'failed')),
+    credential TEXT REFERENCES credentials(token),
+    problems TEXT,
+    PRIMARY KEY (job, line)
+);
+"#,
 ];
 
 /// One signing key the issuer has used.
@@ -150,10 +181,56 @@ pub struct NewCredential {
     pub credential_id: Option<String>,
     pub micro_credential: Option<String>,
     pub learner_name: Option<String>,
+    /// The provider's identifier of the learner.
+    pub learner_identifier: Option<String>,
     pub issued: String,
     pub key_id: i64,
     pub document: String,
     pub entries: Vec<Reservation>,
+}
+
+/// A bulk job as stored.
+#[derive(Debug, Clone)]
+pub struct BulkJob {
+    pub id: String,
+    pub idempotency_key: Option<String>,
+    pub micro_credential: String,
+    /// `elm` or `openbadges`.
+    pub profile: String,
+    /// Hex SHA-256 of the CSV body: a key repeated with another body is another request.
+    pub body_sha256: String,
+    /// Learner rows of the request.
+    pub rows: usize,
+    pub created: String,
+    pub finished: Option<String>,
+}
+
+/// What became of one bulk row, to store.
+#[derive(Debug)]
+pub enum BulkOutcome {
+    /// Signed: stored unless the learner identifier got the credential meanwhile.
+    Issued(NewCredential),
+    /// The learner identifier holds the credential already: the token of that one.
+    Existing(String),
+    Failed(Vec<String>),
+}
+
+/// A bulk row's line and outcome.
+#[derive(Debug)]
+pub struct BulkRow {
+    pub line: u64,
+    pub outcome: BulkOutcome,
+}
+
+/// A bulk row's outcome as stored.
+#[derive(Debug, Clone)]
+pub struct StoredBulkRow {
+    pub line: u64,
+    /// `issued`, `existing` or `failed`.
+    pub status: String,
+    pub token: Option<String>,
+    pub credential_id: Option<String>,
+    pub problems: Vec<String>,
 }
 
 /// What a status change found.
@@ -378,33 +455,180 @@ impl Db {
         Ok(())
     }
 
-    /// Stores many credentials in one transaction (one fsync), each inside its own
-    /// savepoint: a row whose insert fails is rolled back alone and the others commit.
-    /// Returns each row's outcome in order; nothing is durable before this returns.
-    pub fn insert_issued_batch(&mut self, news: &[NewCredential]) -> anyhow::Result<Vec<anyhow::Result<()>>> {
+    /// The token of the certificate of `micro_credential` issued to learner `identifier`.
+    pub fn credential_of_learner(
+        &self,
+        micro_credential: &str,
+        identifier: &str,
+    ) -> anyhow::Result<Option<String>> {
+        credential_of_learner(&self.conn, micro_credential, identifier)
+    }
+
+    // --- bulk jobs ------------------------------------------------------------------------
+
+    pub fn insert_bulk_job(&self, job: &BulkJob) -> anyhow::Result<()> {
+        self.conn.execute(
+            "INSERT INTO bulk_jobs (id, idempotency_key, micro_credential, profile, body_sha256, rows, created) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                job.id,
+                job.idempotency_key,
+                job.micro_credential,
+                job.profile,
+                job.body_sha256,
+                i64::try_from(job.rows)?,
+                job.created
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn bulk_job_where(&self, condition: &str, value: &str) -> anyhow::Result<Option<BulkJob>> {
+        let sql = format!(
+            "SELECT id, idempotency_key, micro_credential, profile, body_sha256, rows, created, finished \
+             FROM bulk_jobs WHERE {condition} = ?1"
+        );
+        let job = self.conn.query_row(&sql, [value], bulk_job_row).optional()?;
+        job.transpose()
+    }
+
+    pub fn bulk_job(&self, id: &str) -> anyhow::Result<Option<BulkJob>> {
+        self.bulk_job_where("id", id)
+    }
+
+    pub fn bulk_job_by_key(&self, key: &str) -> anyhow::Result<Option<BulkJob>> {
+        self.bulk_job_where("idempotency_key", key)
+    }
+
+    /// The newest `limit` jobs, each with its number of rows done.
+    pub fn bulk_jobs(&self, limit: usize) -> anyhow::Result<Vec<(BulkJob, usize)>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT id, idempotency_key, micro_credential, profile, body_sha256, rows, created, finished, \
+             (SELECT COUNT(*) FROM bulk_rows r WHERE r.job = j.id) FROM bulk_jobs j \
+             ORDER BY created DESC, id LIMIT ?1",
+        )?;
+        let rows =
+            stmt.query_map([i64::try_from(limit)?], |r| Ok((bulk_job_row(r)?, r.get::<_, i64>(8)?)))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (job, done) = row?;
+            out.push((job?, usize::try_from(done)?));
+        }
+        Ok(out)
+    }
+
+    /// The lines of job `id` whose outcome is stored.
+    pub fn bulk_lines(&self, id: &str) -> anyhow::Result<std::collections::HashSet<u64>> {
+        let mut stmt = self.conn.prepare("SELECT line FROM bulk_rows WHERE job = ?1")?;
+        let rows = stmt.query_map([id], |r| r.get::<_, i64>(0))?;
+        rows.map(|r| Ok(u64::try_from(r?)?)).collect()
+    }
+
+    /// The stored outcomes of job `id`, by line.
+    pub fn bulk_rows(&self, id: &str) -> anyhow::Result<Vec<StoredBulkRow>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT r.line, r.status, r.credential, c.credential_id, r.problems FROM bulk_rows r \
+             LEFT JOIN credentials c ON c.token = r.credential WHERE r.job = ?1 ORDER BY r.line",
+        )?;
+        let rows = stmt.query_map([id], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, Option<String>>(2)?,
+                r.get::<_, Option<String>>(3)?,
+                r.get::<_, Option<String>>(4)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (line, status, token, credential_id, problems) = row?;
+            let problems = match problems {
+                Some(text) => serde_json::from_str(&text)?,
+                None => Vec::new(),
+            };
+            out.push(StoredBulkRow { line: u64::try_from(line)?, status, token, credential_id, problems });
+        }
+        Ok(out)
+    }
+
+    /// Stores the outcomes of some rows of job `id`, and the certificates of the issued
+    /// ones, in one transaction (one fsync); each certificate in its own savepoint. A
+    /// signed row whose learner identifier got this micro-credential meanwhile is stored
+    /// as `existing` instead; a row whose insert fails is stored as `failed`. Reserved
+    /// status indexes of what was not stored are given back.
+    pub fn store_bulk_chunk(&mut self, id: &str, rows: Vec<BulkRow>) -> anyhow::Result<()> {
+        let reserved: Vec<Reservation> = rows
+            .iter()
+            .filter_map(|r| match &r.outcome {
+                BulkOutcome::Issued(new) => Some(new.entries.iter().copied()),
+                _ => None,
+            })
+            .flatten()
+            .collect();
+        let stored = self.store_bulk_rows(id, rows);
+        if stored.is_err() {
+            // Nothing was committed: every reservation of the chunk is free again.
+            self.release(&reserved);
+        }
+        stored
+    }
+
+    fn store_bulk_rows(&mut self, id: &str, rows: Vec<BulkRow>) -> anyhow::Result<()> {
         let mut tx = self.conn.transaction()?;
-        let mut outcomes = Vec::with_capacity(news.len());
-        for new in news {
-            let mut sp = tx.savepoint()?;
-            let outcome = insert_issued(&sp, new);
-            if outcome.is_ok() {
-                sp.commit()?;
-            } else {
-                sp.rollback()?;
-            }
-            outcomes.push(outcome);
+        let mut stored = Vec::new();
+        let mut released = Vec::new();
+        for row in rows {
+            let (status, token, problems) = match row.outcome {
+                BulkOutcome::Failed(problems) => ("failed", None, Some(problems)),
+                BulkOutcome::Existing(token) => ("existing", Some(token), None),
+                BulkOutcome::Issued(new) => {
+                    let earlier = match (&new.micro_credential, &new.learner_identifier) {
+                        (Some(mc), Some(learner)) => credential_of_learner(&tx, mc, learner)?,
+                        _ => None,
+                    };
+                    if let Some(token) = earlier {
+                        released.push(new);
+                        ("existing", Some(token), None)
+                    } else {
+                        let mut sp = tx.savepoint()?;
+                        match insert_issued(&sp, &new) {
+                            Ok(()) => {
+                                sp.commit()?;
+                                let token = new.token.clone();
+                                stored.push(new);
+                                ("issued", Some(token), None)
+                            }
+                            Err(e) => {
+                                sp.rollback()?;
+                                drop(sp);
+                                released.push(new);
+                                ("failed", None, Some(vec![format!("not issued: {e:#}")]))
+                            }
+                        }
+                    }
+                }
+            };
+            let problems = problems.map(|p| serde_json::to_string(&p)).transpose()?;
+            tx.execute(
+                "INSERT INTO bulk_rows (job, line, status, credential, problems) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![id, i64::try_from(row.line)?, status, token, problems],
+            )?;
         }
         tx.commit()?;
-        for (new, outcome) in news.iter().zip(&outcomes) {
+        for new in &stored {
             for r in &new.entries {
-                if outcome.is_ok() {
-                    self.allocator.commit(r);
-                } else {
-                    self.allocator.release(r);
-                }
+                self.allocator.commit(r);
             }
         }
-        Ok(outcomes)
+        for new in &released {
+            self.release(&new.entries);
+        }
+        Ok(())
+    }
+
+    pub fn finish_bulk_job(&self, id: &str, now: &str) -> anyhow::Result<()> {
+        self.conn.execute("UPDATE bulk_jobs SET finished = ?2 WHERE id = ?1", params![id, now])?;
+        Ok(())
     }
 
     /// Whether a stored credential has the `id` `credential_id`.
@@ -471,7 +695,7 @@ impl Db {
             for (token, credential_id) in tokens {
                 let tombstone = serde_json::json!({"id": credential_id.clone().unwrap_or_else(|| token.clone()), "erased": now});
                 tx.execute(
-                    "UPDATE credentials SET document = ?2, learner_name = NULL, erased = ifnull(erased, ?3) WHERE token = ?1",
+                    "UPDATE credentials SET document = ?2, learner_name = NULL, learner_identifier = NULL, erased = ifnull(erased, ?3) WHERE token = ?1",
                     params![token, tombstone.to_string(), now],
                 )?;
                 let entries: Vec<(i64, i64, i64)> = {
@@ -633,11 +857,52 @@ impl Db {
     }
 }
 
+fn bulk_job_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<anyhow::Result<BulkJob>> {
+    let rows: i64 = r.get(5)?;
+    Ok(Ok(BulkJob {
+        id: r.get(0)?,
+        idempotency_key: r.get(1)?,
+        micro_credential: r.get(2)?,
+        profile: r.get(3)?,
+        body_sha256: r.get(4)?,
+        rows: match usize::try_from(rows) {
+            Ok(n) => n,
+            Err(e) => return Ok(Err(e.into())),
+        },
+        created: r.get(6)?,
+        finished: r.get(7)?,
+    }))
+}
+
+fn credential_of_learner(
+    conn: &rusqlite::Connection,
+    micro_credential: &str,
+    identifier: &str,
+) -> anyhow::Result<Option<String>> {
+    Ok(conn
+        .query_row(
+            "SELECT token FROM credentials WHERE micro_credential = ?1 AND learner_identifier = ?2 \
+             ORDER BY issued LIMIT 1",
+            [micro_credential, identifier],
+            |r| r.get(0),
+        )
+        .optional()?)
+}
+
 fn insert_issued(tx: &rusqlite::Connection, new: &NewCredential) -> anyhow::Result<()> {
     tx.execute(
-        "INSERT INTO credentials (token, credential_id, micro_credential, learner_name, issued, key_id, document) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        params![new.token, new.credential_id, new.micro_credential, new.learner_name, new.issued, new.key_id, new.document],
+        "INSERT INTO credentials (token, credential_id, micro_credential, learner_name, learner_identifier, issued, key_id, document) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![
+            new.token,
+            new.credential_id,
+            new.micro_credential,
+            new.learner_name,
+            new.learner_identifier,
+            new.issued,
+            new.key_id,
+            new.document
+        ],
     )?;
     for r in &new.entries {
         tx.execute(
@@ -719,6 +984,7 @@ mod tests {
             credential_id: Some("urn:uuid:new".into()),
             micro_credential: None,
             learner_name: None,
+            learner_identifier: None,
             issued: "2025-01-03T00:00:00Z".into(),
             key_id: 1,
             document: "{}".into(),
@@ -728,6 +994,59 @@ mod tests {
         assert!(db.set_status("urn:uuid:new", Purpose::Message, 4, "t").is_err(), "4 does not fit two bits");
         db.set_status("urn:uuid:new", Purpose::Message, 3, "t").unwrap();
         assert_eq!(db.set_indexes(r.list_id).unwrap(), vec![(r.index, 3)]);
+    }
+
+    #[test]
+    fn a_bulk_chunk_stores_its_rows_with_their_certificates_once_per_learner() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut db = open(&dir.path().join("db.sqlite3"), 64).unwrap();
+        let key = db.use_key("z6Mk-test", "2025-01-01T00:00:00Z").unwrap();
+        db.upsert_definition("mc-one", &serde_json::json!({"id": "mc-one"}), "2025-01-01T00:00:00Z").unwrap();
+        let job = |id: &str| BulkJob {
+            id: id.into(),
+            idempotency_key: Some("k".into()),
+            micro_credential: "mc-one".into(),
+            profile: "elm".into(),
+            body_sha256: "00".into(),
+            rows: 3,
+            created: "2025-01-01T00:00:00Z".into(),
+            finished: None,
+        };
+        db.insert_bulk_job(&job("j1")).unwrap();
+        assert!(db.insert_bulk_job(&job("j2")).is_err(), "an Idempotency-Key names one job");
+        let mut new = |token: &str| {
+            let r = db.reserve(Purpose::Revocation, "2025-01-01T00:00:00Z").unwrap();
+            NewCredential {
+                token: token.into(),
+                credential_id: Some(format!("urn:uuid:{token}")),
+                micro_credential: Some("mc-one".into()),
+                learner_name: Some("Ana".into()),
+                learner_identifier: Some("L-1".into()),
+                issued: "2025-01-01T00:00:00Z".into(),
+                key_id: key,
+                document: "{}".into(),
+                entries: vec![r],
+            }
+        };
+        let (a, b) = (new("a"), new("b"));
+        let rows = vec![
+            BulkRow { line: 2, outcome: BulkOutcome::Issued(a) },
+            BulkRow { line: 3, outcome: BulkOutcome::Issued(b) },
+            BulkRow { line: 4, outcome: BulkOutcome::Failed(vec!["name is missing".into()]) },
+        ];
+        db.store_bulk_chunk("j1", rows).unwrap();
+        let stored = db.bulk_rows("j1").unwrap();
+        let statuses: Vec<(&str, Option<&str>)> =
+            stored.iter().map(|r| (r.status.as_str(), r.token.as_deref())).collect();
+        assert_eq!(statuses, vec![("issued", Some("a")), ("existing", Some("a")), ("failed", None)]);
+        assert_eq!(stored[2].problems, vec!["name is missing".to_owned()]);
+        assert!(db.credential_by_token("b").unwrap().is_none(), "the second is not stored");
+        assert_eq!(db.bulk_lines("j1").unwrap().len(), 3);
+        db.finish_bulk_job("j1", "2025-01-01T00:01:00Z").unwrap();
+        assert_eq!(
+            db.bulk_job_by_key("k").unwrap().unwrap().finished.as_deref(),
+            Some("2025-01-01T00:01:00Z")
+        );
     }
 
     #[test]
@@ -741,6 +1060,7 @@ mod tests {
             credential_id: Some(format!("urn:uuid:{token}")),
             micro_credential: None,
             learner_name: None,
+            learner_identifier: None,
             issued: "2025-01-01T00:00:00Z".into(),
             key_id: key,
             document: "{}".into(),

@@ -1186,6 +1186,12 @@ mod tls {
         let (cert, key) = (dir.join(format!("{stem}.crt")), dir.join(format!("{stem}.key")));
         std::fs::write(&cert, made.cert.pem()).unwrap();
         std::fs::write(&key, made.key_pair.serialize_pem()).unwrap();
+        // Key files are refused unless only their owner can read them; the certificate
+        // file too, as some tests give it as the key.
+        for file in [&cert, &key] {
+            let owner_only = <std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o600);
+            std::fs::set_permissions(file, owner_only).unwrap();
+        }
         Certificate { cert, key, der: made.cert.der().clone() }
     }
 
@@ -2198,3 +2204,7 @@ mod issue17 {
         assert_eq!(stale.status, 200, "an old ETag does not match");
     }
 }
+
+/// Issue 26: the issuer's input (`issuer/tests/e2e/input.rs`, `docs/security.md`).
+#[path = "e2e/input.rs"]
+mod input;

@@ -10,7 +10,8 @@
 //!
 //! Invariants:
 //! - a bad certificate or key is an [`Error`] naming the file and the problem, found by
-//!   [`Tls::load`] before anything listens;
+//!   [`Tls::load`] before anything listens; a key file that group or others may access
+//!   (mode & 0o077) is refused;
 //! - a TLS handshake never holds up the others: each runs in its own task, at most
 //!   [`MAX_HANDSHAKES`] at once (more connections are closed at once), each given
 //!   [`HANDSHAKE_TIMEOUT`]; a failed handshake (a plain-HTTP client, a scanner) only
@@ -73,6 +74,14 @@ pub enum Error {
         path.display()
     )]
     NoKey { path: PathBuf },
+    /// The key file may be read or written by its group or others (the rule of every
+    /// secret file here: the issuer's signing key, admin token and seal key too).
+    #[error(
+        "TLS key file {} has mode {mode:04o}: group or others can access it. Run `chmod 600 {}` and start again",
+        path.display(),
+        path.display()
+    )]
+    KeyReadable { path: PathBuf, mode: u32 },
     /// The key is of a kind or size the TLS library cannot sign with.
     #[error("TLS key file {} holds a key that cannot be used: {detail}", path.display())]
     UnusableKey { path: PathBuf, detail: String },

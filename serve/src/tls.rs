@@ -3,7 +3,8 @@
 //!
 //! Invariants: every failure names the file and what is wrong with it; the key must be
 //! the key of the first certificate in the chain (checked here, not at the first
-//! handshake); only the `ring` provider is used, never the process-wide default.
+//! handshake); the key file is readable by its owner only; only the `ring` provider is
+//! used, never the process-wide default.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -70,9 +71,31 @@ fn certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>, Error> {
     Ok(chain)
 }
 
+/// Refuses a key file that its group or others may access (Unix modes).
+#[cfg(unix)]
+fn owner_only(path: &Path) -> Result<(), Error> {
+    use std::os::unix::fs::PermissionsExt;
+    let meta = std::fs::metadata(path).map_err(|source| Error::Read {
+        what: "key",
+        path: path.to_owned(),
+        source,
+    })?;
+    let mode = meta.permissions().mode() & 0o777;
+    if mode & 0o077 != 0 {
+        return Err(Error::KeyReadable { path: path.to_owned(), mode });
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn owner_only(_path: &Path) -> Result<(), Error> {
+    Ok(())
+}
+
 /// The first private key section of the file: `PRIVATE KEY` (PKCS#8), `RSA PRIVATE KEY`
 /// (PKCS#1) or `EC PRIVATE KEY` (SEC1).
 fn private_key(path: &Path) -> Result<PrivateKeyDer<'static>, Error> {
+    owner_only(path)?;
     let bytes = read("key", path)?;
     PrivateKeyDer::from_pem_slice(&bytes).map_err(|e| match e {
         pem::Error::NoItemsFound => Error::NoKey { path: path.to_owned() },
@@ -102,6 +125,9 @@ pub(crate) mod tests {
         let files = TlsFiles { cert: dir.join(format!("{name}.crt")), key: dir.join(format!("{name}.key")) };
         std::fs::write(&files.cert, &cert_pem).unwrap();
         std::fs::write(&files.key, &key_pem).unwrap();
+        owner_only_mode(&files.key);
+        // Some tests give the certificate file as the key file.
+        owner_only_mode(&files.cert);
         Pair { files, cert_der: generated.cert.der().clone(), cert_pem, key_pem }
     }
 
@@ -111,10 +137,32 @@ pub(crate) mod tests {
         (e, text)
     }
 
+    /// Writes `text` to `dir/name`, readable by its owner only (as a key file must be).
     fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
         let path = dir.join(name);
         std::fs::write(&path, text).unwrap();
+        owner_only_mode(&path);
         path
+    }
+
+    pub(crate) fn owner_only_mode(path: &Path) {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+
+    #[test]
+    fn a_key_file_others_can_read_is_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let a = write_pair(dir.path(), "a");
+        for mode in [0o644, 0o640, 0o604, 0o660] {
+            std::fs::set_permissions(&a.files.key, std::fs::Permissions::from_mode(mode)).unwrap();
+            let (e, text) = load_err(&a.files.cert, &a.files.key);
+            assert!(matches!(e, Error::KeyReadable { .. }), "{mode:o}: {e:?}");
+            assert!(text.contains("chmod 600") && text.contains(&*a.files.key.to_string_lossy()), "{text}");
+        }
+        std::fs::set_permissions(&a.files.key, std::fs::Permissions::from_mode(0o400)).unwrap();
+        assert!(Tls::load(&a.files).is_ok());
     }
 
     #[test]

@@ -197,6 +197,10 @@ fn the_issuers_openapi_document_is_its_routes() {
     let list = vc["credentialStatus"]["statusListCredential"].as_str().unwrap();
     let list_path = &list[list.find("/status-lists/").unwrap()..];
     let definition = call(&issuer.base, "get", &format!("/micro-credentials/{mc}"), None, None);
+    let bulk_path = format!("/micro-credentials/{mc}/certificates/bulk");
+    let bulk =
+        call(&issuer.base, "post", &bulk_path, Some(("text/csv", b"name\nBulk Learner\n".to_vec())), token);
+    let job = serde_json::from_str::<Value>(&bulk.2).unwrap()["job"].as_str().unwrap().to_owned();
     let json_body = |v: Value| Some(("application/json", v.to_string().into_bytes()));
     let cases: Vec<IssuerCase<'_>> = vec![
         ("/healthz", "get", "/healthz".into(), None, None),
@@ -276,6 +280,9 @@ fn the_issuers_openapi_document_is_its_routes() {
             ),
             token,
         ),
+        ("/credentials/bulk", "get", "/credentials/bulk".into(), None, token),
+        ("/credentials/bulk/{job}", "get", format!("/credentials/bulk/{job}"), None, token),
+        ("/credentials/bulk/{job}", "get", "/credentials/bulk/none".into(), None, token),
         ("/credentials/{id}", "get", credential_path.into(), None, None),
         ("/credentials/{id}", "get", "/credentials/0000".into(), None, None),
         ("/credentials/{id}.pdf", "get", format!("{credential_path}.pdf"), None, None),

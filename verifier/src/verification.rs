@@ -27,8 +27,9 @@ use bem_core::verify::{self, Report, VerifyOptions};
 use bem_fetch::{Budget, Fetcher};
 use serde_json::Value;
 
-/// Largest credential or presentation accepted, in bytes (also the API body cap).
-pub const MAX_DOCUMENT_BYTES: usize = 512 * 1024;
+/// Largest credential or presentation accepted, in bytes (also the API body cap): the
+/// core's one limit, which the issuer keeps when it signs.
+pub const MAX_DOCUMENT_BYTES: usize = bem_core::json::MAX_CREDENTIAL_BYTES;
 
 /// How verification is configured for this process.
 pub struct Verifier {

@@ -1135,6 +1135,12 @@ mod tls {
         let (cert, key) = (dir.join(format!("{stem}.crt")), dir.join(format!("{stem}.key")));
         std::fs::write(&cert, made.cert.pem()).unwrap();
         std::fs::write(&key, made.key_pair.serialize_pem()).unwrap();
+        // Key files are refused unless only their owner can read them; the certificate
+        // file too, as some tests give it as the key.
+        for file in [&cert, &key] {
+            let owner_only = <std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o600);
+            std::fs::set_permissions(file, owner_only).unwrap();
+        }
         // A client that trusts only this certificate.
         let mut roots = rustls::RootCertStore::empty();
         roots.add(made.cert.der().clone()).unwrap();
