@@ -31,13 +31,8 @@ wait_for() { for _ in $(seq 1 100); do grep -q "listening on" "$1" 2>/dev/null &
 pids+=($!); issuer_pid=$!
 wait_for "$work/issuer.out"
 issuer=$(sed -n 's/^bem-issuer: listening on //p' "$work/issuer.out")
-RUST_LOG=warn "$bin/bem-verifier" serve --listen 127.0.0.1:0 --fetch-allow "$issuer/" >"$work/verifier.out" 2>"$work/verifier.err" &
-pids+=($!); verifier_pid=$!
-wait_for "$work/verifier.out"
-verifier=$(sed -n 's/^bem-verifier listening on //p' "$work/verifier.out")
-[ -n "$issuer" ] && [ -n "$verifier" ] || { echo "soak: a server did not start" >&2; cat "$work"/*.err >&2; exit 1; }
+[ -n "$issuer" ] || { echo "soak: the issuer did not start" >&2; cat "$work"/*.err >&2; exit 1; }
 token=$(cat "$work/issuer/admin-token")
-echo "soak: issuer $issuer, verifier $verifier, $seconds s"
 
 # Bodies for the verifier: genuine certificates from the issuer, and their forgeries.
 python3 - "$work" "$issuer" "$token" <<'PY'
@@ -54,6 +49,9 @@ small = {"@context": ["https://www.w3.org/ns/credentials/v2"], "type": ["Verifia
 jcs = post("/credentials/issue", {"credential": small, "options": {"cryptosuite": "eddsa-jcs-2022",
     "credentialStatus": [{"type": "BitstringStatusListEntry", "statusPurpose": "revocation"}]}})["verifiableCredential"]
 good = [json.dumps({"verifiableCredential": vc}) for vc in (rdfc, jcs)]
+# The verifier trusts this issuer, so it fetches the status lists it names.
+did = rdfc["issuer"]["id"] if isinstance(rdfc["issuer"], dict) else rdfc["issuer"]
+open(f"{work}/trust.toml", "w").write('[[issuer]]\nid = "%s"\nname = "Soak issuer"\n' % did)
 forged = []
 for vc in (rdfc, jcs):
     bad = json.loads(json.dumps(vc)); bad["credentialSubject"]["name"] = "Mallory"
@@ -75,6 +73,13 @@ mix = good * 6 + forged * 2 + hostile
 lua = ["bodies = {"] + ["  %s," % json.dumps(b) for b in mix] + ["}"]
 open(f"{work}/bodies.lua", "w").write("\n".join(lua) + "\n")
 PY
+RUST_LOG=warn "$bin/bem-verifier" serve --listen 127.0.0.1:0 --trust "$work/trust.toml" --fetch-allow "$issuer/" >"$work/verifier.out" 2>"$work/verifier.err" &
+pids+=($!); verifier_pid=$!
+wait_for "$work/verifier.out"
+verifier=$(sed -n 's/^bem-verifier listening on //p' "$work/verifier.out")
+[ -n "$verifier" ] || { echo "soak: the verifier did not start" >&2; cat "$work"/*.err >&2; exit 1; }
+echo "soak: issuer $issuer, verifier $verifier, $seconds s"
+
 cat >> "$work/bodies.lua" <<'LUA'
 local threads = {}
 function setup(thread) table.insert(threads, thread) end

@@ -251,11 +251,17 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for StrictJson<T> {
     }
 }
 
-/// The raw body, with the size limit's rejection as problem+json.
+/// The raw body, with the size limit's and the body deadline's rejections as problem+json.
 pub async fn body_bytes<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, ApiError> {
     Bytes::from_request(req, state).await.map_err(|e: BytesRejection| {
         let status = e.status();
-        if status == StatusCode::PAYLOAD_TOO_LARGE {
+        if bem_serve::BodyTimeout::caused(&e) {
+            ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "REQUEST_TIMEOUT",
+                "the request body did not arrive in time; send it again",
+            )
+        } else if status == StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::new(status, "PAYLOAD_TOO_LARGE", "the request body is larger than this server accepts")
         } else {
             ApiError::new(status, "BAD_BODY", e.body_text())

@@ -2208,3 +2208,56 @@ mod issue17 {
 /// Issue 26: the issuer's input (`issuer/tests/e2e/input.rs`, `docs/security.md`).
 #[path = "e2e/input.rs"]
 mod input;
+
+/// Issue 17, slow clients, on the issuer: the limits of `bem-serve` hold on this service
+/// too (`docs/security.md`, "bounded work per request, slow clients").
+mod slow_clients {
+    use super::support::*;
+    use std::io::{Read, Write};
+    use std::net::TcpStream;
+    use std::time::{Duration, Instant};
+
+    /// Whether the server closed `stream` within `wait`; what it sent first.
+    fn closed_within(stream: &mut TcpStream, wait: Duration) -> (bool, String) {
+        stream.set_read_timeout(Some(wait)).unwrap();
+        let mut got = Vec::new();
+        let mut buf = [0u8; 4096];
+        loop {
+            match stream.read(&mut buf) {
+                Ok(0) => return (true, String::from_utf8_lossy(&got).into_owned()),
+                Ok(n) => got.extend_from_slice(&buf[..n]),
+                Err(e)
+                    if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) =>
+                {
+                    return (false, String::from_utf8_lossy(&got).into_owned())
+                }
+                Err(_) => return (true, String::from_utf8_lossy(&got).into_owned()),
+            }
+        }
+    }
+
+    #[test]
+    fn a_half_sent_head_is_closed_and_a_trickling_body_gets_408() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Server::start(dir.path());
+        let address = s.base.trim_start_matches("http://").to_owned();
+        let mut half = TcpStream::connect(&address).unwrap();
+        half.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n").unwrap();
+        let mut trickle = TcpStream::connect(&address).unwrap();
+        write!(
+            trickle,
+            "POST /micro-credentials/{MC}/certificates HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{{",
+            s.token
+        )
+        .unwrap();
+        let started = Instant::now();
+        assert_eq!(call(ureq::get(&s.url("/healthz")), None).status, 200);
+
+        let (closed, sent) = closed_within(&mut half, Duration::from_secs(20));
+        assert!(closed, "a half-sent head was kept open for {:?}", started.elapsed());
+        assert!(sent.is_empty() || sent.starts_with("HTTP/1.1 408"), "{sent}");
+        let (closed, sent) = closed_within(&mut trickle, Duration::from_secs(40));
+        assert!(closed && sent.starts_with("HTTP/1.1 408"), "a trickling body: {sent}");
+        assert!(sent.contains("application/problem+json") && sent.contains("REQUEST_TIMEOUT"), "{sent}");
+    }
+}
