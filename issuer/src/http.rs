@@ -318,6 +318,7 @@ async fn award_bulk(
         ));
     }
     let key = idempotency_key(request.headers())?;
+    let respond_async = prefers_async(request.headers());
     let body: Bytes = body_bytes(request, &()).await?;
     let issuer = state.issuer.clone();
     let started = std::time::Instant::now();
@@ -328,6 +329,17 @@ async fn award_bulk(
         })?;
         let digest: String = Sha256::digest(&body).iter().map(|b| format!("{b:02x}")).collect();
         let (status, job) = match issuer.start_bulk(&id, profile, key.as_deref(), &digest, rows.len())? {
+            BulkStart::Run(job) if respond_async => {
+                let (issuer, running, id) = (issuer.clone(), job.clone(), id.clone());
+                tokio::runtime::Handle::current().spawn_blocking(move || {
+                    if let Err(e) = issuer.award_bulk(&running, &id, rows, profile) {
+                        eprintln!(
+                            "bem-issuer: bulk job {running} stopped ({e:?}); sent again with its Idempotency-Key it resumes"
+                        );
+                    }
+                });
+                (StatusCode::ACCEPTED, job)
+            }
             BulkStart::Run(job) => {
                 issuer.award_bulk(&job, &id, rows, profile)?;
                 (StatusCode::OK, job)
@@ -345,6 +357,17 @@ async fn award_bulk(
         obj.insert("seconds".into(), json!(started.elapsed().as_secs_f64()));
     }
     Ok(with_location((status, Json(body)).into_response(), &location))
+}
+
+/// Whether the request says `Prefer: respond-async` (RFC 7240): then a bulk job is
+/// answered 202 with its `Location` at once, and its rows appear there as they are issued.
+fn prefers_async(headers: &HeaderMap) -> bool {
+    headers
+        .get_all("prefer")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|p| p.split(';').next().unwrap_or_default().trim().eq_ignore_ascii_case("respond-async"))
 }
 
 /// The `Idempotency-Key` of a bulk request: 1 to 255 visible ASCII characters.

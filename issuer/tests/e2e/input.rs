@@ -462,3 +462,41 @@ fn a_tls_key_others_can_read_stops_the_start() {
         assert!(e.contains(key.to_str().unwrap()), "{e}");
     }
 }
+
+/// `Prefer: respond-async`: the answer is 202 with the job's `Location` before the rows are
+/// issued; the job resource fills as they are, and a repeat with the key issues nothing.
+#[test]
+fn a_bulk_job_can_be_answered_at_once_and_followed() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path());
+    const ROWS: usize = 200;
+    let csv: String = std::iter::once("name,identifier".to_owned())
+        .chain((0..ROWS).map(|i| format!("Learner {i},A-{i}")))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let req = ureq::post(&s.url(BULK))
+        .set("Content-Type", "text/csv")
+        .set("Authorization", &format!("Bearer {}", s.token))
+        .set("Idempotency-Key", "cohort-async")
+        .set("Prefer", "respond-async, wait=0");
+    let a = call(req, Some(csv.as_bytes().to_vec()));
+    assert_eq!(a.status, 202, "{}", a.text);
+    let body = a.json();
+    assert!(body["results"].as_array().unwrap().len() < ROWS, "answered before the rows were issued: {body}");
+    let id = body["job"].as_str().unwrap().to_owned();
+    let deadline = Instant::now() + Duration::from_secs(300);
+    let finished = loop {
+        let j = job(&s, &id);
+        if j["status"] == "finished" {
+            break j;
+        }
+        assert!(Instant::now() < deadline, "the job never finished: {j}");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(finished["issued"], ROWS, "{finished}");
+    assert_eq!(count(&s, "credentials"), ROWS as i64);
+    let again = post_bulk(&s, Some("cohort-async"), &csv);
+    assert_eq!(again.status, 200, "{}", again.text);
+    assert_eq!(again.json()["job"], id.as_str());
+    assert_eq!(count(&s, "credentials"), ROWS as i64);
+}
