@@ -2,11 +2,11 @@
 //! verifier share.
 //!
 //! [`serve`] runs a router on a bound listener until a shutdown future completes, then
-//! stops accepting, lets the requests under way finish and returns. Without TLS it is
-//! `axum::serve`; with a [`Tls`] loaded from PEM files ([`Tls::load`]) it is the same
-//! `axum::serve` over a listener that does the TLS handshake (rustls 0.23, the `ring`
-//! provider, TLS 1.2 and 1.3, ALPN `http/1.1`), so both modes answer HTTP alike and shut
-//! down alike.
+//! stops accepting, lets the requests under way finish and returns. One accept loop serves
+//! both modes with hyper's HTTP/1.1 server: without TLS over the TCP listener, with a
+//! [`Tls`] loaded from PEM files ([`Tls::load`]) over a listener that does the TLS
+//! handshake first (rustls 0.23, the `ring` provider, TLS 1.2 and 1.3, ALPN `http/1.1`),
+//! so both modes answer HTTP alike, keep the same [`Limits`] and shut down alike.
 //!
 //! Invariants:
 //! - a bad certificate or key is an [`Error`] naming the file and the problem, found by
@@ -19,7 +19,12 @@
 //! - on shutdown, handshakes under way are dropped and established connections are
 //!   closed once their current request is answered;
 //! - every request carries the peer's address as `axum::extract::ConnectInfo<Peer>`
-//!   (per-client limits, such as the issuer's failed-token limit, key on it).
+//!   (per-client limits, such as the issuer's failed-token limit, key on it);
+//! - one client cannot hold the service ([`Limits`]): connections over the caps (in all,
+//!   and per client) are closed as soon as they are accepted; a request head must arrive,
+//!   and an idle keep-alive connection must send its next one, within the head timeout;
+//!   a body must arrive whole within the body timeout, or reading it gives
+//!   [`BodyTimeout`] (the services answer 408).
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing))]
 
 mod body;
@@ -166,8 +171,7 @@ where
         connections::Connections::new(limits.max_connections, limits.max_connections_per_client);
     let (closing, _) = tokio::sync::watch::channel(());
     let mut tasks = JoinSet::new();
-    let shutdown = std::pin::pin!(shutdown);
-    let mut shutdown = shutdown;
+    let mut shutdown = std::pin::pin!(shutdown);
     loop {
         let (io, peer) = tokio::select! {
             accepted = listener.accept() => accepted,
@@ -211,7 +215,8 @@ where
 
 /// A TCP listener whose connections come out TLS: accepted sockets are handed to
 /// handshake tasks, and finished handshakes are what [`axum::serve::Listener::accept`]
-/// returns. Dropping it (axum does on shutdown) closes the socket and aborts handshakes.
+/// returns. Dropping it (the accept loop does on shutdown) closes the socket and aborts
+/// handshakes.
 struct TlsListener {
     tcp: TcpListener,
     acceptor: TlsAcceptor,
@@ -238,8 +243,8 @@ impl axum::serve::Listener for TlsListener {
     type Io = TlsStream<TcpStream>;
     type Addr = SocketAddr;
 
-    // Cancel-safe (axum drops it on shutdown): both branches are, and nothing is held
-    // across an await.
+    // Cancel-safe (the accept loop drops it on shutdown): both branches are, and nothing is
+    // held across an await.
     async fn accept(&mut self) -> (Self::Io, Self::Addr) {
         loop {
             tokio::select! {
