@@ -81,6 +81,19 @@ fn issue(key: &SigningKey, did: &DidKey, suite: Cryptosuite) -> Value {
     sign(&credential(did.did()), key, &did.verification_method_id(), suite, ProofPurpose::AssertionMethod)
 }
 
+/// A trust list naming one issuer.
+fn trusting(did: &str, name: Option<&str>) -> TrustList {
+    TrustList {
+        issuers: vec![TrustedIssuer {
+            id: did.to_owned(),
+            name: name.map(str::to_owned),
+            credential_types: vec![],
+            keys: vec![],
+        }],
+        anchors: vec![],
+    }
+}
+
 fn opts<'a>(trust: &'a TrustList, resolver: &'a dyn Resolver) -> VerifyOptions<'a> {
     VerifyOptions::new(now(), trust, resolver)
 }
@@ -100,15 +113,7 @@ fn a_fresh_certificate_verifies_with_both_suites_and_names_an_unknown_issuer() {
         assert_eq!(report.verdict(), Verdict::UnknownIssuer);
         assert!(!report.trusted());
     }
-    let trusted = TrustList {
-        issuers: vec![TrustedIssuer {
-            id: did.did().into(),
-            name: Some("Demo provider".into()),
-            credential_types: vec![],
-            keys: vec![],
-        }],
-        anchors: vec![],
-    };
+    let trusted = trusting(did.did(), Some("Demo provider"));
     let report =
         verify::verify_credential(&issue(&k, &did, Cryptosuite::EddsaRdfc2022), &opts(&trusted, &Offline));
     assert_eq!(report.verdict(), Verdict::Valid, "{:#?}", report.checks);
@@ -399,15 +404,7 @@ fn revocation_and_suspension_lists_decide_the_verdict() {
     let offline = verify::verify_credential(&vc, &opts(&trust, &Offline));
     assert_eq!(offline.verdict(), Verdict::UnknownIssuer, "an unknown issuer outranks an unknown status");
     assert!(offline.checks.iter().any(|c| c.name == "status" && c.status == Status::Skipped));
-    let trusting = TrustList {
-        issuers: vec![TrustedIssuer {
-            id: did.did().to_owned(),
-            name: Some("Test Academy".into()),
-            credential_types: vec![],
-            keys: vec![],
-        }],
-        anchors: vec![],
-    };
+    let trusting = trusting(did.did(), Some("Test Academy"));
     let offline = verify::verify_credential(&vc, &opts(&trusting, &Offline));
     assert_eq!(offline.verdict(), Verdict::StatusUnknown);
     assert!(offline.checks.iter().any(|c| c.name == "status" && c.status == Status::Skipped));
@@ -552,15 +549,7 @@ fn presentations_bind_holder_challenge_domain_and_every_credential() {
     // The holder is no issuer: trust and the verdict come from the credentials inside.
     assert!(!report.trusted());
     assert_eq!(report.verdict(), Verdict::UnknownIssuer);
-    let trusted = TrustList {
-        issuers: vec![TrustedIssuer {
-            id: issuer.did().into(),
-            name: None,
-            credential_types: vec![],
-            keys: vec![],
-        }],
-        anchors: vec![],
-    };
+    let trusted = trusting(issuer.did(), None);
     let report = verify::verify_presentation(&vp, &VerifyOptions { trust: &trusted, ..o });
     assert!(report.trusted());
     assert_eq!(report.verdict(), Verdict::Valid);
@@ -1087,15 +1076,7 @@ fn the_presenter_must_be_the_subject_it_names() {
             ProofPurpose::AssertionMethod,
         )
     };
-    let trust = TrustList {
-        issuers: vec![TrustedIssuer {
-            id: issuer.did().into(),
-            name: None,
-            credential_types: vec![],
-            keys: vec![],
-        }],
-        anchors: vec![],
-    };
+    let trust = trusting(issuer.did(), None);
     let mut o = opts(&trust, &Offline);
     o.challenge = Some("c-1");
     o.domain = Some("employer.example");
@@ -1258,15 +1239,7 @@ fn a_service_fetches_nothing_that_an_unknown_or_forging_issuer_names() {
     let url = "https://issuer.example/status-lists/gate";
     let mut fixtures = Fixtures::default();
     fixtures.documents.insert(url.into(), status_list_credential(&did, &k, url, "revocation", &[4]));
-    let trusting = TrustList {
-        issuers: vec![TrustedIssuer {
-            id: did.did().to_owned(),
-            name: Some("Test Academy".into()),
-            credential_types: vec![],
-            keys: vec![],
-        }],
-        anchors: vec![],
-    };
+    let trusting = trusting(did.did(), Some("Test Academy"));
     let service = |trust: &TrustList, resolver: &Counting<'_>, vc: &Value| {
         let mut options = opts(trust, resolver);
         options.fetch_for_unknown_issuers = false;
