@@ -120,8 +120,8 @@ pub fn parse(body: &[u8]) -> Result<Vec<Row>, Vec<String>> {
 
 /// Line numbers of increasing offsets, each counted on from the previous one (so a file
 /// costs one pass, whatever its number of rows). Lines end in `\n`, `\r\n` or a lone
-/// `\r` (old Mac files), as the CSV reader reads them (a CR-only file once had every row
-/// on line 1: found by the `csv_bulk` fuzz target).
+/// `\r` (old Mac files), as the CSV reader reads them: a CR-only file numbers its rows
+/// too.
 #[derive(Debug, Default)]
 struct Lines {
     /// Offset up to which line breaks are counted.

@@ -157,7 +157,7 @@ fn to_rdf_unguarded(document: &serde_json::Value, loader: &PinnedLoader) -> Resu
     // `https://www.w3.org/2001/XMLSchema#boolean`) and writes a non-integral typed number
     // as `1.5` instead of the canonical double `1.5E0` (§8.6 step 10). Open Badges 3.0
     // uses both (`hashed`, `creditsAvailable`), and other implementations follow the
-    // specification there (found by the interoperability tests in `tests/`).
+    // specification there (the interoperability tests in `tests/` hold us to them).
     let mut generator = rdf_types::generator::Blank::new();
     expanded.identify_all(&mut generator);
     use json_ld::rdf::RdfQuads;

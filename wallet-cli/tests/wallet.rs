@@ -331,8 +331,8 @@ fn presentations_verify_with_the_right_challenge_only() {
     options.challenge = Some("c-7");
     assert!(verify_presentation(&vp, &options).verified());
 
-    // A verifier's challenge is base64url and may begin with `-` (a CI run drew one): it is
-    // the option's value, not another option.
+    // A verifier's challenge is base64url and may begin with `-`: it is the option's
+    // value, not another option.
     let out = ok(&home, &["present", &id, "--challenge", "-50QgedRdymb7wR10YlHBw", "--domain", "-x.example"]);
     let vp: Value = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(vp["proof"]["challenge"], "-50QgedRdymb7wR10YlHBw");
