@@ -73,6 +73,9 @@ pub struct Config {
     /// Write the learner's date of birth and the provider's learner number into
     /// certificates (and so onto their hosted page, PDF and wallets); off by default.
     pub publish_learner_details: bool,
+    /// Most connections open at once from one client (`bem_serve::Limits`); behind a
+    /// reverse proxy every connection is the proxy's.
+    pub max_connections_per_client: usize,
 }
 
 /// What the command line gives.
@@ -110,6 +113,7 @@ struct FileConfig {
     conformance_contexts: Option<bool>,
     trusted_proxies: Option<Vec<String>>,
     publish_learner_details: Option<bool>,
+    max_connections_per_client: Option<usize>,
     #[serde(default)]
     issuer: FileIssuer,
     #[serde(default)]
@@ -242,6 +246,17 @@ impl Config {
             Some(v) => matches!(v.as_str(), "1" | "true" | "yes"),
             None => file.publish_learner_details.unwrap_or(false),
         };
+        let max_connections_per_client = match env("BEM_MAX_CONNECTIONS_PER_CLIENT") {
+            Some(v) => v.parse().ok(),
+            None => Some(
+                file.max_connections_per_client
+                    .unwrap_or(bem_serve::Limits::default().max_connections_per_client),
+            ),
+        }
+        .filter(|n| (1..=1_000_000).contains(n))
+        .context(
+            "max_connections_per_client (BEM_MAX_CONNECTIONS_PER_CLIENT) must be a number from 1 to 1000000",
+        )?;
         Ok(Config {
             data_dir,
             listen,
@@ -258,6 +273,7 @@ impl Config {
             conformance_contexts,
             trusted_proxies,
             publish_learner_details,
+            max_connections_per_client,
         })
     }
 
@@ -424,6 +440,22 @@ mod tests {
         assert_eq!(blocks(&resolve(&flags, &env).unwrap()), ["127.0.0.1/32"]);
         let e = resolve(&Flags::default(), &[("BEM_TRUSTED_PROXIES", "10.0.0.0/40")]).unwrap_err();
         assert!(e.to_string().contains("trusted_proxies"), "{e}");
+    }
+
+    #[test]
+    fn the_connection_cap_per_client_comes_from_the_environment_over_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("issuer.toml");
+        std::fs::write(&file, "max_connections_per_client = 1024\n").unwrap();
+        assert_eq!(resolve(&Flags::default(), &[]).unwrap().max_connections_per_client, 128);
+        let with_file = Flags { config: Some(file), ..Flags::default() };
+        assert_eq!(resolve(&with_file, &[]).unwrap().max_connections_per_client, 1024);
+        let env = [("BEM_MAX_CONNECTIONS_PER_CLIENT", "4096")];
+        assert_eq!(resolve(&with_file, &env).unwrap().max_connections_per_client, 4096);
+        for bad in ["0", "-1", "many"] {
+            let e = resolve(&Flags::default(), &[("BEM_MAX_CONNECTIONS_PER_CLIENT", bad)]).unwrap_err();
+            assert!(e.to_string().contains("max_connections_per_client"), "{bad}: {e}");
+        }
     }
 
     #[test]

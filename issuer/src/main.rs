@@ -396,7 +396,11 @@ fn serve(config: Config) -> anyhow::Result<()> {
             say(&format!("bem-issuer: seal {} from {}", seal.describe(), files.certificate.display()));
         }
         say(&format!("bem-issuer: listening on {scheme}://{bound}"));
-        bem_serve::serve(listener, app, tls, shutdown()).await;
+        let limits = bem_serve::Limits {
+            max_connections_per_client: config.max_connections_per_client,
+            ..bem_serve::Limits::default()
+        };
+        bem_serve::serve_with(listener, app, tls, limits, shutdown()).await;
         Ok(())
     })
 }

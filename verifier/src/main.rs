@@ -80,6 +80,16 @@ struct ServeArgs {
     /// own key.
     #[arg(long, value_name = "FILE", env = "BEM_CHALLENGE_KEY_FILE")]
     challenge_key_file: Option<PathBuf>,
+    /// Most connections open at once from one client (an IPv4 address or an IPv6 /64).
+    /// Behind a reverse proxy every connection is the proxy's: allow what it opens.
+    #[arg(
+        long,
+        value_name = "N",
+        env = "BEM_MAX_CONNECTIONS_PER_CLIENT",
+        default_value_t = 128,
+        value_parser = clap::value_parser!(u32).range(1..=1_000_000)
+    )]
+    max_connections_per_client: u32,
     /// Lowers the bound of outstanding minted challenges (tests).
     #[arg(long, value_name = "N", env = "BEM_CHALLENGE_MAX_OUTSTANDING", hide = true)]
     challenge_max_outstanding: Option<usize>,
@@ -153,7 +163,11 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let state = Arc::new(state);
     let runtime =
         tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?;
-    runtime.block_on(server::serve(args.listen, state, tls, shutdown_signal()))
+    let limits = bem_serve::Limits {
+        max_connections_per_client: usize::try_from(args.max_connections_per_client)?,
+        ..bem_serve::Limits::default()
+    };
+    runtime.block_on(server::serve(args.listen, state, tls, limits, shutdown_signal()))
 }
 
 async fn shutdown_signal() {

@@ -217,6 +217,7 @@ pub async fn serve(
     listen: SocketAddr,
     state: Arc<AppState>,
     tls: Option<bem_serve::Tls>,
+    limits: bem_serve::Limits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(listen).await?;
@@ -224,7 +225,7 @@ pub async fn serve(
     let scheme = if tls.is_some() { "https" } else { "http" };
     println!("bem-verifier listening on {scheme}://{bound}");
     tracing::info!(%bound, scheme, max_in_flight = state.max_in_flight(), "listening");
-    bem_serve::serve(listener, app(state), tls, shutdown).await;
+    bem_serve::serve_with(listener, app(state), tls, limits, shutdown).await;
     Ok(())
 }
 

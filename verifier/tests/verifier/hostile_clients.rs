@@ -404,3 +404,26 @@ fn a_jpeg_that_would_take_more_memory_than_allowed_is_refused_from_its_header() 
     assert_eq!(status, 400, "{body}");
     assert!(body.contains("could not be decoded"), "{body}");
 }
+
+/// Behind a reverse proxy every connection is the proxy's: the per-client cap is a
+/// setting (`--max-connections-per-client`, `BEM_MAX_CONNECTIONS_PER_CLIENT`).
+#[test]
+fn the_per_client_connection_cap_is_a_setting() {
+    let v = Verifier::start(&["--max-connections-per-client", "4"]);
+    let to = addr(&v);
+    let open: Vec<TcpStream> = (0..10).filter_map(|_| connect_from([127, 0, 0, 3], to).ok()).collect();
+    std::thread::sleep(Duration::from_millis(300));
+    let held = open
+        .into_iter()
+        .filter(|s| !closed_within(&mut s.try_clone().unwrap(), Duration::from_millis(50)).0)
+        .count();
+    assert_eq!(held, 4);
+    let (status, _) = v.get("/healthz");
+    assert_eq!(status, 200);
+    let out = std::process::Command::new(super::BIN)
+        .args(["serve", "--listen", "127.0.0.1:0", "--max-connections-per-client", "0"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("max-connections-per-client"), "{out:?}");
+}
