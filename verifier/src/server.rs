@@ -160,7 +160,7 @@ pub fn app(state: Arc<AppState>) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(state.clone(), track))
         // Outside the request limit and the verification queue: it answers while they are full.
-        .route("/healthz", get(healthz))
+        .route("/healthz", get(healthz).fallback(method_not_allowed))
         .with_state(state)
 }
 

@@ -427,3 +427,20 @@ fn the_per_client_connection_cap_is_a_setting() {
     assert_eq!(out.status.code(), Some(2), "{out:?}");
     assert!(String::from_utf8_lossy(&out.stderr).contains("max-connections-per-client"), "{out:?}");
 }
+
+/// A wrong method is answered like every other error: 405 problem+json naming it.
+#[test]
+fn a_wrong_method_is_a_405_problem() {
+    let v = Verifier::start(&[]);
+    for (method, path) in
+        [("GET", "/credentials/verify"), ("DELETE", "/presentations/verify"), ("PUT", "/healthz")]
+    {
+        let r = ureq::request(method, &format!("{}{path}", v.base)).call();
+        let Err(ureq::Error::Status(status, answer)) = r else { panic!("{method} {path}: not refused") };
+        assert_eq!(status, 405, "{method} {path}");
+        assert_eq!(answer.content_type(), "application/problem+json", "{method} {path}");
+        let body: Value = answer.into_json().unwrap();
+        assert_eq!(body["code"], "METHOD_NOT_ALLOWED", "{method} {path}: {body}");
+        assert!(body["detail"].as_str().unwrap().contains(method), "{body}");
+    }
+}
