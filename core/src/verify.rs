@@ -751,25 +751,13 @@ fn check_schema(
 ) {
     let Some(entries) = doc.get("credentialSchema").map(crate::json::items) else { return };
     if entries.len() > MAX_SCHEMAS {
-        report.checks.push(Check::failed(
-            "schema",
-            &Error::new(
-                ProblemCode::ResourceLimitExceeded,
-                format!(
-                    "the credential names {} schemas; at most {MAX_SCHEMAS} are checked, so none was",
-                    entries.len()
-                ),
-            ),
-        ));
+        report.checks.push(too_many("schema", entries.len(), "schemas", MAX_SCHEMAS));
         return;
     }
     if entries.iter().any(|e| e.get("type").and_then(Value::as_str) == Some("JsonSchema"))
         && !may_fetch(doc, issuer, options, report)
     {
-        report.checks.push(Check::skipped(
-            "schema",
-            "not checked: nothing shows that a trusted issuer signed it, and this verifier fetches nothing an unknown party names",
-        ));
+        report.checks.push(Check::skipped("schema", NOT_FETCHED));
         return;
     }
     let credential = Value::Object(doc.clone());
@@ -868,6 +856,21 @@ fn check_trust(issuer: Option<&str>, document: &Value, options: &VerifyOptions<'
     }
 }
 
+/// Why a status or schema check was skipped under [`may_fetch`].
+const NOT_FETCHED: &str = "not checked: nothing shows that a trusted issuer signed it, and this verifier fetches nothing an unknown party names";
+
+/// The failed `name` check of a credential carrying `count` `what`, over `max`: refused
+/// before anything is fetched.
+fn too_many(name: &'static str, count: usize, what: &str, max: usize) -> Check {
+    Check::failed(
+        name,
+        &Error::new(
+            ProblemCode::ResourceLimitExceeded,
+            format!("the credential has {count} {what}; at most {max} are checked, so none was"),
+        ),
+    )
+}
+
 /// Whether the status lists and schemas `doc` names may be fetched (see
 /// [`VerifyOptions::fetch_for_unknown_issuers`]): a verified proof by its issuer, who is
 /// trusted for the credential's types, or a seal chained to a trusted anchor.
@@ -917,23 +920,11 @@ fn check_status(
     }
     let Some(entries) = doc.get("credentialStatus").map(crate::json::items) else { return };
     if entries.len() > MAX_STATUS_ENTRIES {
-        report.checks.push(Check::failed(
-            "status",
-            &Error::new(
-                ProblemCode::ResourceLimitExceeded,
-                format!(
-                    "the credential has {} status entries; at most {MAX_STATUS_ENTRIES} are checked, so none was",
-                    entries.len()
-                ),
-            ),
-        ));
+        report.checks.push(too_many("status", entries.len(), "status entries", MAX_STATUS_ENTRIES));
         return;
     }
     if !may_fetch(doc, issuer, options, report) {
-        report.checks.push(Check::skipped(
-            "status",
-            "not checked: nothing shows that a trusted issuer signed it, and this verifier fetches nothing an unknown party names",
-        ));
+        report.checks.push(Check::skipped("status", NOT_FETCHED));
         return;
     }
     for entry in entries {

@@ -124,18 +124,23 @@ impl Files {
     }
 }
 
-/// Answers one request on `stream` from `docs` (a path under `/500` answers 500).
-fn answer(mut stream: impl Read + Write, docs: &Docs) {
+/// Reads a request's head from `stream` (at most 16 KiB) and returns its path.
+fn request_path(stream: &mut impl Read) -> Option<String> {
     let mut head = Vec::new();
     let mut byte = [0u8; 1];
     while !head.ends_with(b"\r\n\r\n") && head.len() < 16 * 1024 {
         match stream.read(&mut byte) {
             Ok(1) => head.push(byte[0]),
-            _ => return,
+            _ => return None,
         }
     }
     let head = String::from_utf8_lossy(&head);
-    let path = head.split(' ').nth(1).unwrap_or("/").to_owned();
+    Some(head.split(' ').nth(1).unwrap_or("/").to_owned())
+}
+
+/// Answers one request on `stream` from `docs` (a path under `/500` answers 500).
+fn answer(mut stream: impl Read + Write, docs: &Docs) {
+    let Some(path) = request_path(&mut stream) else { return };
     let doc = docs.lock().unwrap().get(&path).cloned();
     let (status, body) = match doc {
         Some(d) => ("200 OK", d),

@@ -67,16 +67,7 @@ fn answer(
     hits: &Mutex<HashMap<String, usize>>,
     delay: Duration,
 ) {
-    let mut head = Vec::new();
-    let mut byte = [0u8; 1];
-    while !head.ends_with(b"\r\n\r\n") && head.len() < 16 * 1024 {
-        match stream.read(&mut byte) {
-            Ok(1) => head.push(byte[0]),
-            _ => return,
-        }
-    }
-    let head = String::from_utf8_lossy(&head);
-    let path = head.split(' ').nth(1).unwrap_or("/").to_owned();
+    let Some(path) = super::request_path(&mut stream) else { return };
     *hits.lock().unwrap().entry(path.clone()).or_insert(0) += 1;
     if path.starts_with("/slow/") {
         std::thread::sleep(delay);
